@@ -1,0 +1,154 @@
+"""One way to build an aiohttp session and to turn transport failures into typed errors.
+
+Every client (qBittorrent, Prowlarr, Torznab, Audiobookshelf) goes through here so that the
+lessons learnt the hard way apply everywhere:
+
+* aiohttp's default cookie jar silently drops cookies set by hosts given as IP addresses,
+  which is the real cause of qBittorrent's "login OK, then 403" for LAN users; the jar here
+  is `unsafe=True`.
+* No aiodns resolver: it needs `loop.add_reader`, which qasync's Windows loop lacks.
+* TLS is verified by default; a self-signed certificate is accepted only when the user pins
+  its SHA-256 fingerprint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+from dataclasses import dataclass
+
+import aiohttp
+from yarl import URL
+
+from gui import __version__
+from gui.clients.errors import ClientError, TlsError, UnreachableError
+
+USER_AGENT = f"Earmark/{__version__}"
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """How to reach one server: timeouts, TLS trust and an optional proxy login."""
+
+    connect_timeout: float = 10.0
+    total_timeout: float = 30.0
+    tls_fingerprint: str | None = None
+    basic_auth: tuple[str, str] | None = None
+
+
+def normalize_fingerprint(text: str) -> str:
+    """Accept the forms users copy from browsers and `openssl` (colons, spaces, any case)."""
+    cleaned = re.sub(r"[\s:]", "", text).lower()
+    if cleaned.startswith("sha256="):
+        cleaned = cleaned[len("sha256=") :]
+    if not _HEX64.match(cleaned):
+        raise ValueError(
+            "a TLS fingerprint must be the certificate's SHA-256 digest: 64 hex digits "
+            f"(colons allowed), got {len(cleaned)} characters"
+        )
+    return cleaned
+
+
+def ssl_setting(options: HttpOptions) -> aiohttp.Fingerprint | bool:
+    """`True` verifies against the system store; a pin replaces verification by a digest check."""
+    if options.tls_fingerprint:
+        return aiohttp.Fingerprint(bytes.fromhex(normalize_fingerprint(options.tls_fingerprint)))
+    return True
+
+
+def make_session(options: HttpOptions) -> aiohttp.ClientSession:
+    """A session that keeps cookies from IP hosts and never uses aiodns."""
+    connector = aiohttp.TCPConnector(
+        ssl=ssl_setting(options),
+        resolver=aiohttp.ThreadedResolver(),
+        limit_per_host=8,
+    )
+    auth = aiohttp.BasicAuth(*options.basic_auth) if options.basic_auth else None
+    return aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.CookieJar(unsafe=True),
+        timeout=aiohttp.ClientTimeout(
+            total=options.total_timeout,
+            sock_connect=options.connect_timeout,
+        ),
+        auth=auth,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+def display_url(url: str | URL) -> str:
+    """A URL safe to show and log: no user info, no query string (API keys live there)."""
+    parsed = URL(str(url))
+    if parsed.user or parsed.password:
+        parsed = parsed.with_user(None)
+    return str(parsed.with_query(None).with_fragment(None))
+
+
+def ensure_base_url(url: str) -> URL:
+    """A base URL that relative endpoint paths can be joined to, sub-path kept."""
+    text = url.strip()
+    if not text:
+        raise ValueError("no server URL is configured")
+    if "://" not in text:
+        text = "http://" + text
+    parsed = URL(text)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"{display_url(text)!r} is not an http:// or https:// URL with a host")
+    path = parsed.path if parsed.path.endswith("/") else parsed.path + "/"
+    return parsed.with_path(path).with_query(None).with_fragment(None)
+
+
+def transport_error(
+    exc: BaseException, *, service: str, url: str, endpoint: str | None = None
+) -> ClientError:
+    """Map aiohttp/asyncio failures to what a user understands: unreachable or TLS."""
+    cls, message = _classify(exc)
+    return cls(message, service=service, url=url, endpoint=endpoint)
+
+
+def _classify(exc: BaseException) -> tuple[type[ClientError], str]:
+    if isinstance(exc, aiohttp.ServerFingerprintMismatch):
+        return TlsError, (
+            "the server's certificate does not match the pinned fingerprint "
+            f"(expected {exc.expected.hex()}, got {exc.got.hex()})"
+        )
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        cert_error = exc.certificate_error
+        reason = getattr(cert_error, "verify_message", None) or str(cert_error)
+        return TlsError, (
+            f"the server's certificate is not trusted ({reason}); pin its SHA-256 "
+            "fingerprint to trust a self-signed certificate"
+        )
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        return TlsError, f"the TLS handshake failed ({_reason(exc)})"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return UnreachableError, f"the host name could not be resolved ({_reason(exc)})"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return UnreachableError, "connection refused: nothing listens on that address and port"
+        return UnreachableError, f"cannot connect ({_reason(exc)})"
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return UnreachableError, "the server did not answer in time"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return UnreachableError, (
+            "the server closed the connection without answering "
+            "(is it an https server reached with http://?)"
+        )
+    return UnreachableError, f"the connection failed ({_reason(exc)})"
+
+
+def _reason(exc: BaseException) -> str:
+    inner = getattr(exc, "os_error", None) or exc
+    text = getattr(inner, "strerror", None) or str(inner) or type(inner).__name__
+    return str(text)
+
+
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+    asyncio.TimeoutError,
+    ssl.SSLError,
+)

@@ -1,0 +1,144 @@
+"""A local mirror of qBittorrent's `sync/maindata`, merged from its deltas.
+
+Polling `torrents/info` re-sends every field of every torrent each time; `sync/maindata`
+sends, after the first answer, only the fields that changed since the `rid` we echo back.
+With thousands of torrents that is the difference between megabytes and a few hundred
+bytes per refresh. The mirror also reports *what* changed so a Qt model can emit
+`dataChanged` for those rows only.
+
+The state vocabulary is normalised to qBittorrent 5's (`stoppedUP`, `stoppedDL`) so the
+rest of Earmark speaks one language whatever version the server runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Torrent = dict[str, Any]
+
+_LEGACY_STATES = {"pausedUP": "stoppedUP", "pausedDL": "stoppedDL"}
+
+
+def normalize_state(state: str) -> str:
+    """qBittorrent 5.0 renamed paused* to stopped*; keep one vocabulary."""
+    return _LEGACY_STATES.get(state, state)
+
+
+@dataclass
+class MirrorChange:
+    """What one merge did, for views that update row by row."""
+
+    full_update: bool = False
+    added: set[str] = field(default_factory=set)
+    changed: dict[str, set[str]] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+    server_state_changed: bool = False
+    categories_changed: bool = False
+    tags_changed: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.added
+            or self.changed
+            or self.removed
+            or self.server_state_changed
+            or self.categories_changed
+            or self.tags_changed
+        )
+
+
+class MaindataMirror:
+    """Merges maindata answers; the `rid` to send next is `self.rid`."""
+
+    def __init__(self) -> None:
+        self.rid = 0
+        self.torrents: dict[str, Torrent] = {}
+        self.categories: dict[str, dict[str, Any]] = {}
+        self.tags: set[str] = set()
+        self.server_state: dict[str, Any] = {}
+
+    def reset(self) -> None:
+        """A new session starts from rid 0: the server's diff state is per session."""
+        self.rid = 0
+
+    def apply(self, data: Mapping[str, Any]) -> MirrorChange:
+        change = MirrorChange(full_update=bool(data.get("full_update")))
+        self.rid = int(data.get("rid", self.rid))
+        incoming: Mapping[str, Mapping[str, Any]] = data.get("torrents") or {}
+
+        if change.full_update:
+            gone = set(self.torrents) - set(incoming)
+            for torrent_hash in gone:
+                del self.torrents[torrent_hash]
+            change.removed |= gone
+
+        for torrent_hash, fields in incoming.items():
+            torrent_hash = sys.intern(torrent_hash)
+            current = self.torrents.get(torrent_hash)
+            if current is None or change.full_update:
+                fresh = _clean(fields)
+                fresh["hash"] = torrent_hash
+                if current is None:
+                    change.added.add(torrent_hash)
+                else:
+                    changed = {k for k, v in fresh.items() if current.get(k) != v}
+                    if changed:
+                        change.changed[torrent_hash] = changed
+                self.torrents[torrent_hash] = fresh
+            else:
+                changed = set()
+                for key, value in fields.items():
+                    value = normalize_state(value) if key == "state" else value
+                    if current.get(key) != value:
+                        current[sys.intern(key)] = value
+                        changed.add(key)
+                if changed:
+                    change.changed[torrent_hash] = changed
+
+        for torrent_hash in data.get("torrents_removed") or ():
+            if self.torrents.pop(torrent_hash, None) is not None:
+                change.removed.add(torrent_hash)
+                change.changed.pop(torrent_hash, None)
+                change.added.discard(torrent_hash)
+
+        change.categories_changed = self._merge_categories(data, change.full_update)
+        change.tags_changed = self._merge_tags(data, change.full_update)
+        server_state = data.get("server_state")
+        if server_state:
+            if change.full_update:
+                self.server_state = dict(server_state)
+            else:
+                self.server_state.update(server_state)
+            change.server_state_changed = True
+        return change
+
+    def _merge_categories(self, data: Mapping[str, Any], full: bool) -> bool:
+        incoming = data.get("categories")
+        removed = data.get("categories_removed") or ()
+        if full:
+            self.categories = {}
+        for name, fields in (incoming or {}).items():
+            self.categories.setdefault(name, {"name": name}).update(fields)
+        for name in removed:
+            self.categories.pop(name, None)
+        return full or bool(incoming) or bool(removed)
+
+    def _merge_tags(self, data: Mapping[str, Any], full: bool) -> bool:
+        incoming = data.get("tags")
+        removed = data.get("tags_removed") or ()
+        if full:
+            self.tags = set()
+        self.tags.update(incoming or ())
+        self.tags.difference_update(removed)
+        return full or bool(incoming) or bool(removed)
+
+
+def _clean(fields: Mapping[str, Any]) -> Torrent:
+    torrent = {sys.intern(k): v for k, v in fields.items()}
+    if "state" in torrent:
+        torrent["state"] = normalize_state(torrent["state"])
+    return torrent

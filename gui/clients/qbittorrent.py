@@ -1,0 +1,586 @@
+"""asyncio client of qBittorrent's WebUI API (v2), versions 4.1 to 5.x.
+
+Three rules shape it, all learnt from qBittorrent's source (see DESIGN.md):
+
+* Login is spent sparingly. qBittorrent bans an IP after a few failed logins and the
+  counter never decays, so the client logs in at most once per user action, never retries
+  a failed login, and after a refused login refuses to log in again on its own until the
+  caller says so (`login()` is the user's explicit "try again").
+* Whatever cookie the login sets is kept (`SID`, a renamed one, `QBT_SID_<port>`), and the
+  cookie jar accepts cookies from IP-address hosts.
+* A 403 on a session that used to work means the session expired or qBittorrent
+  restarted: log in again once, retry once, restart the sync from rid 0. Never loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aiohttp
+from yarl import URL
+
+from gui.clients.errors import (
+    BadCredentialsError,
+    ClientError,
+    ForbiddenError,
+    HttpStatusError,
+    IpBannedError,
+    ProtocolError,
+    RequestRejectedError,
+    SessionLostError,
+)
+from gui.clients.http import (
+    TRANSPORT_ERRORS,
+    HttpOptions,
+    display_url,
+    ensure_base_url,
+    make_session,
+    transport_error,
+)
+from gui.clients.maindata import MaindataMirror, MirrorChange, Torrent, normalize_state
+from gui.core.torrents import Magnet, TorrentFile
+
+SERVICE = "qBittorrent"
+BAN_TEXT = "banned"
+
+ContentLayout = Literal["Original", "Subfolder", "NoSubfolder"]
+
+#: States of the "completed" family (qBittorrent 5 names; 4.x names are normalised).
+COMPLETED_STATES = frozenset(
+    {"uploading", "stalledUP", "queuedUP", "stoppedUP", "forcedUP", "checkingUP"}
+)
+
+
+@dataclass(frozen=True)
+class QbtConfig:
+    """Where qBittorrent is and how to log in; the password never leaves this object."""
+
+    url: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+    http: HttpOptions = field(default_factory=HttpOptions)
+
+
+@dataclass(frozen=True)
+class ApiFlavor:
+    """The endpoint and parameter names of one Web API version."""
+
+    version: tuple[int, ...]
+
+    @property
+    def stop_endpoint(self) -> str:
+        return "torrents/stop" if self.version >= (2, 11, 0) else "torrents/pause"
+
+    @property
+    def start_endpoint(self) -> str:
+        return "torrents/start" if self.version >= (2, 11, 0) else "torrents/resume"
+
+    @property
+    def stopped_param(self) -> str:
+        return "stopped" if self.version >= (2, 11, 0) else "paused"
+
+    @property
+    def add_answers_json(self) -> bool:
+        return self.version >= (2, 14, 0)
+
+
+def parse_api_version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.strip().lstrip("v").split("."))
+    except ValueError:
+        return ()
+
+
+@dataclass(frozen=True)
+class AddOptions:
+    """Every choice of qBittorrent's own add dialog; None means "qBittorrent's default"."""
+
+    category: str | None = None
+    tags: Sequence[str] = ()
+    save_path: str | None = None
+    stopped: bool = False
+    skip_checking: bool = False
+    sequential: bool = False
+    first_last_piece: bool = False
+    content_layout: ContentLayout | None = None
+    rename: str | None = None
+    upload_limit: int | None = None  # bytes per second
+    download_limit: int | None = None
+    auto_tmm: bool | None = None
+
+    def form(self, flavor: ApiFlavor) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        if self.category is not None:
+            fields["category"] = self.category
+        if self.tags:
+            fields["tags"] = ",".join(self.tags)
+        if self.save_path:
+            fields["savepath"] = self.save_path
+        if self.stopped:
+            fields[flavor.stopped_param] = "true"
+        if self.skip_checking:
+            fields["skip_checking"] = "true"
+        if self.sequential:
+            fields["sequentialDownload"] = "true"
+        if self.first_last_piece:
+            fields["firstLastPiecePrio"] = "true"
+        if self.content_layout:
+            fields["contentLayout"] = self.content_layout
+        if self.rename:
+            fields["rename"] = self.rename
+        if self.upload_limit is not None:
+            fields["upLimit"] = str(self.upload_limit)
+        if self.download_limit is not None:
+            fields["dlLimit"] = str(self.download_limit)
+        if self.auto_tmm is not None:
+            fields["autoTMM"] = "true" if self.auto_tmm else "false"
+        return fields
+
+
+@dataclass(frozen=True)
+class AddResult:
+    hash: str
+    name: str | None
+    already_present: bool
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What qBittorrent answered, read completely (the connection is already released)."""
+
+    status: int
+    text: str
+    headers: Mapping[str, str]
+    cookies_set: tuple[str, ...]
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class QBittorrentClient:
+    """One qBittorrent server. Create it, use it, `await close()` it (or `async with`)."""
+
+    def __init__(self, config: QbtConfig, *, add_timeout: float = 15.0) -> None:
+        self.config = config
+        self.base_url = ensure_base_url(config.url)
+        self.display_url = display_url(self.base_url)
+        self._session: aiohttp.ClientSession | None = None
+        self._login_lock = asyncio.Lock()
+        self._generation = 0  # bumped at every successful login
+        self._auth_failure: ClientError | None = None
+        self._flavor: ApiFlavor | None = None
+        self._add_timeout = add_timeout
+        self.login_attempts = 0
+        self.mirror = MaindataMirror()
+
+    async def __aenter__(self) -> QBittorrentClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = make_session(self.config.http)
+        return self._session
+
+    @property
+    def flavor(self) -> ApiFlavor:
+        if self._flavor is None:
+            raise RuntimeError("the API version is known only after the first request")
+        return self._flavor
+
+    # ---- transport -------------------------------------------------------------------
+
+    def url_for(self, endpoint: str) -> URL:
+        return self.base_url.join(URL(f"api/v2/{endpoint}"))
+
+    async def send(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        files: Sequence[Upload] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """One HTTP exchange, no authentication logic; transport failures become typed errors."""
+        try:
+            async with self.session.request(
+                method,
+                self.url_for(endpoint),
+                params=params,
+                data=_body(data, files),
+                headers=headers,
+                allow_redirects=False,
+            ) as response:
+                text = await response.text(errors="replace")
+                return Answer(
+                    status=response.status,
+                    text=text,
+                    headers=dict(response.headers),
+                    cookies_set=tuple(response.headers.getall("Set-Cookie", ())),
+                )
+        except TRANSPORT_ERRORS as exc:
+            raise transport_error(
+                exc, service=SERVICE, url=self.display_url, endpoint=endpoint
+            ) from exc
+
+    def _error(
+        self, cls: type[ClientError], message: str, endpoint: str, answer: Answer
+    ) -> ClientError:
+        return cls(
+            message,
+            service=SERVICE,
+            url=self.display_url,
+            endpoint=endpoint,
+            status=answer.status,
+            answer=answer.text,
+        )
+
+    # ---- authentication ----------------------------------------------------------------
+
+    async def login(self) -> None:
+        """Log in once. This is the user's explicit attempt: it clears an earlier refusal."""
+        async with self._login_lock:
+            self._auth_failure = None
+            await self._login_locked()
+
+    async def _login_locked(self) -> None:
+        self.login_attempts += 1
+        self.session.cookie_jar.clear()
+        answer = await self.send(
+            "POST",
+            "auth/login",
+            data={"username": self.config.username, "password": self.config.password},
+        )
+        try:
+            self.check_login_answer(answer)
+        except BadCredentialsError as exc:
+            if answer.status == 401 and (await self.send("GET", "app/version")).status == 401:
+                rejected = self._error(
+                    RequestRejectedError,
+                    "qBittorrent refused the request before checking the password "
+                    "(Host-header or CSRF protection); run `earmark doctor`",
+                    "auth/login",
+                    answer,
+                )
+                self._auth_failure = rejected
+                raise rejected from exc
+            self._auth_failure = exc
+            raise
+        except ClientError as exc:
+            self._auth_failure = exc
+            raise
+        # Prove the session works before anyone relies on it: a 403 right after a good
+        # login is a cookie problem, not an expired session, and must not cost a re-login.
+        version = await self.send("GET", "app/webapiVersion")
+        if version.status == 403:
+            lost = self._session_lost(answer, version)
+            self._auth_failure = lost
+            raise lost
+        self._flavor = ApiFlavor(parse_api_version(version.text) or (2, 0))
+        self._generation += 1
+        self.mirror.reset()
+
+    def check_login_answer(self, answer: Answer) -> None:
+        """Raise the typed error a login answer means; return quietly on every success shape."""
+        body = answer.text.strip()
+        endpoint = "auth/login"
+        if answer.status == 204 or (answer.status == 200 and body == "Ok."):
+            return
+        if answer.status == 200 and body == "Fails.":
+            raise self._error(BadCredentialsError, "wrong user name or password", endpoint, answer)
+        if answer.status == 401:
+            # 5.2+ answers 401 for bad credentials, but every version also answers 401 when
+            # its Host-header or CSRF check refuses a request; `_login_locked` tells them
+            # apart with an unauthenticated probe (which costs no login attempt).
+            raise self._error(BadCredentialsError, "wrong user name or password", endpoint, answer)
+        if answer.status == 403 and BAN_TEXT in body.lower():
+            raise self._error(
+                IpBannedError,
+                "qBittorrent has banned this computer's IP address after too many failed "
+                "logins; wait for the ban to end (1 hour by default) or restart qBittorrent",
+                endpoint,
+                answer,
+            )
+        if answer.status == 403:
+            raise self._error(ForbiddenError, "login was refused", endpoint, answer)
+        if answer.status == 404:
+            raise self._error(
+                ProtocolError,
+                "no qBittorrent Web API here; check the URL (and the sub-path behind a proxy)",
+                endpoint,
+                answer,
+            )
+        raise self._error(ProtocolError, "unexpected answer to login", endpoint, answer)
+
+    def _session_lost(self, login: Answer, answer: Answer) -> SessionLostError:
+        if not login.cookies_set:
+            why = "the login answer set no cookie (a proxy may strip Set-Cookie)"
+        else:
+            why = "the session cookie set at login was not sent back"
+        return SessionLostError(
+            f"login succeeded, then qBittorrent answered 403: {why}; run `earmark doctor`",
+            service=SERVICE,
+            url=self.display_url,
+            endpoint="app/webapiVersion",
+            status=answer.status,
+            answer=answer.text,
+        )
+
+    async def _ensure_login(self) -> int:
+        """Log in if no session exists yet; returns the session generation used."""
+        async with self._login_lock:
+            if self._auth_failure is not None:
+                raise self._auth_failure
+            if self._generation == 0:
+                await self._login_locked()
+            return self._generation
+
+    async def _session_expired(self) -> bool:
+        """Tell an expired session from an endpoint's own 403 (e.g. "Cannot write to directory")."""
+        return (await self.send("GET", "app/webapiVersion")).status == 403
+
+    async def _relogin(self, stale_generation: int) -> None:
+        async with self._login_lock:
+            if self._auth_failure is not None:
+                raise self._auth_failure
+            if self._generation == stale_generation:
+                await self._login_locked()
+
+    async def call(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        files: Sequence[Upload] = (),
+    ) -> Answer:
+        """An authenticated API call with the one permitted re-login on an expired session."""
+        generation = await self._ensure_login()
+        answer = await self.send(method, endpoint, params=params, data=data, files=files)
+        if answer.status == 403 and await self._session_expired():
+            await self._relogin(generation)
+            answer = await self.send(method, endpoint, params=params, data=data, files=files)
+            if answer.status == 403:
+                raise self._error(
+                    ForbiddenError,
+                    "refused even after logging in again",
+                    endpoint,
+                    answer,
+                )
+        return self._check(endpoint, answer)
+
+    def _check(self, endpoint: str, answer: Answer) -> Answer:
+        status = answer.status
+        if status < 300:
+            return answer
+        if status == 401:
+            raise self._error(
+                RequestRejectedError,
+                "qBittorrent refused the request (Host-header or CSRF protection); "
+                "run `earmark doctor`",
+                endpoint,
+                answer,
+            )
+        messages = {
+            400: "qBittorrent rejected the request's parameters",
+            403: "access denied",
+            404: "not found (unknown torrent, or an endpoint this qBittorrent version lacks)",
+            405: "wrong HTTP method for this endpoint",
+            409: "conflict",
+            415: "qBittorrent could not read the data (is it a valid torrent?)",
+        }
+        message = messages.get(status, "unexpected HTTP status")
+        raise self._error(HttpStatusError, message, endpoint, answer)
+
+    # ---- information -------------------------------------------------------------------
+
+    async def app_version(self) -> str:
+        return (await self.call("GET", "app/version")).text.strip()
+
+    async def api_version(self) -> tuple[int, ...]:
+        await self._ensure_login()
+        return self.flavor.version
+
+    async def preferences(self) -> dict[str, Any]:
+        prefs: dict[str, Any] = (await self.call("GET", "app/preferences")).json()
+        return prefs
+
+    async def set_preferences(self, changes: Mapping[str, Any]) -> None:
+        await self.call("POST", "app/setPreferences", data={"json": json.dumps(dict(changes))})
+
+    async def torrents(self, hashes: Iterable[str] = (), **filters: str) -> list[Torrent]:
+        params = dict(filters)
+        hash_list = list(hashes)
+        if hash_list:
+            params["hashes"] = "|".join(hash_list)
+        torrents: list[Torrent] = (await self.call("GET", "torrents/info", params=params)).json()
+        for torrent in torrents:
+            if "state" in torrent:
+                torrent["state"] = normalize_state(torrent["state"])
+        return torrents
+
+    async def torrent(self, torrent_hash: str) -> Torrent | None:
+        found = await self.torrents([torrent_hash])
+        return found[0] if found else None
+
+    async def files(self, torrent_hash: str) -> list[dict[str, Any]]:
+        files: list[dict[str, Any]] = (
+            await self.call("GET", "torrents/files", params={"hash": torrent_hash})
+        ).json()
+        return files
+
+    async def properties(self, torrent_hash: str) -> dict[str, Any]:
+        props: dict[str, Any] = (
+            await self.call("GET", "torrents/properties", params={"hash": torrent_hash})
+        ).json()
+        return props
+
+    async def categories(self) -> dict[str, dict[str, Any]]:
+        categories: dict[str, dict[str, Any]] = (
+            await self.call("GET", "torrents/categories")
+        ).json()
+        return categories
+
+    async def sync(self) -> MirrorChange:
+        """One maindata refresh merged into `self.mirror`."""
+        answer = await self.call("GET", "sync/maindata", params={"rid": str(self.mirror.rid)})
+        try:
+            payload = answer.json()
+        except ValueError as exc:
+            raise self._error(
+                ProtocolError, "sync/maindata did not answer JSON", "sync/maindata", answer
+            ) from exc
+        return self.mirror.apply(payload)
+
+    # ---- actions -----------------------------------------------------------------------
+
+    async def add(
+        self, source: Magnet | TorrentFile, options: AddOptions = AddOptions()
+    ) -> AddResult:
+        """Add a torrent and wait until qBittorrent lists it; a duplicate is not an error."""
+        torrent_hash = source.info_hash
+        existing = await self.torrent(torrent_hash)
+        if existing is not None:
+            return AddResult(torrent_hash, existing.get("name"), already_present=True)
+
+        form = (options or AddOptions()).form(self.flavor)
+        uploads: list[Upload] = []
+        if isinstance(source, Magnet):
+            form["urls"] = source.uri
+        else:
+            uploads.append(Upload("torrents", f"{torrent_hash}.torrent", source.data))
+        answer = await self.call("POST", "torrents/add", data=form, files=uploads)
+        failed = self._add_failed(answer)
+        found = await self._wait_for(torrent_hash, give_up_at_once=failed)
+        if found is None:
+            raise self._error(
+                HttpStatusError if failed else ProtocolError,
+                "qBittorrent did not add the torrent"
+                + (" (it refused it)" if failed else " within the time limit"),
+                "torrents/add",
+                answer,
+            )
+        return AddResult(torrent_hash, found.get("name"), already_present=False)
+
+    def _add_failed(self, answer: Answer) -> bool:
+        if self.flavor.add_answers_json and answer.text.strip().startswith("{"):
+            result = answer.json()
+            return (
+                int(result.get("success_count", 0)) == 0
+                and int(result.get("pending_count", 0)) == 0
+            )
+        return answer.text.strip() == "Fails."
+
+    async def _wait_for(self, torrent_hash: str, *, give_up_at_once: bool) -> Torrent | None:
+        """qBittorrent adds asynchronously: poll until the torrent is listed or time is up."""
+        deadline = time.monotonic() + (0 if give_up_at_once else self._add_timeout)
+        delay = 0.05
+        while True:
+            found = await self.torrent(torrent_hash)
+            if found is not None or time.monotonic() >= deadline:
+                return found
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    async def stop(self, hashes: Sequence[str]) -> None:
+        """Pause (4.x) or stop (5.x): the endpoint name depends on the version."""
+        await self._ensure_login()
+        await self.call("POST", self.flavor.stop_endpoint, data=_hashes(hashes))
+
+    async def start(self, hashes: Sequence[str]) -> None:
+        await self._ensure_login()
+        await self.call("POST", self.flavor.start_endpoint, data=_hashes(hashes))
+
+    async def delete(self, hashes: Sequence[str], *, delete_files: bool) -> None:
+        await self.call(
+            "POST",
+            "torrents/delete",
+            data={**_hashes(hashes), "deleteFiles": "true" if delete_files else "false"},
+        )
+
+    async def set_category(self, hashes: Sequence[str], category: str) -> None:
+        await self.call(
+            "POST", "torrents/setCategory", data={**_hashes(hashes), "category": category}
+        )
+
+    async def create_category(self, name: str, save_path: str = "") -> None:
+        """Creating a category that exists answers 409 on some versions: not an error here."""
+        try:
+            await self.call(
+                "POST", "torrents/createCategory", data={"category": name, "savePath": save_path}
+            )
+        except HttpStatusError as exc:
+            if exc.status != 409 or name not in await self.categories():
+                raise
+
+    async def add_tags(self, hashes: Sequence[str], tags: Sequence[str]) -> None:
+        await self.call(
+            "POST", "torrents/addTags", data={**_hashes(hashes), "tags": ",".join(tags)}
+        )
+
+    async def recheck(self, hashes: Sequence[str]) -> None:
+        await self.call("POST", "torrents/recheck", data=_hashes(hashes))
+
+
+def _hashes(hashes: Sequence[str]) -> dict[str, str]:
+    return {"hashes": "|".join(hashes) if hashes else "all"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file field of a multipart form, kept as bytes so a retry can send it again."""
+
+    field: str
+    filename: str
+    content: bytes
+    content_type: str = "application/x-bittorrent"
+
+
+def _body(data: Mapping[str, str] | None, files: Sequence[Upload]) -> Any:
+    """aiohttp's FormData can be sent only once, so every send builds a fresh one."""
+    if not files:
+        return dict(data) if data is not None else None
+    form = aiohttp.FormData()
+    for key, value in (data or {}).items():
+        form.add_field(key, value)
+    for upload in files:
+        form.add_field(
+            upload.field, upload.content, filename=upload.filename, content_type=upload.content_type
+        )
+    return form

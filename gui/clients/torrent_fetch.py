@@ -1,0 +1,81 @@
+"""Download what an http(s) torrent link points at, before qBittorrent sees it.
+
+Earmark fetches the link itself rather than handing the URL to qBittorrent because it
+needs the info-hash to follow the torrent (qBittorrent 4.x answers a URL add with a bare
+"Ok."), and because an indexer link (a Prowlarr download URL) may answer with a redirect
+to a `magnet:` URI, which only the fetcher sees.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from yarl import URL
+
+from gui.clients.errors import HttpStatusError, ProtocolError
+from gui.clients.http import (
+    TRANSPORT_ERRORS,
+    HttpOptions,
+    display_url,
+    make_session,
+    transport_error,
+)
+from gui.core.torrents import (
+    MAX_TORRENT_BYTES,
+    Magnet,
+    TorrentFile,
+    TorrentInputError,
+    parse_magnet,
+    parse_torrent,
+)
+
+SERVICE = "torrent download"
+MAX_REDIRECTS = 5
+
+
+async def fetch_torrent(
+    url: str,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    max_bytes: int = MAX_TORRENT_BYTES,
+) -> Magnet | TorrentFile:
+    """Follow redirects by hand (aiohttp refuses a redirect to `magnet:`) and parse the result."""
+    own = session is None
+    http = session or make_session(HttpOptions())
+    try:
+        current = URL(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            shown = display_url(current)
+            try:
+                async with http.get(current, allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308):
+                        location = response.headers.get("Location", "")
+                        if location.lower().startswith("magnet:"):
+                            return parse_magnet(location)
+                        if not location:
+                            raise ProtocolError(
+                                "redirect without a Location", service=SERVICE, url=shown
+                            )
+                        current = current.join(URL(location))
+                        continue
+                    if response.status != 200:
+                        raise HttpStatusError(
+                            "the link did not serve a torrent",
+                            service=SERVICE,
+                            url=shown,
+                            endpoint="GET",
+                            status=response.status,
+                            answer=(await response.text(errors="replace"))[:200],
+                        )
+                    data = await response.content.read(max_bytes + 1)
+            except TRANSPORT_ERRORS as exc:
+                raise transport_error(exc, service=SERVICE, url=shown) from exc
+            try:
+                return parse_torrent(data, max_bytes=max_bytes)
+            except TorrentInputError as exc:
+                raise TorrentInputError(f"{shown} did not serve a torrent: {exc}") from exc
+        raise ProtocolError(
+            f"more than {MAX_REDIRECTS} redirects", service=SERVICE, url=display_url(url)
+        )
+    finally:
+        if own:
+            await http.close()

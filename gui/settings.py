@@ -1,0 +1,215 @@
+"""Settings: non-secret choices in a JSON file, secrets in the OS keyring.
+
+The profile folder is `EARMARK_CONFIG_DIR` when set (tests and portable use always set it),
+else the platform's per-user config folder. Secrets never touch the settings file: they
+come from an explicit environment variable (headless use) or the keyring (service
+`earmark`). When no keyring backend exists, that is said plainly and nothing falls back to
+a plaintext file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import keyring
+import keyring.errors
+import platformdirs
+
+from gui.clients.http import HttpOptions
+from gui.clients.qbittorrent import QbtConfig
+
+APP_NAME = "Earmark"
+KEYRING_SERVICE = "earmark"
+SETTINGS_FILE = "settings.json"
+
+
+class Secret(StrEnum):
+    """Secrets by their keyring user name; each has an environment variable for headless use."""
+
+    QBT_PASSWORD = "qbittorrent-password"
+    QBT_HTTP_PASSWORD = "qbittorrent-proxy-password"
+    PROWLARR_API_KEY = "prowlarr-api-key"
+    TORZNAB_API_KEY = "torznab-api-key"
+    ABS_TOKEN = "audiobookshelf-token"
+
+    @property
+    def env_var(self) -> str:
+        return SECRET_ENV[self]
+
+
+SECRET_ENV = {
+    Secret.QBT_PASSWORD: "EARMARK_QBT_PASSWORD",
+    Secret.QBT_HTTP_PASSWORD: "EARMARK_QBT_HTTP_PASSWORD",
+    Secret.PROWLARR_API_KEY: "EARMARK_PROWLARR_API_KEY",
+    Secret.TORZNAB_API_KEY: "EARMARK_TORZNAB_API_KEY",
+    Secret.ABS_TOKEN: "EARMARK_ABS_TOKEN",
+}
+
+
+@dataclass
+class Settings:
+    """Everything the user chooses that is not a secret (so it may sit in a plain file)."""
+
+    qbt_url: str = ""
+    qbt_username: str = ""
+    qbt_tls_fingerprint: str = ""
+    qbt_http_username: str = ""  # HTTP basic auth of a reverse proxy in front, if any
+    qbt_connect_timeout: float = 10.0
+    qbt_total_timeout: float = 30.0
+    qbt_default_category: str = "audiobooks"
+    qbt_default_save_path: str = ""
+    prowlarr_url: str = ""
+    torznab_url: str = ""
+    abs_url: str = ""
+    abs_library_id: str = ""
+    library_dir: str = ""
+    path_mappings: list[tuple[str, str]] = field(default_factory=list)
+
+
+#: Environment overrides of the configuration contract, read by GUI and CLI alike.
+SETTING_ENV = {
+    "qbt_url": "EARMARK_QBT_URL",
+    "qbt_username": "EARMARK_QBT_USERNAME",
+    "qbt_tls_fingerprint": "EARMARK_QBT_TLS_FINGERPRINT",
+    "qbt_http_username": "EARMARK_QBT_HTTP_USERNAME",
+    "prowlarr_url": "EARMARK_PROWLARR_URL",
+    "torznab_url": "EARMARK_TORZNAB_URL",
+    "abs_url": "EARMARK_ABS_URL",
+    "library_dir": "EARMARK_LIBRARY_DIR",
+}
+
+
+class SettingsError(Exception):
+    """The settings file exists but cannot be used; never silently replaced."""
+
+
+class SecretStoreUnavailable(Exception):
+    """No keyring backend: the message tells the user what they can do instead."""
+
+
+def config_dir() -> Path:
+    override = os.environ.get("EARMARK_CONFIG_DIR")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def load_settings(directory: Path | None = None, *, env: bool = True) -> Settings:
+    """The saved settings with the environment overrides applied on top."""
+    path = (directory or config_dir()) / SETTINGS_FILE
+    settings = Settings()
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"cannot read the settings file {path}: {exc}") from exc
+        if not isinstance(stored, dict):
+            raise SettingsError(f"the settings file {path} does not hold a JSON object")
+        settings = _from_dict(stored)
+    if env:
+        for name, variable in SETTING_ENV.items():
+            value = os.environ.get(variable)
+            if value is not None:
+                setattr(settings, name, value)
+    return settings
+
+
+def _from_dict(stored: dict[str, Any]) -> Settings:
+    known = {f.name: f for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, value in stored.items():
+        if key not in known:
+            continue  # a setting from a newer version: ignore rather than fail
+        if key == "path_mappings":
+            value = [(str(remote), str(local)) for remote, local in value]
+        values[key] = value
+    return Settings(**values)
+
+
+def save_settings(settings: Settings, directory: Path | None = None) -> Path:
+    """Write atomically: a crash mid-write must not leave a truncated settings file."""
+    target_dir = directory or config_dir()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    path = target_dir / SETTINGS_FILE
+    data = json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True)
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=target_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+class SecretStore:
+    """Reads secrets from the environment first, then the keyring."""
+
+    def get(self, secret: Secret) -> str | None:
+        from_env = os.environ.get(secret.env_var)
+        if from_env is not None:
+            return from_env
+        try:
+            return keyring.get_password(KEYRING_SERVICE, secret.value)
+        except keyring.errors.KeyringError:
+            return None
+
+    def set(self, secret: Secret, value: str) -> None:
+        try:
+            keyring.set_password(KEYRING_SERVICE, secret.value, value)
+        except keyring.errors.KeyringError as exc:
+            raise SecretStoreUnavailable(self.unavailable_message()) from exc
+
+    def delete(self, secret: Secret) -> None:
+        try:
+            keyring.delete_password(KEYRING_SERVICE, secret.value)
+        except keyring.errors.PasswordDeleteError:
+            pass
+        except keyring.errors.KeyringError as exc:
+            raise SecretStoreUnavailable(self.unavailable_message()) from exc
+
+    def backend_name(self) -> str:
+        backend = keyring.get_keyring()
+        return f"{type(backend).__module__}.{type(backend).__name__}"
+
+    def available(self) -> bool:
+        backend = keyring.get_keyring()
+        priority = getattr(backend, "priority", 0)
+        return not type(backend).__module__.startswith("keyring.backends.fail") and bool(
+            priority > 0
+        )
+
+    def unavailable_message(self) -> str:
+        return (
+            "No system keyring is available to store secrets (on Linux: a Secret Service "
+            "such as GNOME Keyring or KWallet). Earmark will not write them to a plain file: "
+            "set them in environment variables (e.g. EARMARK_QBT_PASSWORD) or enter them "
+            "each time."
+        )
+
+
+def qbt_config(settings: Settings, secrets: SecretStore) -> QbtConfig:
+    """The qBittorrent client's configuration from settings and secrets."""
+    return QbtConfig(
+        url=settings.qbt_url,
+        username=settings.qbt_username,
+        password=secrets.get(Secret.QBT_PASSWORD) or "",
+        http=HttpOptions(
+            connect_timeout=settings.qbt_connect_timeout,
+            total_timeout=settings.qbt_total_timeout,
+            tls_fingerprint=settings.qbt_tls_fingerprint or None,
+            basic_auth=(
+                (settings.qbt_http_username, secrets.get(Secret.QBT_HTTP_PASSWORD) or "")
+                if settings.qbt_http_username
+                else None
+            ),
+        ),
+    )
