@@ -1,0 +1,657 @@
+"""Understand whatever a user hands us as "a torrent" before anything is sent to qBittorrent.
+
+qBittorrent answers a bad upload with a bare "Fails." and a bad magnet link with nothing at all,
+so every input is checked here first and rejected with a message that says what is wrong.
+This module stays free of Qt and HTTP so the checks can run (and be tested) anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote, unquote_plus, urlsplit
+
+import bencode2
+
+__all__ = [
+    "MAX_TORRENT_BYTES",
+    "Magnet",
+    "TorrentFile",
+    "TorrentInputError",
+    "TorrentSource",
+    "TorrentUrl",
+    "parse_magnet",
+    "parse_source",
+    "parse_torrent",
+    "read_torrent_file",
+]
+
+
+class TorrentInputError(ValueError):
+    """The only exception any parser here raises, with a message a user can act on.
+
+    Callers show the message as-is, so they can catch one type and never leak a traceback
+    from a decoder or the filesystem into the UI.
+    """
+
+
+# Real .torrent files are kilobytes; even huge v1 torrents stay well under this.  The cap keeps
+# a mistakenly chosen video or disk image from being read into memory and uploaded.
+MAX_TORRENT_BYTES = 10 * 1024 * 1024
+
+_HEX40 = re.compile(r"[0-9a-fA-F]{40}")
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_BASE32_32 = re.compile(r"[A-Za-z2-7]{32}")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_DIGITS = re.compile(r"[0-9]+")
+_MAGNET_KEY = re.compile(r"([a-z]+)(?:\.[0-9]+)?")
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
+# bencode2 ends its messages with the offending offset ("..., index 8", "... found at 1", ": 1").
+_TRAILING_DATA = re.compile(r"parse end at index ([0-9]+)")
+_ERROR_OFFSET = re.compile(r"([0-9]+)\s*\.?\s*$")
+_SHA256_MULTIHASH_PREFIX = "1220"  # multihash code 0x12 (sha2-256), digest length 0x20
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    """Quote user text in a message without letting a pasted novel flood the dialog."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return repr(text)
+
+
+def _format_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+    if size >= 1024:
+        return f"{size / 1024:.1f}".removesuffix(".0") + " KB"
+    return f"{size} bytes"
+
+
+def _too_large(size: int, limit: int) -> TorrentInputError:
+    shown, shown_limit = _format_size(size), _format_size(limit)
+    if shown == shown_limit:  # "10 MB, larger than the 10 MB limit" would read as a bug
+        shown, shown_limit = f"{size} bytes", f"{limit} bytes"
+    return TorrentInputError(f"torrent is {shown}, larger than the {shown_limit} limit")
+
+
+def _v2_to_v1_id(btmh: str) -> str:
+    # qBittorrent identifies a v2-only torrent by its truncated sha-256, in the same 40-hex slot.
+    return btmh[:40]
+
+
+# --------------------------------------------------------------------------------------------
+# Magnet links
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Magnet:
+    """A magnet link reduced to what qBittorrent and our UI need.
+
+    The original text is kept because qBittorrent is given the link itself: it knows about
+    parameters (web seeds, peer addresses) that we deliberately ignore.
+    """
+
+    uri: str
+    btih: str | None
+    btmh: str | None
+    display_name: str | None
+    trackers: tuple[str, ...]
+    exact_length: int | None
+
+    def __post_init__(self) -> None:
+        if self.btih is None and self.btmh is None:
+            raise TorrentInputError(_NO_INFO_HASH)
+
+    @property
+    def info_hash(self) -> str:
+        """The id qBittorrent's Web API uses, so a magnet can be matched to its torrent later."""
+        if self.btih is not None:
+            return self.btih
+        assert self.btmh is not None  # guaranteed by __post_init__
+        return _v2_to_v1_id(self.btmh)
+
+
+_NO_INFO_HASH = "magnet link has no info-hash (xt=urn:btih:… or urn:btmh:…)"
+
+
+def _parse_btih(value: str) -> str:
+    if _HEX40.fullmatch(value):
+        return value.lower()
+    if _BASE32_32.fullmatch(value):
+        return base64.b32decode(value.upper()).hex()
+    raise TorrentInputError(
+        f"magnet link info-hash {_shorten(value)} is neither 40 hex nor 32 base32 characters"
+    )
+
+
+def _parse_btmh(value: str) -> str:
+    if not _HEX.fullmatch(value):
+        raise TorrentInputError(
+            f"magnet link v2 info-hash {_shorten(value)} is not hexadecimal "
+            f"(expected {_SHA256_MULTIHASH_PREFIX} followed by 64 hex characters)"
+        )
+    if not value.startswith(_SHA256_MULTIHASH_PREFIX):
+        raise TorrentInputError(
+            "magnet link has an unsupported multihash (expected sha2-256, 1220…)"
+        )
+    digest = value[len(_SHA256_MULTIHASH_PREFIX) :]
+    if len(digest) != 64:
+        raise TorrentInputError(
+            f"magnet link v2 info-hash has {len(digest)} hex digits after 1220, expected 64"
+        )
+    return digest.lower()
+
+
+def _merge_hash(current: str | None, new: str, version: str) -> str:
+    if current is not None and current != new:
+        raise TorrentInputError(f"magnet link has two different {version} info-hashes")
+    return new
+
+
+def parse_magnet(text: str) -> Magnet:
+    """Validate a magnet link up front, because qBittorrent silently drops malformed ones.
+
+    Hashes are normalised to lowercase hex so the same torrent is recognised however the
+    link spelled it (base32, upper case, several xt parameters for hybrid torrents).
+    """
+    uri = text.strip()
+    if uri[:7].lower() != "magnet:":
+        raise TorrentInputError(f"not a magnet link: {_shorten(uri)}")
+    # Be lenient about the "?" (and a stray "//") that some sites drop or add.
+    query = uri[7:].lstrip("/").removeprefix("?")
+
+    btih: str | None = None
+    btmh: str | None = None
+    display_name: str | None = None
+    trackers: list[str] = []
+    exact_length: int | None = None
+
+    for part in query.split("&"):
+        raw_key, _, raw_value = part.partition("=")
+        match = _MAGNET_KEY.fullmatch(raw_key.strip().lower())
+        if match is None:
+            continue  # unknown or mangled parameters are not ours to judge
+        key = match.group(1)
+        if key == "xt":
+            urn = unquote(raw_value).strip()
+            prefix = urn[:9].lower()
+            if prefix == "urn:btih:":
+                btih = _merge_hash(btih, _parse_btih(urn[9:]), "v1")
+            elif prefix == "urn:btmh:":
+                btmh = _merge_hash(btmh, _parse_btmh(urn[9:]), "v2")
+        elif key == "dn":
+            name = unquote_plus(raw_value).strip()
+            if name and display_name is None:
+                display_name = name
+        elif key == "tr":
+            tracker = unquote(raw_value).strip()
+            if tracker and tracker not in trackers:
+                trackers.append(tracker)
+        elif key == "xl":
+            length = unquote(raw_value).strip()
+            if not _DIGITS.fullmatch(length):
+                raise TorrentInputError(
+                    f"magnet link exact length (xl) {_shorten(length)} "
+                    "is not a non-negative integer"
+                )
+            if exact_length is None:
+                exact_length = int(length)
+
+    if btih is None and btmh is None:
+        raise TorrentInputError(_NO_INFO_HASH)
+    return Magnet(
+        uri=uri,
+        btih=btih,
+        btmh=btmh,
+        display_name=display_name,
+        trackers=tuple(trackers),
+        exact_length=exact_length,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# .torrent files
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TorrentFile:
+    """A .torrent that has been checked well enough that qBittorrent will accept it.
+
+    The raw bytes are what gets uploaded; everything else is derived so the UI can show
+    name, size and files, and find the torrent again by hash, before qBittorrent has it.
+    """
+
+    data: bytes = field(repr=False)
+    name: str
+    info_hash_v1: str | None
+    info_hash_v2: str | None
+    total_size: int
+    files: tuple[tuple[str, int], ...]
+    trackers: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.info_hash_v1 is None and self.info_hash_v2 is None:
+            raise TorrentInputError("torrent info has neither pieces (v1) nor a file tree (v2)")
+
+    @property
+    def info_hash(self) -> str:
+        """Same rule as Magnet.info_hash, so both kinds of source map to one qBittorrent id."""
+        if self.info_hash_v1 is not None:
+            return self.info_hash_v1
+        assert self.info_hash_v2 is not None  # guaranteed by __post_init__
+        return _v2_to_v1_id(self.info_hash_v2)
+
+    def magnet_uri(self) -> str:
+        """Let a user share or copy a torrent they only have as a file."""
+        params: list[str] = []
+        if self.info_hash_v1 is not None:
+            params.append(f"xt=urn:btih:{self.info_hash_v1}")
+        if self.info_hash_v2 is not None:
+            params.append(f"xt=urn:btmh:{_SHA256_MULTIHASH_PREFIX}{self.info_hash_v2}")
+        params.append("dn=" + quote(self.name, safe=""))
+        params.extend("tr=" + quote(tracker, safe="") for tracker in self.trackers)
+        return "magnet:?" + "&".join(params)
+
+
+def _decode_error(exc: Exception) -> str:
+    message = str(exc)
+    trailing = _TRAILING_DATA.search(message)
+    if trailing:
+        return f"file is not a torrent: unexpected data after byte {trailing.group(1)}"
+    if "depth" in message:
+        return "file is not a torrent: bencode data is nested too deeply"
+    offset = _ERROR_OFFSET.search(message)
+    where = f" at byte {offset.group(1)}" if offset else ""
+    return f"file is not a torrent: bencode error{where}"
+
+
+def _sniff_non_torrent(data: bytes) -> str | None:
+    """Name the usual wrong downloads, since "bencode error at byte 0" helps nobody."""
+    head = data[:256].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<")):
+        return "file is not a torrent: it looks like a web page (HTML)"
+    if head.startswith(b"magnet:"):
+        return "file is not a torrent: it contains a magnet link (paste the link instead)"
+    if head.startswith((b"{", b"[")):
+        return "file is not a torrent: it looks like JSON"
+    return None
+
+
+def _text(d: dict[object, object], key: bytes, what: str) -> str | None:
+    """Read a byte string as text; the '.utf-8' variant exists because 'key' may be legacy."""
+    for candidate in (key + b".utf-8", key):
+        value = d.get(candidate)
+        if value is None:
+            continue
+        if not isinstance(value, bytes):
+            raise TorrentInputError(f"torrent {what} is not a string")
+        return value.decode("utf-8", errors="replace")
+    return None
+
+
+def _bad_component(part: str) -> bool:
+    # Anything else could escape the download folder or collide with it when qBittorrent
+    # (or a later move) joins these names into a real path.
+    return part in ("", ".", "..") or any(c in part for c in "/\\\x00")
+
+
+def _check_component(part: str, path: Iterable[str]) -> None:
+    if _bad_component(part):
+        shown = "/".join(path)
+        raise TorrentInputError(
+            f"torrent file path {_shorten(shown)} has an invalid component {_shorten(part)} "
+            "(empty, '.', '..' or containing a slash)"
+        )
+
+
+def _length(value: object, path: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TorrentInputError(f"torrent file {_shorten(path)} has no integer length")
+    if value < 0:
+        raise TorrentInputError(f"torrent file {_shorten(path)} has a negative length ({value})")
+    return value
+
+
+def _v1_files(info: dict[object, object], name: str) -> tuple[list[tuple[str, int]], int]:
+    """Return the user-visible files and the size the piece hashes have to cover.
+
+    The two differ by BEP 47 padding files, which exist only to align hybrid torrents.
+    """
+    has_length = b"length" in info
+    has_files = b"files" in info
+    if has_length and has_files:
+        raise TorrentInputError("torrent info has both a length and a file list")
+    if has_length:
+        size = _length(info[b"length"], name)
+        return [(name, size)], size
+    if not has_files:
+        raise TorrentInputError("torrent info has neither a length nor a file list")
+    entries = info[b"files"]
+    if not isinstance(entries, list):
+        raise TorrentInputError("torrent file list is not a list")
+    if not entries:
+        raise TorrentInputError("torrent file list is empty")
+    files: list[tuple[str, int]] = []
+    covered = 0
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise TorrentInputError("torrent file list has an entry that is not a dictionary")
+        raw_path = entry.get(b"path.utf-8", entry.get(b"path"))
+        if not isinstance(raw_path, list) or not raw_path:
+            raise TorrentInputError("torrent file list has an entry without a path")
+        parts = [name]
+        for raw_part in raw_path:
+            if not isinstance(raw_part, bytes):
+                raise TorrentInputError("torrent file path has a component that is not a string")
+            parts.append(raw_part.decode("utf-8", errors="replace"))
+            _check_component(parts[-1], parts)
+        path = "/".join(parts)
+        size = _length(entry.get(b"length"), path)
+        covered += size
+        attr = entry.get(b"attr")
+        if not (isinstance(attr, bytes) and b"p" in attr):
+            files.append((path, size))
+    return files, covered
+
+
+def _walk_file_tree(tree: object) -> Iterator[tuple[list[str], int]]:
+    """Yield (path components, length) in file order; iterative so depth cannot overflow."""
+    if not isinstance(tree, dict):
+        raise TorrentInputError("torrent file tree is not a dictionary")
+    if not tree:
+        raise TorrentInputError("torrent file tree is empty")
+    stack: list[tuple[list[str], dict[object, object]]] = [([], tree)]
+    while stack:
+        parts, node = stack.pop()
+        if b"" in node:
+            shown = "/".join(parts)
+            if len(node) != 1 or not parts:
+                raise TorrentInputError(
+                    f"torrent file tree entry {_shorten(shown)} is both a file and a directory"
+                )
+            leaf = node[b""]
+            if not isinstance(leaf, dict):
+                raise TorrentInputError(f"torrent file {_shorten(shown)} has no length")
+            size = _length(leaf.get(b"length"), shown)
+            root = leaf.get(b"pieces root")
+            if size > 0 and not (isinstance(root, bytes) and len(root) == 32):
+                raise TorrentInputError(f"torrent file {_shorten(shown)} has no valid pieces root")
+            yield parts, size
+            continue
+        if not node:
+            raise TorrentInputError(
+                f"torrent file tree has an empty directory {_shorten('/'.join(parts))}"
+            )
+        children: list[tuple[list[str], dict[object, object]]] = []
+        for key, child in node.items():
+            assert isinstance(key, bytes)  # bencode dictionary keys are always byte strings
+            child_parts = [*parts, key.decode("utf-8", errors="replace")]
+            _check_component(child_parts[-1], child_parts)
+            if not isinstance(child, dict):
+                raise TorrentInputError(
+                    f"torrent file tree entry {_shorten('/'.join(child_parts))} is not a dictionary"
+                )
+            children.append((child_parts, child))
+        stack.extend(reversed(children))
+
+
+def _v2_files(tree: object, name: str) -> list[tuple[str, int]]:
+    entries = list(_walk_file_tree(tree))
+    if len(entries) == 1 and len(entries[0][0]) == 1:
+        # A single top-level file is a single-file torrent: the file *is* the name, as in v1.
+        return [(entries[0][0][0], entries[0][1])]
+    return [("/".join([name, *parts]), size) for parts, size in entries]
+
+
+def _trackers(top: dict[object, object]) -> tuple[str, ...]:
+    """Collect trackers leniently: a malformed list only costs peers, not the torrent."""
+    raw: list[object] = [top.get(b"announce")]
+    tiers = top.get(b"announce-list")
+    if isinstance(tiers, list):
+        for tier in tiers:
+            raw.extend(tier if isinstance(tier, list) else [tier])
+    found: list[str] = []
+    for item in raw:
+        if isinstance(item, bytes):
+            url = item.decode("utf-8", errors="replace").strip()
+            if url and url not in found:
+                found.append(url)
+    return tuple(found)
+
+
+def parse_torrent(data: bytes, *, max_bytes: int = MAX_TORRENT_BYTES) -> TorrentFile:
+    """Check a .torrent the way qBittorrent would, but explain the failure.
+
+    The info-hashes are computed over the re-encoded info dictionary: bencode2 rejects any
+    non-canonical input, so re-encoding reproduces the exact bytes that were hashed.
+    """
+    if len(data) > max_bytes:
+        raise _too_large(len(data), max_bytes)
+    if not data:
+        raise TorrentInputError("file is not a torrent: it is empty")
+    try:
+        top: object = bencode2.bdecode(data)
+    except (bencode2.BencodeDecodeError, ValueError, RecursionError) as exc:
+        raise TorrentInputError(_sniff_non_torrent(data) or _decode_error(exc)) from None
+    if not isinstance(top, dict):
+        raise TorrentInputError("file is not a torrent: it is not a bencoded dictionary")
+
+    info = top.get(b"info")
+    if not isinstance(info, dict):
+        raise TorrentInputError("torrent has no info dictionary")
+    name = _text(info, b"name", "name")
+    if not name:
+        raise TorrentInputError("torrent info has no name")
+    if _bad_component(name):
+        raise TorrentInputError(f"torrent name {_shorten(name)} is not a valid file name")
+
+    piece_length = info.get(b"piece length")
+    if not isinstance(piece_length, int) or piece_length <= 0:
+        raise TorrentInputError("torrent info has no valid piece length")
+
+    meta_version = info.get(b"meta version", 1)
+    if not isinstance(meta_version, int):
+        raise TorrentInputError("torrent meta version is not an integer")
+    if meta_version not in (1, 2):
+        raise TorrentInputError(f"torrent uses meta version {meta_version}, which is unsupported")
+
+    has_v1 = b"pieces" in info
+    has_v2 = meta_version == 2
+    if not has_v1 and not (has_v2 and b"file tree" in info):
+        raise TorrentInputError("torrent info has neither pieces (v1) nor a file tree (v2)")
+    if has_v2 and b"file tree" not in info:
+        raise TorrentInputError("torrent is meta version 2 but has no file tree")
+
+    files: list[tuple[str, int]] = []
+    if has_v1:
+        pieces = info[b"pieces"]
+        if not isinstance(pieces, bytes):
+            raise TorrentInputError("torrent piece hashes are not a byte string")
+        if len(pieces) % 20:
+            raise TorrentInputError("torrent piece hashes are not a multiple of 20 bytes")
+        files, covered = _v1_files(info, name)
+        expected = -(-covered // piece_length)
+        if len(pieces) // 20 != expected:
+            raise TorrentInputError(
+                f"torrent has {len(pieces) // 20} piece hashes but its "
+                f"{covered} bytes need {expected}"
+            )
+    if has_v2:
+        # Hybrid torrents describe the same content twice; the file tree has no padding files.
+        files = _v2_files(info[b"file tree"], name)
+
+    try:
+        encoded_info = bencode2.bencode(info)
+    except (bencode2.BencodeEncodeError, ValueError, TypeError) as exc:  # pragma: no cover
+        raise TorrentInputError(f"torrent info cannot be re-encoded: {exc}") from None
+    return TorrentFile(
+        data=bytes(data),
+        name=name,
+        info_hash_v1=hashlib.sha1(encoded_info).hexdigest() if has_v1 else None,
+        info_hash_v2=hashlib.sha256(encoded_info).hexdigest() if has_v2 else None,
+        total_size=sum(size for _, size in files),
+        files=tuple(files),
+        trackers=_trackers(top),
+    )
+
+
+def _os_error(path: str, exc: OSError | ValueError) -> TorrentInputError:
+    if isinstance(exc, FileNotFoundError):
+        return TorrentInputError(f"{path} does not exist")
+    if isinstance(exc, PermissionError):
+        return TorrentInputError(f"cannot read {path}: permission denied")
+    if isinstance(exc, IsADirectoryError):
+        return TorrentInputError(f"{path} is a directory, not a .torrent file")
+    if isinstance(exc, OSError) and exc.strerror:
+        return TorrentInputError(f"cannot read {path}: {exc.strerror.lower()}")
+    return TorrentInputError(f"cannot read {path}: not a valid file name")
+
+
+def read_torrent_file(
+    path: str | os.PathLike[str], *, max_bytes: int = MAX_TORRENT_BYTES
+) -> TorrentFile:
+    """Read a .torrent from disk, refusing before reading anything too large or not a file.
+
+    A FIFO or device would block or never end, and a huge file should not be read at all,
+    hence the stat first and the bounded read after.
+    """
+    shown = os.fspath(path)
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise _os_error(shown, exc) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise TorrentInputError(f"{shown} is a directory, not a .torrent file")
+    if not stat.S_ISREG(info.st_mode):
+        raise TorrentInputError(f"{shown} is not a regular file")
+    if info.st_size > max_bytes:
+        raise TorrentInputError(f"{shown}: {_too_large(info.st_size, max_bytes)}")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)  # the file may have grown since the stat
+    except (OSError, ValueError) as exc:
+        raise _os_error(shown, exc) from None
+    try:
+        return parse_torrent(data, max_bytes=max_bytes)
+    except TorrentInputError as exc:
+        raise TorrentInputError(f"{shown}: {exc}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Whatever the user typed, pasted or dropped
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TorrentUrl:
+    """A link to fetch later: downloading is the client layer's job, not this module's."""
+
+    url: str
+
+
+TorrentSource = Magnet | TorrentFile | TorrentUrl
+
+
+def _unquote_pasted(text: str) -> str:
+    # "Copy as path" on Windows and many shells wrap paths in quotes.
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1].strip()
+    return text
+
+
+def _http_url(text: str) -> TorrentUrl:
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
+        raise TorrentInputError(f"URL contains spaces or control characters: {_shorten(text)}")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise TorrentInputError(f"not a valid URL: {_shorten(text)}") from None
+    if not parts.hostname:
+        raise TorrentInputError(f"URL has no host name: {_shorten(text)}")
+    return TorrentUrl(url=text)
+
+
+def _file_url_path(text: str) -> str:
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        raise TorrentInputError(f"not a valid file URL: {_shorten(text)}") from None
+    if parts.netloc not in ("", "localhost"):
+        raise TorrentInputError(
+            f"file URL points to another computer ({parts.netloc}): {_shorten(text)}"
+        )
+    if os.name == "nt":  # file:///C:/x -> C:\x; nturl2path unquotes by itself
+        import nturl2path
+
+        path = nturl2path.url2pathname(parts.path)
+    else:
+        path = unquote(parts.path)
+    if not path:
+        raise TorrentInputError(f"file URL has no path: {_shorten(text)}")
+    return path
+
+
+def _local_path(path: str) -> TorrentFile:
+    """Open a path if it can be a torrent, with the message that fits what is really there."""
+    try:
+        info: os.stat_result | None = os.stat(path)
+    except (OSError, ValueError):
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise TorrentInputError(f"{path} is a directory, not a .torrent file")
+    if info is not None and not path.lower().endswith(".torrent"):
+        raise TorrentInputError(f"{path} is not a .torrent file")
+    return read_torrent_file(path)
+
+
+def _exists(path: str) -> bool:
+    try:
+        return os.path.lexists(path)
+    except (OSError, ValueError):
+        return False
+
+
+def parse_source(text: str) -> TorrentSource:
+    """Turn what a user pasted, dropped or passed on the command line into a source.
+
+    Nothing is fetched here; a URL is only checked for being something we could fetch.
+    """
+    source = _unquote_pasted(text.strip())
+    if not source:
+        raise TorrentInputError("nothing to add: the text is empty")
+    if source[:7].lower() == "magnet:":
+        return parse_magnet(source)
+
+    scheme_match = _URL_SCHEME.match(source)
+    scheme = scheme_match.group(1).lower() if scheme_match else None
+    if scheme in ("http", "https"):
+        return _http_url(source)
+    if scheme == "file":
+        return _local_path(_file_url_path(source))
+
+    if _HEX40.fullmatch(source) or _BASE32_32.fullmatch(source):
+        return parse_magnet(f"magnet:?xt=urn:btih:{source}")
+    if _HEX64.fullmatch(source):
+        return parse_magnet(f"magnet:?xt=urn:btmh:{_SHA256_MULTIHASH_PREFIX}{source}")
+
+    try:
+        path = os.path.expanduser(source)
+    except (OSError, ValueError, KeyError, RuntimeError):  # pragma: no cover - odd home dirs
+        path = source
+    if _exists(path):
+        return _local_path(path)
+    if scheme is not None:
+        raise TorrentInputError(
+            f"{scheme} URLs are not supported, only http and https: {_shorten(source)}"
+        )
+    if path.lower().endswith(".torrent"):
+        return read_torrent_file(path)  # reports that it does not exist
+    raise TorrentInputError(f"not a magnet link, .torrent file or http(s) URL: {_shorten(source)}")

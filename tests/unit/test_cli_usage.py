@@ -1,0 +1,59 @@
+"""CLI contract without servers: exit codes and a clean stdout under --json."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from gui.cli import main
+from tests.harness.wait import free_port
+
+
+@pytest.fixture(autouse=True)
+def profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.setenv("EARMARK_QBT_URL", f"http://127.0.0.1:{free_port()}/")
+    monkeypatch.setenv("EARMARK_QBT_USERNAME", "me")
+    monkeypatch.setenv("EARMARK_QBT_PASSWORD", "pw")
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("argv", [["bogus"], ["add"], ["add", "x", "--content-layout", "Odd"]])
+def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(*argv)[0] == 2
+
+
+def test_input_that_is_not_a_torrent_exits_1_with_the_reason() -> None:
+    code, out, err = run("add", "hello world", "--json")
+    assert code == 1
+    assert out == ""
+    assert "not a magnet link" in err
+
+
+def test_broken_magnet_exits_1() -> None:
+    code, out, err = run("add", "magnet:?dn=NoHash", "--json")
+    assert (code, out) == (1, "")
+    assert "no info-hash" in err
+
+
+def test_unreachable_qbittorrent_exits_1_and_says_where() -> None:
+    code, out, err = run("list", "--json")
+    assert (code, out) == (1, "")
+    assert "connection refused" in err and "127.0.0.1" in err
+    assert "pw" not in err.replace("password", "")
+
+
+def test_doctor_json_on_unreachable_server_is_one_document() -> None:
+    import json
+
+    code, out, _ = run("doctor", "--json")
+    assert code == 1
+    assert json.loads(out)["verdict"] == "unreachable"
