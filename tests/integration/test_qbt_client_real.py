@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -28,7 +27,7 @@ from tests.conftest import QbtFactory
 from tests.harness.audiobook import build_torrent, make_audiobook
 from tests.harness.qbt import QBT_PASSWORD, QBT_USER, QbtInstance
 from tests.harness.swarm import make_swarm
-from tests.harness.wait import free_port
+from tests.harness.wait import free_port, wait_until
 
 pytestmark = pytest.mark.qbt
 
@@ -41,14 +40,6 @@ def client_for(instance: QbtInstance, password: str = QBT_PASSWORD) -> QBittorre
 
 def magnet(n: int) -> Magnet:
     return parse_magnet(MAGNET.format(f"{n:040x}"))
-
-
-async def wait_for(predicate: Callable[[], object], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def test_add_magnet_with_every_option_is_read_back(qbt: QbtInstance, tmp_path: Path) -> None:
@@ -95,9 +86,10 @@ async def test_add_torrent_file_layout_and_skip_checking(qbt: QbtInstance, tmp_p
         assert result.hash == source.info_hash
         # The data is already there and the check was skipped: complete at once.
         await client.sync()
-        await wait_for(
-            lambda: qbt.admin().torrent(result.hash)["progress"] == 1,  # type: ignore[index]
-            "skip-checked torrent at 100%",
+        wait_until(
+            lambda: qbt.admin().torrent(result.hash)["progress"] == 1,
+            30,
+            what="skip-checked torrent at 100%",
         )
 
         other = make_audiobook(tmp_path / "other", "Layout Book", files=2, seconds=1)
@@ -162,7 +154,7 @@ async def test_mirror_follows_deltas_and_removals(qbt: QbtInstance) -> None:
         assert "fiction" in client.mirror.categories
 
         await client.delete([f"{4:040x}"], delete_files=False)
-        await wait_for(lambda: len(qbt.admin().torrents()) == 1, "deletion")
+        wait_until(lambda: len(qbt.admin().torrents()) == 1, 30, what="deletion")
         removal = await client.sync()
         assert removal.removed == {f"{4:040x}"}
         assert f"{4:040x}" not in client.mirror.torrents
@@ -172,15 +164,11 @@ async def test_stop_and_start_use_this_versions_endpoints(qbt: QbtInstance) -> N
     async with client_for(qbt) as client:
         result = await client.add(magnet(5), AddOptions(stopped=True))
         await client.start([result.hash])
-        await wait_for(
-            lambda: qbt.admin().torrent(result.hash)["state"] != "pausedDL",  # type: ignore[index]
-            "start",
+        wait_until(
+            lambda: qbt.admin().torrent(result.hash)["state"] != "pausedDL", 30, what="start"
         )
         await client.stop([result.hash])
-        await wait_for(
-            lambda: qbt.admin().torrent(result.hash)["state"] == "pausedDL",  # type: ignore[index]
-            "stop",
-        )
+        wait_until(lambda: qbt.admin().torrent(result.hash)["state"] == "pausedDL", 30, what="stop")
         assert client.flavor.stop_endpoint == "torrents/pause"
 
 
