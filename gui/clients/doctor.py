@@ -329,6 +329,8 @@ class Doctor:
             self.qbt_version = f"qBittorrent {body}"
             self._step("webui", True, f"qBittorrent {body} answers")
             return answer
+        if answer.status == 401 and "basic" in answer.headers.get("WWW-Authenticate", "").lower():
+            self._proxy_login_verdict(base)
         if answer.status == 401:
             self._step("webui", False, "every request is refused with 401 before any login")
             await self._explain_401(client, base, address)
@@ -359,6 +361,27 @@ class Doctor:
             f"The server at {display_url(base)} is not qBittorrent's Web UI.",
             "Check the port (qBittorrent's Web UI port, "
             f"{WEBUI_OPTIONS} → Port) and, behind a reverse proxy, the sub-path.",
+        )
+
+    def _proxy_login_verdict(self, base: URL) -> None:
+        """A 401 with a Basic challenge is a proxy's own login, not qBittorrent's checks."""
+        if self.config.http.basic_auth:
+            self._step("proxy-auth", False, "the proxy refused its HTTP user name or password")
+            raise _Verdict(
+                "bad_credentials",
+                f"The server in front of qBittorrent at {display_url(base)} refused the HTTP "
+                "basic-auth user name or password.",
+                "Correct the proxy's user name and password in Earmark's settings "
+                "(EARMARK_QBT_HTTP_USERNAME / EARMARK_QBT_HTTP_PASSWORD).",
+            )
+        self._step("proxy-auth", False, "the server asks for an HTTP basic-auth login")
+        raise _Verdict(
+            "bad_credentials",
+            f"The server at {display_url(base)} asks for its own user name and password "
+            "(HTTP basic auth) before qBittorrent can be reached.",
+            "Enter the proxy's user name and password in Earmark's settings "
+            "(EARMARK_QBT_HTTP_USERNAME / EARMARK_QBT_HTTP_PASSWORD); they are separate "
+            "from qBittorrent's own.",
         )
 
     async def _check_plain_http_to_tls(self, base: URL, address: str) -> None:

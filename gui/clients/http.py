@@ -14,6 +14,7 @@ lessons learnt the hard way apply everywhere:
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import ssl
 from dataclasses import dataclass
@@ -66,7 +67,9 @@ def make_session(options: HttpOptions) -> aiohttp.ClientSession:
         resolver=aiohttp.ThreadedResolver(),
         limit_per_host=8,
     )
-    auth = aiohttp.BasicAuth(*options.basic_auth) if options.basic_auth else None
+    headers = {"User-Agent": USER_AGENT}
+    if options.basic_auth:
+        headers["Authorization"] = basic_auth_header(*options.basic_auth)
     return aiohttp.ClientSession(
         connector=connector,
         cookie_jar=aiohttp.CookieJar(unsafe=True),
@@ -74,9 +77,14 @@ def make_session(options: HttpOptions) -> aiohttp.ClientSession:
             total=options.total_timeout,
             sock_connect=options.connect_timeout,
         ),
-        auth=auth,
-        headers={"User-Agent": USER_AGENT},
+        headers=headers,
     )
+
+
+def basic_auth_header(username: str, password: str) -> str:
+    """RFC 7617 credentials (UTF-8); a session header, so only this server's session gets it."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 def display_url(url: str | URL) -> str:

@@ -138,7 +138,8 @@ class MaindataMirror:
 
 
 def _clean(fields: Mapping[str, Any]) -> Torrent:
-    torrent = {sys.intern(k): v for k, v in fields.items()}
+    """Adopt the parsed dict itself when possible: copying 10,000 of them doubles the peak."""
+    torrent = fields if isinstance(fields, dict) else dict(fields)
     if "state" in torrent:
         torrent["state"] = normalize_state(torrent["state"])
     return torrent

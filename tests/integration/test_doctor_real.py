@@ -271,3 +271,60 @@ def test_cli_doctor_json_contract(qbt: QbtInstance, tmp_path: Path) -> None:
     text = run_cli("doctor", env=cli_env(tmp_path, qbt.url))
     assert text.returncode == 0
     assert "Verdict: ok" in text.stdout
+
+
+async def test_proxy_basic_auth_missing_wrong_and_right(qbt: QbtInstance, tmp_path: Path) -> None:
+    (tmp_path / "htpasswd").write_text("gate:{PLAIN}gate-pass\n")  # nginx's plain scheme
+    block = f"""
+        location / {{
+            auth_basic "qbt";
+            auth_basic_user_file {tmp_path / "htpasswd"};
+            proxy_pass http://127.0.0.1:{qbt.web_port};
+            proxy_set_header Host 127.0.0.1:{qbt.web_port};
+            proxy_set_header Authorization "";
+        }}
+    """
+
+    async def doctor(basic: tuple[str, str] | None) -> Diagnosis:
+        options = HttpOptions(connect_timeout=5, total_timeout=15, basic_auth=basic)
+        return await diagnose(QbtConfig(proxy.url, QBT_USER, QBT_PASSWORD, http=options))
+
+    with start_nginx(tmp_path / "nginx", block) as proxy:
+        missing = await doctor(None)
+        wrong = await doctor(("gate", "nope"))
+        right = await doctor(("gate", "gate-pass"))
+    assert missing.verdict == "bad_credentials"
+    assert "HTTP basic auth" in missing.summary
+    assert wrong.verdict == "bad_credentials"
+    assert "refused the HTTP basic-auth" in wrong.summary
+    assert right.verdict == "ok", right
+    assert missing.login_attempts == wrong.login_attempts == 0
+
+
+async def test_server_that_accepts_but_never_answers_is_a_timeout() -> None:
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes handshakes; nothing ever answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        config = QbtConfig(url, QBT_USER, "x", http=HttpOptions(connect_timeout=2, total_timeout=2))
+        diagnosis = await diagnose(config)
+    assert diagnosis.verdict == "unreachable"
+    assert "did not answer in time" in diagnosis.summary
+
+
+async def test_host_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import socket
+
+    loop = asyncio.get_running_loop()
+
+    async def no_such_host(*args: object, **kwargs: object) -> object:
+        # Simulated resolver failure: a real lookup would send a DNS query off this machine.
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(loop, "getaddrinfo", no_such_host)
+    diagnosis = await run_doctor("http://qbittorrent.invalid:8080/")
+    assert diagnosis.verdict == "unreachable"
+    assert "'qbittorrent.invalid' does not resolve" in diagnosis.summary

@@ -61,8 +61,14 @@ async def test_add_magnet_with_every_option_is_read_back(qbt: QbtInstance, tmp_p
     assert result.hash == f"{1:040x}"
     assert result.already_present is False
 
-    torrent = qbt.admin().torrent(result.hash)
-    assert torrent is not None
+    # Just after an add qBittorrent may still report checkingResumeData: wait for it to settle.
+    torrent = wait_until(
+        lambda: (
+            (t := qbt.admin().torrent(result.hash)) and t["state"] != "checkingResumeData" and t
+        ),
+        20,
+        what="the added torrent to settle",
+    )
     assert torrent["category"] == "audiobooks"
     assert sorted(t.strip() for t in torrent["tags"].split(",")) == ["book-7", "earmark"]
     assert Path(torrent["save_path"]) == save_path
