@@ -71,6 +71,9 @@ class Diagnosis:
     api_version: str | None = None
     #: A preference change that fixes the problem, for the settings wizard to offer.
     preference_change: dict[str, Any] | None = None
+    #: A Host header qBittorrent accepts when the configured one is refused: with it the
+    #: wizard can log in and apply `preference_change`.
+    working_host_header: str | None = None
     login_attempts: int = 0
 
     @property
@@ -114,6 +117,7 @@ class Doctor:
         self.login_attempts = 0
         self.qbt_version: str | None = None
         self.api_version: str | None = None
+        self.working_host_header: str | None = None
 
     def _step(self, name: str, ok: bool, detail: str) -> None:
         step = Step(name, ok, detail)
@@ -153,6 +157,7 @@ class Doctor:
             qbittorrent_version=self.qbt_version,
             api_version=self.api_version,
             preference_change=change,
+            working_host_header=self.working_host_header,
             login_attempts=self.login_attempts,
         )
 
@@ -183,8 +188,7 @@ class Doctor:
     async def _diagnose(self, base: URL, client: QBittorrentClient) -> None:
         host = base.host or ""
         port = base.port or (443 if base.scheme == "https" else 80)
-        address = await self._resolve(host, port)
-        await self._connect(address, host, port)
+        address = await self._connect(await self._resolve(host, port), host, port)
         if base.scheme == "https":
             await self._tls(address, host, port)
         probe = await self._probe_api(client, base, address)
@@ -200,14 +204,14 @@ class Doctor:
         await self._session(client, base, bypass)
         await self._inspect(client)
 
-    async def _resolve(self, host: str, port: int) -> str:
+    async def _resolve(self, host: str, port: int) -> list[str]:
         try:
             ipaddress.ip_address(host)
         except ValueError:
             pass
         else:
             self._step("dns", True, f"{host} is an IP address, no lookup needed")
-            return host
+            return [host]
         loop = asyncio.get_running_loop()
         try:
             infos = await asyncio.wait_for(
@@ -222,35 +226,43 @@ class Doctor:
                 "Check the spelling of the host name, or use qBittorrent's IP address "
                 "(e.g. http://192.168.0.48:8080/).",
             ) from exc
-        address = str(infos[0][4][0])
-        self._step("dns", True, f"{host} resolves to {address}")
-        return address
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        self._step("dns", True, f"{host} resolves to {', '.join(addresses)}")
+        return addresses
 
-    async def _connect(self, address: str, host: str, port: int) -> None:
-        try:
-            _, writer = await asyncio.wait_for(
-                asyncio.open_connection(address, port), timeout=self.config.http.connect_timeout
-            )
-        except ConnectionRefusedError as exc:
-            self._step("connect", False, f"{address}:{port} refused the connection")
+    async def _connect(self, addresses: list[str], host: str, port: int) -> str:
+        """The first address that accepts a connection (a name may resolve to several)."""
+        failure: BaseException | None = None
+        for address in addresses:
+            try:
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(address, port),
+                    timeout=self.config.http.connect_timeout,
+                )
+            except (TimeoutError, OSError) as exc:
+                failure = exc
+                continue
+            writer.close()
+            self._step("connect", True, f"{address}:{port} accepts connections")
+            return address
+        where = f"{', '.join(addresses)} port {port}"
+        if isinstance(failure, ConnectionRefusedError):
+            self._step("connect", False, f"{where} refused the connection")
             raise _Verdict(
                 "unreachable",
                 f"Nothing listens on {host}:{port}.",
                 "Check that qBittorrent is running with its Web UI enabled "
                 f"({WEBUI_OPTIONS} → 'Web User Interface (Remote control)') and that the "
                 "port in the URL is the Web UI port.",
-            ) from exc
-        except (TimeoutError, OSError) as exc:
-            reason = "no answer in time" if isinstance(exc, TimeoutError) else str(exc)
-            self._step("connect", False, f"{address}:{port}: {reason}")
-            raise _Verdict(
-                "unreachable",
-                f"{host}:{port} cannot be reached ({reason}).",
-                "Check the address, that the machine is on, and that no firewall between "
-                "the two computers drops the connection.",
-            ) from exc
-        writer.close()
-        self._step("connect", True, f"{address}:{port} accepts connections")
+            ) from failure
+        reason = "no answer in time" if isinstance(failure, TimeoutError) else str(failure)
+        self._step("connect", False, f"{where}: {reason}")
+        raise _Verdict(
+            "unreachable",
+            f"{host}:{port} cannot be reached ({reason}).",
+            "Check the address, that the machine is on, and that no firewall between "
+            "the two computers drops the connection.",
+        ) from failure
 
     async def _tls(self, address: str, host: str, port: int) -> None:
         pinned = self.config.http.tls_fingerprint
@@ -426,6 +438,7 @@ class Doctor:
         given_port = base.port
         portless = await self._send(client, "GET", "app/version", headers={"Host": host})
         if portless.status != 401:
+            self.working_host_header = host
             expected = await self._expected_port(client, host)
             where = (
                 f"qBittorrent listens on port {expected}, but requests reach it saying "
@@ -452,6 +465,7 @@ class Doctor:
         if host != address:
             by_address = await self._send(client, "GET", "app/version", headers={"Host": address})
             if by_address.status != 401:
+                self.working_host_header = address
                 self._step(
                     "host-header",
                     False,

@@ -38,6 +38,9 @@ class HttpOptions:
     total_timeout: float = 30.0
     tls_fingerprint: str | None = None
     basic_auth: tuple[str, str] | None = None
+    #: Sent instead of the URL's host:port, e.g. to reach a qBittorrent behind a port
+    #: remap whose Host-header check wants its own port (what the doctor found working).
+    host_header: str | None = None
 
 
 def normalize_fingerprint(text: str) -> str:

@@ -50,11 +50,6 @@ BAN_TEXT = "banned"
 
 ContentLayout = Literal["Original", "Subfolder", "NoSubfolder"]
 
-#: States of the "completed" family (qBittorrent 5 names; 4.x names are normalised).
-COMPLETED_STATES = frozenset(
-    {"uploading", "stalledUP", "queuedUP", "stoppedUP", "forcedUP", "checkingUP"}
-)
-
 
 @dataclass(frozen=True)
 class QbtConfig:
@@ -217,6 +212,8 @@ class QBittorrentClient:
         headers: Mapping[str, str] | None = None,
     ) -> Answer:
         """One HTTP exchange, no authentication logic; transport failures become typed errors."""
+        if self.config.http.host_header and not (headers and "Host" in headers):
+            headers = {**(headers or {}), "Host": self.config.http.host_header}
         try:
             async with self.session.request(
                 method,

@@ -328,3 +328,20 @@ async def test_host_name_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) 
     diagnosis = await run_doctor("http://qbittorrent.invalid:8080/")
     assert diagnosis.verdict == "unreachable"
     assert "'qbittorrent.invalid' does not resolve" in diagnosis.summary
+
+
+async def test_host_name_missing_from_server_domains(qbt_factory: QbtFactory) -> None:
+    instance = qbt_factory(extra={"Preferences": {"WebUI\\ServerDomains": "127.0.0.1"}})
+    diagnosis = await run_doctor(f"http://localhost:{instance.web_port}/")
+    assert diagnosis.verdict == "host_header_rejected", diagnosis
+    assert "'localhost'" in diagnosis.summary and "Server domains" in diagnosis.summary
+    assert diagnosis.preference_change == {"web_ui_domain_list": "localhost"}
+    assert diagnosis.working_host_header == "127.0.0.1"
+    # The Host the doctor found lets Earmark in meanwhile.
+    config = QbtConfig(
+        f"http://localhost:{instance.web_port}/",
+        QBT_USER,
+        QBT_PASSWORD,
+        http=HttpOptions(host_header=diagnosis.working_host_header),
+    )
+    assert (await diagnose(config)).verdict == "ok"

@@ -1,0 +1,331 @@
+"""The downloads service: one qBittorrent connection kept alive for the window (no Qt).
+
+It refreshes the maindata mirror in a loop, tells listeners what changed, which downloads
+just finished and how the connection is doing, and keeps torrents the user added while
+qBittorrent was unreachable in a persisted pending list that is sent on reconnect.
+
+Two rules from the bench and from qBittorrent's ban: the refresh interval grows with the
+cost of a refresh (qBittorrent 4.5 rebuilds its whole maindata on every request: ~1 s of
+server CPU at 10,000 torrents), and a refused login stops the loop until the user acts,
+because retrying it would spend ban attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from gui.clients.errors import AuthError, ClientError, UnreachableError
+from gui.clients.maindata import MaindataMirror, MirrorChange
+from gui.clients.qbittorrent import AddOptions, AddResult, QBittorrentClient, QbtConfig
+from gui.clients.torrent_fetch import fetch_torrent
+from gui.core.completion import CompletionTracker
+from gui.core.torrents import (
+    Magnet,
+    TorrentFile,
+    TorrentSource,
+    TorrentUrl,
+    parse_source,
+    parse_torrent,
+)
+from gui.store import PendingAdd, Store
+
+log = logging.getLogger(__name__)
+
+DATA_PREFIX = "data:application/x-bittorrent;base64,"
+
+
+class Link(StrEnum):
+    NOT_CONFIGURED = "not_configured"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    UNREACHABLE = "unreachable"  # retried on its own, with back-off
+    REFUSED = "refused"  # needs the user: credentials, ban, Host/CSRF, cookie
+
+
+@dataclass(frozen=True)
+class Status:
+    link: Link
+    message: str = ""
+    version: str | None = None
+    download_speed: int = 0
+    upload_speed: int = 0
+
+
+ChangeListener = Callable[[MirrorChange], None]
+StatusListener = Callable[[Status], None]
+FinishedListener = Callable[[str, str], None]
+PendingListener = Callable[[list[PendingAdd]], None]
+
+
+def encode_source(source: TorrentSource) -> str:
+    """A text form of any source that survives a restart (a .torrent's bytes included)."""
+    if isinstance(source, Magnet):
+        return source.uri
+    if isinstance(source, TorrentUrl):
+        return source.url
+    return DATA_PREFIX + base64.b64encode(source.data).decode("ascii")
+
+
+def decode_source(text: str) -> TorrentSource:
+    if text.startswith(DATA_PREFIX):
+        return parse_torrent(base64.b64decode(text[len(DATA_PREFIX) :]))
+    return parse_source(text)
+
+
+def options_to_dict(options: AddOptions) -> dict[str, Any]:
+    data = dataclasses.asdict(options)
+    data["tags"] = list(options.tags)
+    return data
+
+
+def options_from_dict(data: dict[str, Any]) -> AddOptions:
+    known = {f.name for f in dataclasses.fields(AddOptions)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["tags"] = tuple(values.get("tags", ()))
+    return AddOptions(**values)
+
+
+class DownloadService:
+    def __init__(
+        self,
+        config: QbtConfig | None,
+        store: Store,
+        *,
+        min_interval: float = 1.0,
+        max_interval: float = 30.0,
+        cost_factor: float = 3.0,
+    ) -> None:
+        self.store = store
+        self.min_interval = min_interval
+        self.max_interval = max_interval
+        self.cost_factor = cost_factor
+        self.client: QBittorrentClient | None = None
+        self.status = Status(Link.NOT_CONFIGURED, "qBittorrent is not configured")
+        self.pending: list[PendingAdd] = []
+        self._config = config
+        self._tracker = CompletionTracker()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._primed = False
+        self.change_listeners: list[ChangeListener] = []
+        self.status_listeners: list[StatusListener] = []
+        self.finished_listeners: list[FinishedListener] = []
+        self.pending_listeners: list[PendingListener] = []
+
+    @property
+    def mirror(self) -> MaindataMirror:
+        return self.client.mirror if self.client is not None else _EMPTY_MIRROR
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def configure(self, config: QbtConfig | None) -> None:
+        """New settings: drop the old connection; the loop connects with the new one."""
+        if self.client is not None:
+            await self.client.close()
+        self._config = config
+        self.client = None
+        self._primed = False
+        self._tracker.reset()
+        self._wake.set()
+
+    async def reconnect(self) -> None:
+        """The user's explicit "try again": the one place a refused login is retried."""
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+        self._primed = False
+        self._wake.set()
+
+    async def close(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+    async def run(self) -> None:
+        """Refresh until closed. Never raises: problems become a Status."""
+        self.pending = await self.store.run(self.store.pending)
+        self._emit_pending()
+        backoff = 2.0
+        while not self._stopping:
+            interval: float | None = await self._cycle()
+            if self.status.link is Link.UNREACHABLE:
+                interval = backoff
+                backoff = min(backoff * 2, self.max_interval)
+            else:
+                backoff = 2.0
+            if self.status.link in (Link.REFUSED, Link.NOT_CONFIGURED):
+                interval = None  # wait for the user
+            await self._sleep(interval)
+
+    async def _sleep(self, interval: float | None) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=interval)
+
+    def wake(self) -> None:
+        """Refresh now (after an action the user expects to see at once)."""
+        self._wake.set()
+
+    async def _cycle(self) -> float:
+        if self._config is None or not self._config.url:
+            self._set_status(Status(Link.NOT_CONFIGURED, "qBittorrent is not configured"))
+            return self.max_interval
+        if self.client is None:
+            self.client = QBittorrentClient(self._config)
+            self._set_status(Status(Link.CONNECTING, f"Connecting to {self.client.display_url}"))
+        started = time.monotonic()
+        try:
+            await self.refresh()
+        except UnreachableError as exc:
+            self._set_status(Status(Link.UNREACHABLE, str(exc)))
+        except AuthError as exc:
+            self._set_status(Status(Link.REFUSED, str(exc)))
+        except ClientError as exc:
+            self._set_status(Status(Link.UNREACHABLE, str(exc)))
+        cost = time.monotonic() - started
+        return min(self.max_interval, max(self.min_interval, self.cost_factor * cost))
+
+    async def refresh(self) -> MirrorChange:
+        """One sync; the first after (re)connecting primes the completion tracker."""
+        assert self.client is not None
+        was_connected = self.status.link is Link.CONNECTED
+        change = await self.client.sync()
+        if change.full_update:
+            self._tracker.reset()
+        touched = change.added | set(change.changed) | change.removed
+        finished = self._tracker.update(self.client.mirror.torrents, touched)
+        if not self._primed:
+            self._primed = True
+            finished = []
+        server = self.client.mirror.server_state
+        self._set_status(
+            Status(
+                Link.CONNECTED,
+                f"Connected to {self.client.display_url}",
+                version=await self._version() if not was_connected else self.status.version,
+                download_speed=int(server.get("dl_info_speed", 0)),
+                upload_speed=int(server.get("up_info_speed", 0)),
+            )
+        )
+        for listener in self.change_listeners:
+            listener(change)
+        for torrent_hash in finished:
+            name = str(self.client.mirror.torrents[torrent_hash].get("name", torrent_hash))
+            for finished_listener in self.finished_listeners:
+                finished_listener(torrent_hash, name)
+        if not was_connected and self.pending:
+            await self._send_pending()
+        return change
+
+    async def _version(self) -> str | None:
+        assert self.client is not None
+        try:
+            return await self.client.app_version()
+        except ClientError:
+            return None
+
+    def _set_status(self, status: Status) -> None:
+        if status != self.status:
+            self.status = status
+            for listener in self.status_listeners:
+                listener(status)
+
+    # ---- adding, with the pending list ----------------------------------------------
+
+    async def add(self, source: TorrentSource, options: AddOptions) -> AddResult | None:
+        """Add now, or keep it pending when qBittorrent cannot be reached (returns None).
+
+        An http(s) link is fetched first, here, so a dead indexer link fails at once with
+        its reason instead of waiting in the pending list.
+        """
+        if isinstance(source, TorrentUrl):
+            source = await fetch_torrent(source.url)
+        if self.client is None or self.status.link is not Link.CONNECTED:
+            await self._keep_pending(source, options, self.status.message)
+            return None
+        try:
+            result = await self.client.add(source, options)
+        except UnreachableError as exc:
+            await self._keep_pending(source, options, str(exc))
+            self._set_status(Status(Link.UNREACHABLE, str(exc)))
+            self._wake.set()
+            return None
+        self._wake.set()
+        return result
+
+    async def _keep_pending(
+        self, source: Magnet | TorrentFile, options: AddOptions, reason: str
+    ) -> None:
+        pending = PendingAdd(encode_source(source), options_to_dict(options), last_error=reason)
+        await self.store.run(self.store.add_pending, pending)
+        self.pending.append(pending)
+        self._emit_pending()
+
+    async def _send_pending(self) -> None:
+        assert self.client is not None
+        for pending in list(self.pending):
+            assert pending.id is not None
+            try:
+                source = decode_source(pending.source)
+                if isinstance(source, TorrentUrl):
+                    source = await fetch_torrent(source.url)
+                await self.client.add(source, options_from_dict(pending.options))
+            except UnreachableError:
+                return  # still away: keep the rest for the next reconnect
+            except (ClientError, ValueError) as exc:
+                pending.last_error = str(exc)
+                await self.store.run(self.store.set_pending_error, pending.id, str(exc))
+                continue
+            await self.store.run(self.store.remove_pending, pending.id)
+            self.pending.remove(pending)
+        self._emit_pending()
+        self._wake.set()
+
+    async def discard_pending(self, pending_id: int) -> None:
+        await self.store.run(self.store.remove_pending, pending_id)
+        self.pending = [p for p in self.pending if p.id != pending_id]
+        self._emit_pending()
+
+    def _emit_pending(self) -> None:
+        for listener in self.pending_listeners:
+            listener(list(self.pending))
+
+    # ---- actions on torrents --------------------------------------------------------
+
+    def _connected_client(self) -> QBittorrentClient:
+        if self.client is None or self.status.link is not Link.CONNECTED:
+            raise UnreachableError("not connected to qBittorrent", service="qBittorrent", url=None)
+        return self.client
+
+    async def start(self, hashes: Sequence[str]) -> None:
+        await self._connected_client().start(hashes)
+        self._wake.set()
+
+    async def stop(self, hashes: Sequence[str]) -> None:
+        await self._connected_client().stop(hashes)
+        self._wake.set()
+
+    async def delete(self, hashes: Sequence[str], *, delete_files: bool) -> None:
+        await self._connected_client().delete(hashes, delete_files=delete_files)
+        self._wake.set()
+
+    async def set_category(self, hashes: Sequence[str], category: str) -> None:
+        client = self._connected_client()
+        if category and category not in client.mirror.categories:
+            await client.create_category(category)
+        await client.set_category(hashes, category)
+        self._wake.set()
+
+
+_EMPTY_MIRROR = MaindataMirror()
