@@ -1,7 +1,7 @@
 """The QApplication, its single qasync event loop, and the main window's wiring.
 
 One asyncio loop (qasync's) drives both Qt and every network client, so I/O never blocks
-the window. PySide6 is imported before qasync so qasync picks the right binding.
+the window. QT_API is set before qasync is imported so it picks PySide6.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+
+os.environ.setdefault("QT_API", "pyside6")  # qasync picks its binding when imported
 
 import qasync
 from PySide6.QtWidgets import QApplication

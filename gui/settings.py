@@ -71,6 +71,10 @@ class Settings:
     abs_library_id: str = ""
     library_dir: str = ""
     path_mappings: list[tuple[str, str]] = field(default_factory=list)
+    # window behaviour
+    add_without_asking: bool = False
+    add_defaults: dict[str, Any] = field(default_factory=dict)  # the add dialog's last choices
+    minimize_to_tray: bool = False
 
 
 #: Environment overrides of the configuration contract, read by GUI and CLI alike.

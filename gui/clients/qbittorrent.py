@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -363,16 +363,26 @@ class QBittorrentClient:
         method: str,
         endpoint: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: Params = None,
         data: Mapping[str, str] | None = None,
         files: Sequence[Upload] = (),
     ) -> Answer:
-        """An authenticated API call with the one permitted re-login on an expired session."""
+        """An authenticated API call with the one permitted re-login on an expired session.
+
+        `params` may be a callable so a retry after re-login sends fresh values (the sync
+        `rid` restarts from 0 with a new session).
+        """
         generation = await self._ensure_login()
-        answer = await self.send(method, endpoint, params=params, data=data, files=files)
-        if answer.status == 403 and await self._session_expired():
+        answer = await self.send(method, endpoint, params=_params(params), data=data, files=files)
+        # A 403 to a request sent with a session another call has since replaced is not
+        # this endpoint's answer: retry with the new one (_relogin skips the login then).
+        if answer.status == 403 and (
+            self._generation != generation or await self._session_expired()
+        ):
             await self._relogin(generation)
-            answer = await self.send(method, endpoint, params=params, data=data, files=files)
+            answer = await self.send(
+                method, endpoint, params=_params(params), data=data, files=files
+            )
             if answer.status == 403:
                 raise self._error(
                     ForbiddenError,
@@ -456,7 +466,9 @@ class QBittorrentClient:
 
     async def sync(self) -> MirrorChange:
         """One maindata refresh merged into `self.mirror`."""
-        answer = await self.call("GET", "sync/maindata", params={"rid": str(self.mirror.rid)})
+        answer = await self.call(
+            "GET", "sync/maindata", params=lambda: {"rid": str(self.mirror.rid)}
+        )
         try:
             payload = answer.json()
         except ValueError as exc:
@@ -482,7 +494,15 @@ class QBittorrentClient:
             form["urls"] = source.uri
         else:
             uploads.append(Upload("torrents", f"{torrent_hash}.torrent", source.data))
-        answer = await self.call("POST", "torrents/add", data=form, files=uploads)
+        try:
+            answer = await self.call("POST", "torrents/add", data=form, files=uploads)
+        except HttpStatusError as exc:
+            if exc.status != 409:  # 5.2+: every source failed, e.g. added meanwhile
+                raise
+            found = await self.torrent(torrent_hash)
+            if found is None:
+                raise
+            return AddResult(torrent_hash, found.get("name"), already_present=True)
         failed = self._add_failed(answer)
         found = await self._wait_for(torrent_hash, give_up_at_once=failed)
         if found is None:
@@ -493,7 +513,8 @@ class QBittorrentClient:
                 "torrents/add",
                 answer,
             )
-        return AddResult(torrent_hash, found.get("name"), already_present=False)
+        # Before 5.2 a duplicate added meanwhile answers "Fails." yet is listed.
+        return AddResult(torrent_hash, found.get("name"), already_present=failed)
 
     def _add_failed(self, answer: Answer) -> bool:
         if self.flavor.add_answers_json and answer.text.strip().startswith("{"):
@@ -556,7 +577,17 @@ class QBittorrentClient:
 
 
 def _hashes(hashes: Sequence[str]) -> dict[str, str]:
-    return {"hashes": "|".join(hashes) if hashes else "all"}
+    """Never turn an empty selection into qBittorrent's "all": that deletes everything."""
+    if not hashes:
+        raise ValueError("no torrent selected")
+    return {"hashes": "|".join(hashes)}
+
+
+Params = Mapping[str, str] | Callable[[], Mapping[str, str]] | None
+
+
+def _params(params: Params) -> Mapping[str, str] | None:
+    return params() if callable(params) else params
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,54 @@
-"""GUI tests run in a real Qt event loop without a screen unless one is given."""
+"""GUI tests run in a real Qt event loop (offscreen unless a screen is given).
+
+Widgets that do I/O use qasync's loop, so `qloop` gives a test the same loop the app runs:
+`qloop.run_until_complete(coro)` drives asyncio *and* Qt events until `coro` is done.
+`run_until(qloop, predicate, timeout)` waits on a condition with a deadline (no sleeps).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
+from collections.abc import Callable, Iterator
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")  # qasync must not pick another binding
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def run_until(
+    loop: asyncio.AbstractEventLoop,
+    predicate: Callable[[], object],
+    timeout: float = 20.0,
+    what: str = "condition",
+) -> None:
+    """Run the loop (Qt and asyncio) until `predicate()` is truthy or fail after `timeout`."""
+
+    async def poll() -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            await asyncio.sleep(0.02)
+
+    loop.run_until_complete(poll())

@@ -1,0 +1,209 @@
+"""The add-torrent dialog: qBittorrent's own add options, prefilled from the last choices.
+
+Non-modal (qasync forbids nested `exec()` loops inside tasks): it emits `add_requested`
+and the window does the I/O. The source is parsed as it is typed, so a broken magnet is
+explained before anything is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.clients.qbittorrent import AddOptions
+from gui.core.torrents import (
+    Magnet,
+    TorrentFile,
+    TorrentInputError,
+    TorrentSource,
+    TorrentUrl,
+    parse_source,
+)
+
+LAYOUTS = (("Default", None), ("Original", "Original"), ("Create subfolder", "Subfolder"),
+           ("Don't create subfolder", "NoSubfolder"))  # fmt: skip
+
+
+def describe(source: TorrentSource) -> str:
+    if isinstance(source, Magnet):
+        return f"Magnet link: {source.display_name or '(no name)'} — {source.info_hash}"
+    if isinstance(source, TorrentFile):
+        return f"Torrent: {source.name}, {len(source.files)} file(s) — {source.info_hash}"
+    return f"Link to a torrent: {source.url}"
+
+
+class AddTorrentDialog(QDialog):
+    #: source, AddOptions, remembered choices (dict), "don't ask again"
+    add_requested = Signal(object, object, dict, bool)
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        defaults: dict[str, Any] | None = None,
+        categories: Iterable[str] = (),
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add torrent")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.resize(620, 0)
+        self._source: TorrentSource | None = None
+        defaults = defaults or {}
+
+        self.source_edit = QLineEdit(text)
+        self.source_edit.setPlaceholderText("magnet:?xt=…, a .torrent file, or an http(s) link")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        source_row = QHBoxLayout()
+        source_row.addWidget(self.source_edit)
+        source_row.addWidget(browse)
+        self.source_info = QLabel()
+        self.source_info.setWordWrap(True)
+        self.source_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.category = QComboBox()
+        self.category.setEditable(True)
+        self.category.addItems(["", *sorted(categories)])
+        self.category.setCurrentText(str(defaults.get("category") or ""))
+        self.save_path = QLineEdit(str(defaults.get("save_path") or ""))
+        self.save_path.setPlaceholderText("qBittorrent's default (a path on qBittorrent's machine)")
+        self.tags = QLineEdit(", ".join(defaults.get("tags") or ()))
+        self.tags.setPlaceholderText("comma-separated")
+        self.rename = QLineEdit()
+        self.rename.setPlaceholderText("keep the torrent's name")
+        self.layout_combo = QComboBox()
+        for label, value in LAYOUTS:
+            self.layout_combo.addItem(label, value)
+        index = self.layout_combo.findData(defaults.get("content_layout"))
+        self.layout_combo.setCurrentIndex(max(index, 0))
+        self.stopped = QCheckBox("Do not start the download")
+        self.stopped.setChecked(bool(defaults.get("stopped")))
+        self.skip_checking = QCheckBox("Skip hash check")
+        self.skip_checking.setChecked(bool(defaults.get("skip_checking")))
+        self.sequential = QCheckBox("Download in sequential order")
+        self.sequential.setChecked(bool(defaults.get("sequential")))
+        self.first_last = QCheckBox("Download first and last pieces first")
+        self.first_last.setChecked(bool(defaults.get("first_last_piece")))
+        self.dont_ask = QCheckBox("Don't show this dialog again (add dropped torrents directly)")
+
+        form = QFormLayout()
+        form.addRow("Source:", source_row)
+        form.addRow("", self.source_info)
+        form.addRow("Category:", self.category)
+        form.addRow("Save path:", self.save_path)
+        form.addRow("Tags:", self.tags)
+        form.addRow("Rename:", self.rename)
+        form.addRow("Content layout:", self.layout_combo)
+        for box in (self.stopped, self.skip_checking, self.sequential, self.first_last):
+            form.addRow("", box)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Add")
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.dont_ask)
+        layout.addWidget(self.buttons)
+        self.source_edit.textChanged.connect(self._validate)
+        self._validate()
+
+    def _browse(self) -> None:
+        dialog = QFileDialog(self, "Choose a .torrent file", filter="Torrent files (*.torrent)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(self.source_edit.setText)
+        dialog.open()
+
+    def _validate(self) -> None:
+        ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        text = self.source_edit.text().strip()
+        if not text:
+            self._source = None
+            self.source_info.setText("")
+            ok_button.setEnabled(False)
+            return
+        try:
+            self._source = parse_source(text)
+        except TorrentInputError as exc:
+            self._source = None
+            self.source_info.setText(f"<span style='color:#b00020'>{_escape(str(exc))}</span>")
+            ok_button.setEnabled(False)
+            return
+        self.source_info.setText(_escape(describe(self._source)))
+        ok_button.setEnabled(True)
+        is_file = isinstance(self._source, TorrentFile)
+        self.skip_checking.setEnabled(is_file or isinstance(self._source, TorrentUrl))
+
+    def options(self) -> AddOptions:
+        tags = tuple(t.strip() for t in self.tags.text().split(",") if t.strip())
+        return AddOptions(
+            category=self.category.currentText().strip() or None,
+            tags=tags,
+            save_path=self.save_path.text().strip() or None,
+            stopped=self.stopped.isChecked(),
+            skip_checking=self.skip_checking.isChecked() and self.skip_checking.isEnabled(),
+            sequential=self.sequential.isChecked(),
+            first_last_piece=self.first_last.isChecked(),
+            content_layout=self.layout_combo.currentData(),
+            rename=self.rename.text().strip() or None,
+        )
+
+    def remembered(self) -> dict[str, Any]:
+        """What the next dialog starts from (the rename is per torrent, not remembered)."""
+        options = self.options()
+        return {
+            "category": options.category,
+            "save_path": options.save_path,
+            "tags": list(options.tags),
+            "stopped": options.stopped,
+            "skip_checking": self.skip_checking.isChecked(),
+            "sequential": options.sequential,
+            "first_last_piece": options.first_last_piece,
+            "content_layout": options.content_layout,
+        }
+
+    def _accept(self) -> None:
+        if self._source is None:
+            return
+        self.add_requested.emit(
+            self._source, self.options(), self.remembered(), self.dont_ask.isChecked()
+        )
+        self.accept()
+
+
+def options_from_defaults(defaults: dict[str, Any]) -> AddOptions:
+    """The options a "don't ask" add uses: the dialog's remembered choices."""
+    return AddOptions(
+        category=defaults.get("category") or None,
+        tags=tuple(defaults.get("tags") or ()),
+        save_path=defaults.get("save_path") or None,
+        stopped=bool(defaults.get("stopped")),
+        skip_checking=bool(defaults.get("skip_checking")),
+        sequential=bool(defaults.get("sequential")),
+        first_last_piece=bool(defaults.get("first_last_piece")),
+        content_layout=defaults.get("content_layout"),
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
