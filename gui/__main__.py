@@ -1,4 +1,8 @@
-"""`python -m gui` / `earmark`: no argument opens the window, anything else is the CLI."""
+"""`python -m gui` / `earmark`: no argument (or only torrents) opens the window, else the CLI.
+
+`earmark "magnet:?xt=..."` is what the desktop's magnet handler runs: it opens the window
+(or hands the link to the one already running) with the add dialog prefilled.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args:
+    from gui.cli import COMMANDS
+
+    if not args or (args[0] not in COMMANDS and not args[0].startswith("-")):
         from gui.app import run_app
 
-        return run_app()
+        return run_app(args)
     from gui.cli import main as cli_main
 
     return cli_main(args)

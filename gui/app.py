@@ -1,4 +1,4 @@
-"""The QApplication, its single qasync event loop, and the main window's wiring.
+"""The QApplication, its single qasync event loop, single instance and wiring.
 
 One asyncio loop (qasync's) drives both Qt and every network client, so I/O never blocks
 the window. QT_API is set before qasync is imported so it picks PySide6.
@@ -7,16 +7,27 @@ the window. QT_API is set before qasync is imported so it picks PySide6.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
+import traceback
+from types import TracebackType
 
 os.environ.setdefault("QT_API", "pyside6")  # qasync picks its binding when imported
 
 import qasync
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui import __version__
+from gui.controller import AppController
+from gui.logging_setup import setup_logging
+from gui.settings import SecretStore, SettingsError, config_dir, load_settings
+from gui.single_instance import SingleInstance
+from gui.store import Store, StoreError
+from gui.views.icons import app_icon
 from gui.views.main_window import MainWindow
+
+log = logging.getLogger(__name__)
 
 
 def _application() -> QApplication:
@@ -27,30 +38,82 @@ def _application() -> QApplication:
     app.setApplicationName("Earmark")
     app.setOrganizationName("Earmark")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)  # the tray may outlive the window
     return app
 
 
-async def _run_window() -> int:
+class ExceptHook:
+    """qasync reports errors in slots only through sys.excepthook: log and show them."""
+
+    def __init__(self) -> None:
+        self.controller: AppController | None = None
+
+    def __call__(
+        self,
+        kind: type[BaseException],
+        error: BaseException,
+        trace: TracebackType | None,
+    ) -> None:
+        log.error("uncaught error:\n%s", "".join(traceback.format_exception(kind, error, trace)))
+        if self.controller is not None:
+            self.controller.window.notices.show_notice(f"Unexpected error: {error}", "error")
+
+
+async def _run(controller: AppController, instance: SingleInstance, args: list[str]) -> int:
     app = _application()
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
-    window = MainWindow()
-    window.show()
+    instance.arguments_received.connect(controller.take_arguments)
+    controller.start()
+    if args:
+        controller.take_arguments(args)
     await closed.wait()
+    await controller.shutdown()
     return 0
 
 
-def run_app() -> int:
-    _application()
-    # asyncio.run(loop_factory=...) is 3.12+; Runner is the same thing on 3.11.
-    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
-        return runner.run(_run_window())
+def run_app(args: list[str] | None = None) -> int:
+    args = list(args or [])
+    log_file = setup_logging()
+    app = _application()
+    instance = SingleInstance()
+    if not instance.is_primary():
+        if instance.send_to_primary(args):
+            return 0
+        print("earmark: another Earmark is running but did not answer", file=sys.stderr)
+        return 1
+    hook = ExceptHook()
+    sys.excepthook = hook
+    try:
+        settings = load_settings()
+        store = Store.open_in(config_dir())
+    except (SettingsError, StoreError) as exc:
+        QMessageBox.critical(None, "Earmark cannot start", str(exc))  # no loop runs yet
+        return 1
+    log.info("Earmark %s starting; log file %s", __version__, log_file)
+    try:
+        controller = AppController(settings, SecretStore(), store)
+        hook.controller = controller
+        # asyncio.run(loop_factory=...) is 3.12+; Runner is the same thing on 3.11.
+        with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+            return runner.run(_run(controller, instance, args))
+    finally:
+        store.close()
+        instance.close()
+        del app
 
 
 def self_test() -> None:
-    """What the frozen build's smoke test runs: Qt imports, the window opens and closes."""
+    """What the frozen build's smoke test runs: Qt imports, the window opens and closes,
+    the database opens."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = _application()
+    store = Store.open_in(config_dir())
+    try:
+        store.books()
+    finally:
+        store.close()
     window = MainWindow()
     window.show()
     app.processEvents()

@@ -65,6 +65,14 @@ class MaindataMirror:
         """A new session starts from rid 0: the server's diff state is per session."""
         self.rid = 0
 
+    def clear(self) -> None:
+        """Another server: nothing of the old one is true any more."""
+        self.rid = 0
+        self.torrents.clear()
+        self.categories.clear()
+        self.tags.clear()
+        self.server_state.clear()
+
     def apply(self, data: Mapping[str, Any]) -> MirrorChange:
         change = MirrorChange(full_update=bool(data.get("full_update")))
         self.rid = int(data.get("rid", self.rid))

@@ -160,7 +160,13 @@ class Answer:
 class QBittorrentClient:
     """One qBittorrent server. Create it, use it, `await close()` it (or `async with`)."""
 
-    def __init__(self, config: QbtConfig, *, add_timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        config: QbtConfig,
+        *,
+        add_timeout: float = 15.0,
+        mirror: MaindataMirror | None = None,
+    ) -> None:
         self.config = config
         self.base_url = ensure_base_url(config.url)
         self.display_url = display_url(self.base_url)
@@ -171,7 +177,8 @@ class QBittorrentClient:
         self._flavor: ApiFlavor | None = None
         self._add_timeout = add_timeout
         self.login_attempts = 0
-        self.mirror = MaindataMirror()
+        # A mirror handed in outlives this client (a reconnect diffs against it).
+        self.mirror = mirror if mirror is not None else MaindataMirror()
 
     async def __aenter__(self) -> QBittorrentClient:
         return self

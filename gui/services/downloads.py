@@ -109,6 +109,8 @@ class DownloadService:
         self.max_interval = max_interval
         self.cost_factor = cost_factor
         self.client: QBittorrentClient | None = None
+        #: One mirror for the service's life: views hold on to it across reconnects.
+        self.mirror = MaindataMirror()
         self.status = Status(Link.NOT_CONFIGURED, "qBittorrent is not configured")
         self.pending: list[PendingAdd] = []
         self._config = config
@@ -121,10 +123,6 @@ class DownloadService:
         self.finished_listeners: list[FinishedListener] = []
         self.pending_listeners: list[PendingListener] = []
 
-    @property
-    def mirror(self) -> MaindataMirror:
-        return self.client.mirror if self.client is not None else _EMPTY_MIRROR
-
     # ---- lifecycle --------------------------------------------------------------------
 
     async def configure(self, config: QbtConfig | None) -> None:
@@ -133,6 +131,7 @@ class DownloadService:
             await self.client.close()
         self._config = config
         self.client = None
+        self.mirror.clear()
         self._primed = False
         self._tracker.reset()
         self._wake.set()
@@ -182,7 +181,7 @@ class DownloadService:
             self._set_status(Status(Link.NOT_CONFIGURED, "qBittorrent is not configured"))
             return self.max_interval
         if self.client is None:
-            self.client = QBittorrentClient(self._config)
+            self.client = QBittorrentClient(self._config, mirror=self.mirror)
             self._set_status(Status(Link.CONNECTING, f"Connecting to {self.client.display_url}"))
         started = time.monotonic()
         try:
@@ -326,6 +325,3 @@ class DownloadService:
             await client.create_category(category)
         await client.set_category(hashes, category)
         self._wake.set()
-
-
-_EMPTY_MIRROR = MaindataMirror()

@@ -1,21 +1,206 @@
-"""The main window. For now a frame: the views of the next milestones dock into it."""
+"""The main window: toolbar, Wanted and Downloads tabs, notices, status bar.
+
+A view only: it shows what the models hold and forwards what the user wants (toolbar
+actions, drops, pastes) as signals; `gui.app` wires them to the services.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QWidget
+from PySide6.QtCore import QEvent, QMimeData, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui import __version__
+from gui.services.downloads import Link, Status
+from gui.views.drop import Candidate, accepts, candidates_from_mime
+from gui.views.formatting import human_speed
+from gui.views.icons import app_icon
+from gui.views.notices import NoticeBar
+from gui.views.pending_view import PendingView
+
+LINK_WORDS = {
+    Link.NOT_CONFIGURED: ("Not configured", "#777777"),
+    Link.CONNECTING: ("Connecting…", "#b07d00"),
+    Link.CONNECTED: ("Connected", "#2e7d32"),
+    Link.UNREACHABLE: ("Unreachable — retrying", "#c62828"),
+    Link.REFUSED: ("Refused — check settings", "#c62828"),
+}
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    add_clicked = Signal()
+    start_clicked = Signal()
+    stop_clicked = Signal()
+    remove_clicked = Signal()
+    settings_clicked = Signal()
+    doctor_clicked = Signal()
+    reconnect_clicked = Signal()
+    sources_dropped = Signal(list)  # list[Candidate]
+    close_requested = Signal()  # the window was closed (quit, or hide to tray)
+    minimized = Signal()
+
+    def __init__(
+        self,
+        wanted: QWidget | None = None,
+        downloads: QWidget | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Earmark {__version__}")
-        self.resize(1100, 700)
-        tabs = QTabWidget(self)
-        for name in ("Wanted", "Downloads"):
-            placeholder = QLabel(f"{name}: nothing here yet")
-            placeholder.setObjectName(f"placeholder-{name.lower()}")
-            tabs.addTab(placeholder, name)
-        self.setCentralWidget(tabs)
-        self.statusBar().showMessage("Not connected")
+        self.setWindowIcon(app_icon())
+        self.resize(1180, 720)
+        self.setAcceptDrops(True)
+
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.actions_by_name: dict[str, QAction] = {}
+        for name, text, signal, shortcut in (
+            ("add", "Add…", self.add_clicked, QKeySequence.StandardKey.Open),
+            ("start", "Start", self.start_clicked, None),
+            ("stop", "Stop", self.stop_clicked, None),
+            ("remove", "Remove", self.remove_clicked, QKeySequence.StandardKey.Delete),
+            ("settings", "Settings", self.settings_clicked, QKeySequence.StandardKey.Preferences),
+            ("doctor", "Connection doctor", self.doctor_clicked, None),
+        ):
+            if name == "settings":
+                toolbar.addSeparator()
+            action = QAction(text, self)
+            if shortcut is not None:
+                action.setShortcut(shortcut)
+            action.triggered.connect(signal)
+            toolbar.addAction(action)
+            self.actions_by_name[name] = action
+        self.addToolBar(toolbar)
+
+        self.notices = NoticeBar()
+        self.pending = PendingView()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(wanted or _placeholder("The wanted queue appears here."), "Wanted")
+        downloads_page = QWidget()
+        downloads_layout = QVBoxLayout(downloads_page)
+        downloads_layout.setContentsMargins(0, 0, 0, 0)
+        downloads_layout.addWidget(self.pending)
+        downloads_layout.addWidget(downloads or _placeholder("Downloads appear here."), 1)
+        self.tabs.addTab(downloads_page, "Downloads")
+        self.tabs.addTab(_placeholder("Your Audiobookshelf library will show here."), "Library")
+        self.tabs.addTab(_placeholder("The history of every book will show here."), "History")
+        self.tabs.setTabEnabled(2, False)
+        self.tabs.setTabEnabled(3, False)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.notices)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.link_label = QLabel()
+        self.speed_label = QLabel()
+        self.version_label = QLabel()
+        status = self.statusBar()
+        status.addWidget(self.link_label, 1)
+        status.addPermanentWidget(self.speed_label)
+        status.addPermanentWidget(self.version_label)
+        self.show_status(Status(Link.NOT_CONFIGURED, "qBittorrent is not configured"))
+
+    # ---- what the window shows ------------------------------------------------------
+
+    def show_status(self, status: Status) -> None:
+        words, colour = LINK_WORDS[status.link]
+        self.link_label.setText(f"<span style='color:{colour}'>●</span> qBittorrent: {words}")
+        self.link_label.setToolTip(status.message)
+        connected = status.link is Link.CONNECTED
+        self.speed_label.setText(
+            f"↓ {human_speed(status.download_speed)}   ↑ {human_speed(status.upload_speed)}"
+            if connected
+            else ""
+        )
+        self.version_label.setText(status.version or "")
+        for name in ("start", "stop", "remove"):
+            self.actions_by_name[name].setEnabled(connected)
+
+    def show_downloads(self) -> None:
+        self.tabs.setCurrentIndex(1)
+
+    # ---- drops and pastes -----------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if accepts(event.mimeData()):
+            event.setDropAction(Qt.DropAction.CopyAction)  # never Move: it can delete the source
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if accepts(event.mimeData()):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        mime = _copy(event.mimeData())
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        # Parse outside the drop handler: the drag source waits until it returns.
+        QTimer.singleShot(0, self, lambda: self._take(mime))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Reaches the window only when the focused widget (a line edit) did not take it.
+        if event.matches(QKeySequence.StandardKey.Paste):
+            mime = QGuiApplication.clipboard().mimeData()
+            if mime is not None and accepts(mime):
+                self._take(_copy(mime))
+                return
+        super().keyPressEvent(event)
+
+    def _take(self, mime: QMimeData) -> None:
+        candidates: list[Candidate] = candidates_from_mime(mime)
+        if candidates:
+            self.sources_dropped.emit(candidates)
+
+    # ---- window life ------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.WindowStateChange and self.isMinimized():
+            self.minimized.emit()
+        super().changeEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.close_requested.emit()
+        super().closeEvent(event)
+
+
+def _copy(mime: QMimeData) -> QMimeData:
+    """The drag's data is gone after the drop handler returns; keep what is needed."""
+    copy = QMimeData()
+    if mime.hasUrls():
+        copy.setUrls(mime.urls())
+    if mime.hasText():
+        copy.setText(mime.text())
+    return copy
+
+
+def _placeholder(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setStyleSheet("color:#888")
+    return label
