@@ -16,12 +16,12 @@ from aiohttp import web
 
 from gui.clients.errors import BadCredentialsError, HttpStatusError, UnreachableError
 from gui.clients.qbittorrent import (
-    COMPLETED_STATES,
     AddOptions,
     QBittorrentClient,
     QbtConfig,
 )
 from gui.clients.torrent_fetch import fetch_torrent
+from gui.core.torrent_states import is_complete
 from gui.core.torrents import Magnet, TorrentFile, parse_magnet, parse_torrent
 from tests.conftest import QbtFactory
 from tests.harness.audiobook import build_torrent, make_audiobook
@@ -281,8 +281,7 @@ async def test_real_transfer_is_seen_completing_through_the_mirror(
 
         async def complete() -> bool:
             await client.sync()
-            torrent = client.mirror.torrents[source.info_hash]
-            return bool(torrent["progress"] == 1 and torrent["state"] in COMPLETED_STATES)
+            return is_complete(client.mirror.torrents[source.info_hash])
 
         deadline = time.monotonic() + 60
         while not await complete():
