@@ -10,19 +10,21 @@ import asyncio
 import logging
 import os
 import sys
+import time
 import traceback
 from types import TracebackType
 
 os.environ.setdefault("QT_API", "pyside6")  # qasync picks its binding when imported
 
 import qasync
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui import __version__
 from gui.controller import AppController
 from gui.logging_setup import setup_logging
 from gui.settings import SecretStore, SettingsError, config_dir, load_settings
-from gui.single_instance import SingleInstance
+from gui.single_instance import SingleInstance, hand_off_arguments
 from gui.store import Store, StoreError
 from gui.views.icons import app_icon
 from gui.views.main_window import MainWindow
@@ -60,11 +62,25 @@ class ExceptHook:
             self.controller.window.notices.show_notice(f"Unexpected error: {error}", "error")
 
 
+class FirstPaintProbe(QObject):
+    """For bench/startup.py: print the wall-clock time of the first paint, then quit."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            print(f"first-paint {time.time():.6f}", flush=True)
+            QTimer.singleShot(0, _application().quit)
+        return False
+
+
 async def _run(controller: AppController, instance: SingleInstance, args: list[str]) -> int:
     app = _application()
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     instance.arguments_received.connect(controller.take_arguments)
+    if os.environ.get("EARMARK_EXIT_AFTER_FIRST_PAINT"):
+        probe = FirstPaintProbe(controller.window)
+        controller.window.installEventFilter(probe)
     controller.start()
     if args:
         controller.take_arguments(args)
@@ -79,7 +95,7 @@ def run_app(args: list[str] | None = None) -> int:
     app = _application()
     instance = SingleInstance()
     if not instance.is_primary():
-        if instance.send_to_primary(args):
+        if instance.send_to_primary(hand_off_arguments(args)):
             return 0
         print("earmark: another Earmark is running but did not answer", file=sys.stderr)
         return 1
