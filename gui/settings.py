@@ -61,6 +61,7 @@ class Settings:
     qbt_username: str = ""
     qbt_tls_fingerprint: str = ""
     qbt_http_username: str = ""  # HTTP basic auth of a reverse proxy in front, if any
+    qbt_host_header: str = ""  # a Host header qBittorrent accepts (behind a port remap)
     qbt_connect_timeout: float = 10.0
     qbt_total_timeout: float = 30.0
     qbt_default_category: str = "audiobooks"
@@ -155,12 +156,24 @@ def save_settings(settings: Settings, directory: Path | None = None) -> Path:
 
 
 class SecretStore:
-    """Reads secrets from the environment first, then the keyring."""
+    """Reads secrets from the environment first, then this session's memory, then the keyring.
+
+    The memory layer holds what the user typed with "don't remember": usable until Earmark
+    quits, never written anywhere.
+    """
+
+    def __init__(self) -> None:
+        self._session: dict[Secret, str] = {}
+
+    def remember_for_session(self, secret: Secret, value: str) -> None:
+        self._session[secret] = value
 
     def get(self, secret: Secret) -> str | None:
         from_env = os.environ.get(secret.env_var)
         if from_env is not None:
             return from_env
+        if secret in self._session:
+            return self._session[secret]
         try:
             return keyring.get_password(KEYRING_SERVICE, secret.value)
         except keyring.errors.KeyringError:
@@ -210,6 +223,7 @@ def qbt_config(settings: Settings, secrets: SecretStore) -> QbtConfig:
             connect_timeout=settings.qbt_connect_timeout,
             total_timeout=settings.qbt_total_timeout,
             tls_fingerprint=settings.qbt_tls_fingerprint or None,
+            host_header=settings.qbt_host_header or None,
             basic_auth=(
                 (settings.qbt_http_username, secrets.get(Secret.QBT_HTTP_PASSWORD) or "")
                 if settings.qbt_http_username

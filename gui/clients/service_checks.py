@@ -43,6 +43,7 @@ from gui.clients.http import (
 #: Answers bigger than this are not what a status or caps request returns.
 MAX_ANSWER_BYTES = 2 * 1024 * 1024
 AUDIOBOOK_CATEGORY = 3030
+MIN_SCRUB = 8
 #: Torznab error codes that mean "the key is the problem" (spec 1.3: 100 bad
 #: credentials, 101 account suspended, 102 insufficient privileges).
 KEY_ERROR_CODES = {"100", "101", "102"}
@@ -144,12 +145,25 @@ def _json(answer: _Answer) -> Any:
 
 
 def _scrub(result: CheckResult, *secrets: str) -> CheckResult:
-    """A last guard: whatever a server echoed, a key never reaches the screen or a log."""
-    summary = result.summary
-    for secret in secrets:
-        if secret:
-            summary = summary.replace(secret, "•••")
-    return CheckResult(result.ok, summary, result.details)
+    """A last guard: whatever a server echoed, a key never reaches the screen or a log.
+
+    Strings shorter than `MIN_SCRUB` are left alone: they are ordinary words more often
+    than keys ("wrong"), and no summary is built from the key itself.
+    """
+    keys = [secret for secret in secrets if len(secret) >= MIN_SCRUB]
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            for key in keys:
+                value = value.replace(key, "•••")
+            return value
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        if isinstance(value, dict):
+            return {name: clean(item) for name, item in value.items()}
+        return value
+
+    return CheckResult(result.ok, clean(result.summary), clean(result.details))
 
 
 # ---- Prowlarr ------------------------------------------------------------------------
