@@ -56,6 +56,80 @@ MIGRATIONS: Sequence[str] = (
         last_error TEXT
     );
     """,
+    # 2: the acquisition workflow: identifiers and back-off on books, releases seen,
+    # downloads, blocklist, event history, and the index of the Audiobookshelf library
+    """
+    ALTER TABLE books ADD COLUMN asin TEXT NOT NULL DEFAULT '';
+    ALTER TABLE books ADD COLUMN isbn TEXT NOT NULL DEFAULT '';
+    ALTER TABLE books ADD COLUMN language TEXT NOT NULL DEFAULT '';
+    ALTER TABLE books ADD COLUMN preferred_format TEXT NOT NULL DEFAULT '';
+    ALTER TABLE books ADD COLUMN search_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE books ADD COLUMN next_search_at REAL NOT NULL DEFAULT 0;
+    ALTER TABLE books ADD COLUMN state_since REAL NOT NULL DEFAULT 0;
+    CREATE TABLE releases (
+        id INTEGER PRIMARY KEY,
+        book_id INTEGER NOT NULL REFERENCES books(id) ON DELETE CASCADE,
+        guid TEXT NOT NULL,
+        indexer TEXT NOT NULL DEFAULT '',
+        indexer_id INTEGER,
+        title TEXT NOT NULL,
+        size INTEGER NOT NULL DEFAULT 0,
+        seeders INTEGER NOT NULL DEFAULT 0,
+        leechers INTEGER NOT NULL DEFAULT 0,
+        info_hash TEXT,
+        magnet TEXT,
+        download_url TEXT,
+        publish_date TEXT,
+        score REAL NOT NULL DEFAULT 0,
+        reasons TEXT NOT NULL DEFAULT '[]',
+        rejected TEXT,
+        seen_at REAL NOT NULL,
+        UNIQUE (book_id, guid)
+    );
+    CREATE TABLE downloads (
+        id INTEGER PRIMARY KEY,
+        book_id INTEGER NOT NULL REFERENCES books(id) ON DELETE CASCADE,
+        info_hash TEXT NOT NULL,
+        release_id INTEGER REFERENCES releases(id) ON DELETE SET NULL,
+        added_at REAL NOT NULL,
+        progress REAL NOT NULL DEFAULT 0,
+        progress_at REAL NOT NULL,
+        finished_at REAL,
+        UNIQUE (book_id, info_hash)
+    );
+    CREATE TABLE blocklist (
+        id INTEGER PRIMARY KEY,
+        info_hash TEXT,
+        guid TEXT,
+        title TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX blocklist_hash ON blocklist(info_hash);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        book_id INTEGER REFERENCES books(id) ON DELETE CASCADE,
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX events_book ON events(book_id, at);
+    CREATE TABLE owned (
+        id INTEGER PRIMARY KEY,
+        abs_item_id TEXT NOT NULL UNIQUE,
+        library_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        subtitle TEXT NOT NULL DEFAULT '',
+        authors TEXT NOT NULL DEFAULT '',
+        narrators TEXT NOT NULL DEFAULT '',
+        series TEXT NOT NULL DEFAULT '',
+        sequence TEXT NOT NULL DEFAULT '',
+        asin TEXT NOT NULL DEFAULT '',
+        isbn TEXT NOT NULL DEFAULT '',
+        path TEXT NOT NULL DEFAULT '',
+        updated_at REAL NOT NULL
+    );
+    """,
 )
 
 BOOK_STATES = (
@@ -85,8 +159,99 @@ class Book:
     reason: str | None = None
     torrent_hash: str | None = None
     library_path: str | None = None
+    asin: str = ""
+    isbn: str = ""
+    language: str = ""
+    preferred_format: str = ""
+    search_attempts: int = 0
+    next_search_at: float = 0.0
+    state_since: float = 0.0
     id: int | None = None
     sort_order: int = 0
+
+
+BOOK_COLUMNS = (
+    "title",
+    "author",
+    "narrator",
+    "series",
+    "position",
+    "state",
+    "reason",
+    "torrent_hash",
+    "library_path",
+    "asin",
+    "isbn",
+    "language",
+    "preferred_format",
+    "search_attempts",
+    "next_search_at",
+    "state_since",
+    "sort_order",
+)
+
+
+@dataclass
+class ReleaseRecord:
+    """A release an indexer returned for a book, with the score it got then."""
+
+    book_id: int
+    guid: str
+    title: str
+    indexer: str = ""
+    indexer_id: int | None = None
+    size: int = 0
+    seeders: int = 0
+    leechers: int = 0
+    info_hash: str | None = None
+    magnet: str | None = None
+    download_url: str | None = None
+    publish_date: str | None = None
+    score: float = 0.0
+    reasons: list[tuple[float, str]] = field(default_factory=list)
+    rejected: str | None = None
+    seen_at: float = 0.0
+    id: int | None = None
+
+
+@dataclass
+class DownloadRecord:
+    book_id: int
+    info_hash: str
+    release_id: int | None = None
+    added_at: float = 0.0
+    progress: float = 0.0
+    progress_at: float = 0.0
+    finished_at: float | None = None
+    id: int | None = None
+
+
+@dataclass
+class Event:
+    book_id: int | None
+    kind: str
+    message: str
+    at: float = 0.0
+    id: int | None = None
+
+
+@dataclass
+class OwnedBook:
+    """One item of the Audiobookshelf library, as indexed locally."""
+
+    abs_item_id: str
+    library_id: str
+    title: str
+    subtitle: str = ""
+    authors: str = ""  # "; "-joined names
+    narrators: str = ""
+    series: str = ""
+    sequence: str = ""
+    asin: str = ""
+    isbn: str = ""
+    path: str = ""
+    updated_at: float = 0.0
+    id: int | None = None
 
 
 @dataclass
@@ -162,66 +327,268 @@ class Store:
         now = time.time()
         with self._transaction() as db:
             order = db.execute("SELECT COALESCE(MAX(sort_order), 0) + 1 FROM books").fetchone()[0]
+            book.sort_order = order
+            book.state_since = book.state_since or now
+            columns = ", ".join(BOOK_COLUMNS)
+            marks = ", ".join("?" for _ in BOOK_COLUMNS)
             cursor = db.execute(
-                "INSERT INTO books (title, author, narrator, series, position, state, reason,"
-                " torrent_hash, library_path, sort_order, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    book.title,
-                    book.author,
-                    book.narrator,
-                    book.series,
-                    book.position,
-                    book.state,
-                    book.reason,
-                    book.torrent_hash,
-                    book.library_path,
-                    order,
-                    now,
-                    now,
-                ),
+                f"INSERT INTO books ({columns}, created_at, updated_at) VALUES ({marks}, ?, ?)",
+                (*(getattr(book, c) for c in BOOK_COLUMNS), now, now),
             )
         book.id = cursor.lastrowid
-        book.sort_order = order
         return book
 
     def update_book(self, book: Book) -> None:
         if book.id is None:
             raise ValueError("a book must be added before it is updated")
+        assignments = ", ".join(f"{c}=?" for c in BOOK_COLUMNS)
         with self._transaction() as db:
             db.execute(
-                "UPDATE books SET title=?, author=?, narrator=?, series=?, position=?, state=?,"
-                " reason=?, torrent_hash=?, library_path=?, sort_order=?, updated_at=?"
-                " WHERE id=?",
-                (
-                    book.title,
-                    book.author,
-                    book.narrator,
-                    book.series,
-                    book.position,
-                    book.state,
-                    book.reason,
-                    book.torrent_hash,
-                    book.library_path,
-                    book.sort_order,
-                    time.time(),
-                    book.id,
-                ),
+                f"UPDATE books SET {assignments}, updated_at=? WHERE id=?",
+                (*(getattr(book, c) for c in BOOK_COLUMNS), time.time(), book.id),
             )
+
+    def set_state(
+        self, book: Book, state: str, *, reason: str | None = None, event: str | None = None
+    ) -> None:
+        """Move a book to a state and record why, in one transaction."""
+        if state not in BOOK_STATES:
+            raise ValueError(f"unknown book state {state!r}")
+        now = time.time()
+        book.state, book.reason, book.state_since = state, reason, now
+        assignments = ", ".join(f"{c}=?" for c in BOOK_COLUMNS)
+        with self._transaction() as db:
+            db.execute(
+                f"UPDATE books SET {assignments}, updated_at=? WHERE id=?",
+                (*(getattr(book, c) for c in BOOK_COLUMNS), now, book.id),
+            )
+            db.execute(
+                "INSERT INTO events (book_id, at, kind, message) VALUES (?, ?, ?, ?)",
+                (book.id, now, state, event or reason or state),
+            )
+
+    def move_book(self, book_id: int, new_order: int) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE books SET sort_order=? WHERE id=?", (new_order, book_id))
 
     def remove_book(self, book_id: int) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM books WHERE id=?", (book_id,))
 
-    def books(self) -> list[Book]:
+    def books(
+        self,
+        *,
+        state: str | None = None,
+        search: str | None = None,
+        limit: int = -1,
+        offset: int = 0,
+    ) -> list[Book]:
+        where, args = [], []
+        if state is not None:
+            where.append("state = ?")
+            args.append(state)
+        if search:
+            where.append("(title LIKE ? OR author LIKE ? OR series LIKE ?)")
+            args.extend([f"%{search}%"] * 3)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
         with self._lock:
-            rows = self._db.execute("SELECT * FROM books ORDER BY sort_order, id").fetchall()
+            rows = self._db.execute(
+                f"SELECT * FROM books {clause} ORDER BY sort_order, id LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            ).fetchall()
         return [_book(row) for row in rows]
 
     def book(self, book_id: int) -> Book | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM books WHERE id=?", (book_id,)).fetchone()
         return _book(row) if row else None
+
+    # ---- releases seen ------------------------------------------------------------------
+
+    def save_releases(self, records: Sequence[ReleaseRecord]) -> list[ReleaseRecord]:
+        """Insert or refresh (same book and guid) the releases of one search."""
+        now = time.time()
+        with self._transaction() as db:
+            for record in records:
+                record.seen_at = record.seen_at or now
+                values = (
+                    record.book_id, record.guid, record.indexer, record.indexer_id,
+                    record.title, record.size, record.seeders, record.leechers,
+                    record.info_hash, record.magnet, record.download_url, record.publish_date,
+                    record.score, json.dumps(record.reasons), record.rejected, record.seen_at,
+                )  # fmt: skip
+                db.execute(
+                    "INSERT INTO releases (book_id, guid, indexer, indexer_id, title, size,"
+                    " seeders, leechers, info_hash, magnet, download_url, publish_date, score,"
+                    " reasons, rejected, seen_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT (book_id, guid) DO UPDATE SET title=excluded.title,"
+                    " size=excluded.size, seeders=excluded.seeders, leechers=excluded.leechers,"
+                    " info_hash=COALESCE(excluded.info_hash, info_hash),"
+                    " magnet=COALESCE(excluded.magnet, magnet),"
+                    " download_url=excluded.download_url, score=excluded.score,"
+                    " reasons=excluded.reasons, rejected=excluded.rejected,"
+                    " seen_at=excluded.seen_at",
+                    values,
+                )
+                row = db.execute(
+                    "SELECT id FROM releases WHERE book_id=? AND guid=?",
+                    (record.book_id, record.guid),
+                ).fetchone()
+                record.id = int(row[0])
+        return list(records)
+
+    def releases(self, book_id: int, *, include_rejected: bool = True) -> list[ReleaseRecord]:
+        """Best first, as scored when seen."""
+        query = "SELECT * FROM releases WHERE book_id=?"
+        if not include_rejected:
+            query += " AND rejected IS NULL"
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY score DESC, id", (book_id,)).fetchall()
+        return [_release(row) for row in rows]
+
+    def release(self, release_id: int) -> ReleaseRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM releases WHERE id=?", (release_id,)).fetchone()
+        return _release(row) if row else None
+
+    def set_release_hash(self, release_id: int, info_hash: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE releases SET info_hash=? WHERE id=?", (info_hash, release_id))
+
+    # ---- downloads ----------------------------------------------------------------------
+
+    def record_download(self, record: DownloadRecord) -> DownloadRecord:
+        """Idempotent: the same book and info-hash is one download, however often recorded."""
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO downloads (book_id, info_hash, release_id, added_at, progress,"
+                " progress_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (book_id, info_hash)"
+                " DO NOTHING",
+                (record.book_id, record.info_hash, record.release_id, now, record.progress, now),
+            )
+            row = db.execute(
+                "SELECT * FROM downloads WHERE book_id=? AND info_hash=?",
+                (record.book_id, record.info_hash),
+            ).fetchone()
+        return _download(row)
+
+    def download_for(self, book_id: int, info_hash: str) -> DownloadRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM downloads WHERE book_id=? AND info_hash=?", (book_id, info_hash)
+            ).fetchone()
+        return _download(row) if row else None
+
+    def downloads(self, book_id: int) -> list[DownloadRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM downloads WHERE book_id=? ORDER BY id", (book_id,)
+            ).fetchall()
+        return [_download(row) for row in rows]
+
+    def note_progress(self, download_id: int, progress: float, *, finished: bool = False) -> None:
+        """Progress moves the stall clock only when it grows."""
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE downloads SET progress_at = CASE WHEN ? > progress THEN ? ELSE"
+                " progress_at END, progress = MAX(progress, ?),"
+                " finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE finished_at END"
+                " WHERE id=?",
+                (progress, now, progress, finished, now, download_id),
+            )
+
+    # ---- blocklist ----------------------------------------------------------------------
+
+    def block(self, *, info_hash: str | None, guid: str | None, title: str, reason: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO blocklist (info_hash, guid, title, reason, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (info_hash, guid, title, reason, time.time()),
+            )
+
+    def blocked(self) -> frozenset[str]:
+        """Every blocked info-hash and guid, the form ranking policies take."""
+        with self._lock:
+            rows = self._db.execute("SELECT info_hash, guid FROM blocklist").fetchall()
+        return frozenset(value for row in rows for value in row if value)
+
+    def blocklist(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM blocklist ORDER BY id DESC").fetchall()
+        return [dict(row) for row in rows]
+
+    def unblock(self, entry_id: int) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM blocklist WHERE id=?", (entry_id,))
+
+    # ---- events -------------------------------------------------------------------------
+
+    def add_event(self, book_id: int | None, kind: str, message: str) -> Event:
+        now = time.time()
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO events (book_id, at, kind, message) VALUES (?, ?, ?, ?)",
+                (book_id, now, kind, message),
+            )
+        return Event(book_id, kind, message, now, cursor.lastrowid)
+
+    def events(
+        self, *, book_id: int | None = None, limit: int = 200, offset: int = 0
+    ) -> list[Event]:
+        """Newest first, a page at a time."""
+        clause, args = ("WHERE book_id=?", [book_id]) if book_id is not None else ("", [])
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM events {clause} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            ).fetchall()
+        return [Event(r["book_id"], r["kind"], r["message"], r["at"], r["id"]) for r in rows]
+
+    def last_events(self) -> dict[int, Event]:
+        """Each book's latest event, for the wanted view's "last event" column."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT e.* FROM events e JOIN (SELECT book_id, MAX(id) AS id FROM events"
+                " WHERE book_id IS NOT NULL GROUP BY book_id) last ON e.id = last.id"
+            ).fetchall()
+        return {r["book_id"]: Event(r["book_id"], r["kind"], r["message"], r["at"], r["id"])
+                for r in rows}  # fmt: skip
+
+    # ---- the Audiobookshelf library index ---------------------------------------------
+
+    def replace_owned(self, library_id: str, books: Sequence[OwnedBook]) -> None:
+        """A full refresh of one library: what ABS no longer has is dropped."""
+        now = time.time()
+        with self._transaction() as db:
+            db.execute("DELETE FROM owned WHERE library_id=?", (library_id,))
+            db.executemany(
+                "INSERT INTO owned (abs_item_id, library_id, title, subtitle, authors, narrators,"
+                " series, sequence, asin, isbn, path, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (abs_item_id) DO UPDATE SET library_id=excluded.library_id,"
+                " title=excluded.title, updated_at=excluded.updated_at",
+                [
+                    (b.abs_item_id, library_id, b.title, b.subtitle, b.authors, b.narrators,
+                     b.series, b.sequence, b.asin, b.isbn, b.path, now)
+                    for b in books
+                ],
+            )  # fmt: skip
+
+    def owned(
+        self, *, search: str | None = None, limit: int = -1, offset: int = 0
+    ) -> list[OwnedBook]:
+        clause, args = ("", [])
+        if search:
+            clause, args = "WHERE title LIKE ? OR authors LIKE ?", [f"%{search}%"] * 2
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM owned {clause} ORDER BY authors, title LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            ).fetchall()
+        return [OwnedBook(**dict(row)) for row in rows]
 
     # ---- pending adds -----------------------------------------------------------------
 
@@ -257,17 +624,15 @@ class Store:
             db.execute("DELETE FROM pending_adds WHERE id=?", (pending_id,))
 
 
+def _release(row: sqlite3.Row) -> ReleaseRecord:
+    values = dict(row)
+    values["reasons"] = [tuple(r) for r in json.loads(values["reasons"])]
+    return ReleaseRecord(**values)
+
+
+def _download(row: sqlite3.Row) -> DownloadRecord:
+    return DownloadRecord(**dict(row))
+
+
 def _book(row: sqlite3.Row) -> Book:
-    return Book(
-        id=row["id"],
-        title=row["title"],
-        author=row["author"],
-        narrator=row["narrator"],
-        series=row["series"],
-        position=row["position"],
-        state=row["state"],
-        reason=row["reason"],
-        torrent_hash=row["torrent_hash"],
-        library_path=row["library_path"],
-        sort_order=row["sort_order"],
-    )
+    return Book(id=row["id"], **{c: row[c] for c in BOOK_COLUMNS})

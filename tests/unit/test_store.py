@@ -59,3 +59,35 @@ async def test_async_access_runs_on_the_store_thread(tmp_path: Path) -> None:
     book = await store.run(store.add_book, Book("Dune", "Frank Herbert"))
     assert (await store.run(store.book, book.id or 0)) is not None
     store.close()
+
+
+def test_workflow_tables(tmp_path: Path) -> None:
+    from gui.store import DownloadRecord, OwnedBook, ReleaseRecord
+
+    store = Store.open_in(tmp_path)
+    book = store.add_book(Book("Dune", "Frank Herbert", asin="B002V1A0WE"))
+    assert book.id is not None
+    store.set_state(book, "searching", event="searching 2 indexers")
+    [saved] = store.save_releases(
+        [ReleaseRecord(book.id, "guid-1", "Dune [M4B]", score=80.0, reasons=[(40.0, "title")])]
+    )
+    store.save_releases([ReleaseRecord(book.id, "guid-1", "Dune [M4B]", seeders=9, score=81.0)])
+    [again] = store.releases(book.id)
+    assert again.id == saved.id and again.seeders == 9 and again.score == 81.0
+    first = store.record_download(DownloadRecord(book.id, "a" * 40, release_id=saved.id))
+    second = store.record_download(DownloadRecord(book.id, "a" * 40, release_id=saved.id))
+    assert first.id == second.id and len(store.downloads(book.id)) == 1
+    store.note_progress(first.id or 0, 0.5)
+    store.note_progress(first.id or 0, 0.4)  # never goes back
+    assert store.downloads(book.id)[0].progress == 0.5
+    store.block(info_hash="a" * 40, guid="guid-1", title="Dune [M4B]", reason="stalled")
+    assert store.blocked() == {"a" * 40, "guid-1"}
+    events = store.events(book_id=book.id)
+    assert [e.kind for e in events] == ["searching"]
+    assert store.last_events()[book.id].message == "searching 2 indexers"
+    store.replace_owned("lib", [OwnedBook("li_1", "lib", "Emma", authors="Jane Austen")])
+    store.replace_owned("lib", [OwnedBook("li_2", "lib", "Persuasion", authors="Jane Austen")])
+    assert [o.title for o in store.owned()] == ["Persuasion"]
+    reopened_books = store.books(state="searching")
+    assert reopened_books[0].asin == "B002V1A0WE"
+    store.close()
