@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUNTIME := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 \
   libxcb-keysyms1 libxcb-shape0 libxcb-image0 libxcb-render-util0 libxcb-xinerama0 \
   libxcb-randr0 libfontconfig1 libdbus-1-3 libglib2.0-0
-APT_TEST := qbittorrent-nox ffmpeg nginx-light openssl xvfb xauth
+APT_TEST := qbittorrent-nox ffmpeg nginx-light openssl xvfb xauth binutils
 
 .PHONY: run test lint unit system-deps test-deps venv bench clean
 
@@ -35,11 +35,15 @@ lint: venv
 	$(VENV)/bin/ruff check gui tests bench
 	$(VENV)/bin/mypy
 
-test: test-deps venv lint
+test: test-deps venv lint packaging-deps
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest -q -p no:cacheprovider
 
 bench: test-deps venv
 	$(PY) bench/sync_scale.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/table_refresh.py
+	$(PY) bench/ranking_speed.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+include packaging/Makefile.inc

@@ -17,7 +17,7 @@ from types import TracebackType
 os.environ.setdefault("QT_API", "pyside6")  # qasync picks its binding when imported
 
 import qasync
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui import __version__
@@ -65,27 +65,30 @@ class ExceptHook:
 class FirstPaintProbe(QObject):
     """For bench/startup.py: print the wall-clock time of the first paint, then quit."""
 
+    def __init__(self, controller: AppController) -> None:
+        super().__init__(controller.window)
+        self.controller = controller
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint:
             watched.removeEventFilter(self)
             print(f"first-paint {time.time():.6f}", flush=True)
-            QTimer.singleShot(0, _application().quit)
+            self.controller.quit()
         return False
 
 
 async def _run(controller: AppController, instance: SingleInstance, args: list[str]) -> int:
     app = _application()
-    closed = asyncio.Event()
-    app.aboutToQuit.connect(closed.set)
+    app.aboutToQuit.connect(controller.quit)  # the session ends: shut down all the same
     instance.arguments_received.connect(controller.take_arguments)
     if os.environ.get("EARMARK_EXIT_AFTER_FIRST_PAINT"):
-        probe = FirstPaintProbe(controller.window)
-        controller.window.installEventFilter(probe)
+        controller.window.installEventFilter(FirstPaintProbe(controller))
     controller.start()
     if args:
         controller.take_arguments(args)
-    await closed.wait()
+    await controller.quit_requested.wait()
     await controller.shutdown()
+    controller.window.close()
     return 0
 
 

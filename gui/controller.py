@@ -13,7 +13,6 @@ from collections.abc import Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QApplication
 
 from gui.clients.errors import ClientError
 from gui.clients.qbittorrent import AddOptions
@@ -58,6 +57,7 @@ class AppController(QObject):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._dialogs: list[QObject] = []
         self._quitting = False
+        self.quit_requested = asyncio.Event()
         self._connect_signals()
 
     # ---- start and stop -------------------------------------------------------------
@@ -298,10 +298,13 @@ class AppController(QObject):
             self.quit()
 
     def quit(self) -> None:
+        """Ask `gui.app` to shut down: it awaits `shutdown()` before the loop stops.
+
+        Stopping Qt's loop directly (QApplication.quit) would stop qasync's loop under the
+        running coroutine, skipping the clean shutdown.
+        """
         self._quitting = True
-        app = QApplication.instance()
-        if app is not None:
-            app.quit()
+        self.quit_requested.set()
 
 
 def _short(text: str, limit: int = 70) -> str:
