@@ -9,12 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+#: The CLI's command names, known here without importing the CLI (and with it the network
+#: stack): starting the window should not pay for aiohttp before the first paint.
+CLI_COMMANDS = frozenset({"doctor", "add", "list", "self-test"})
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    from gui.cli import COMMANDS
-
-    if not args or (args[0] not in COMMANDS and not args[0].startswith("-")):
+    if not args or (args[0] not in CLI_COMMANDS and not args[0].startswith("-")):
         from gui.app import run_app
 
         return run_app(args)

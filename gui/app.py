@@ -13,21 +13,23 @@ import sys
 import time
 import traceback
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-os.environ.setdefault("QT_API", "pyside6")  # qasync picks its binding when imported
-
-import qasync
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui import __version__
-from gui.controller import AppController
 from gui.logging_setup import setup_logging
 from gui.settings import SecretStore, SettingsError, config_dir, load_settings
 from gui.single_instance import SingleInstance, hand_off_arguments
 from gui.store import Store, StoreError
 from gui.views.icons import app_icon
 from gui.views.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from gui.controller import AppController
+
+os.environ.setdefault("QT_API", "pyside6")  # qasync picks its binding when imported
 
 log = logging.getLogger(__name__)
 
@@ -65,24 +67,33 @@ class ExceptHook:
 class FirstPaintProbe(QObject):
     """For bench/startup.py: print the wall-clock time of the first paint, then quit."""
 
-    def __init__(self, controller: AppController) -> None:
-        super().__init__(controller.window)
-        self.controller = controller
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.painted = False
+        self.controller: AppController | None = None
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint:
-            watched.removeEventFilter(self)
+        if event.type() == QEvent.Type.Paint and not self.painted:
+            self.painted = True
             print(f"first-paint {time.time():.6f}", flush=True)
-            self.controller.quit()
+            if self.controller is not None:
+                self.controller.quit()
         return False
 
 
-async def _run(controller: AppController, instance: SingleInstance, args: list[str]) -> int:
+async def _run(
+    controller: AppController,
+    instance: SingleInstance,
+    args: list[str],
+    probe: FirstPaintProbe | None,
+) -> int:
     app = _application()
     app.aboutToQuit.connect(controller.quit)  # the session ends: shut down all the same
     instance.arguments_received.connect(controller.take_arguments)
-    if os.environ.get("EARMARK_EXIT_AFTER_FIRST_PAINT"):
-        controller.window.installEventFilter(FirstPaintProbe(controller))
+    if probe is not None:
+        probe.controller = controller
+        if probe.painted:
+            controller.quit()
     controller.start()
     if args:
         controller.take_arguments(args)
@@ -111,12 +122,24 @@ def run_app(args: list[str] | None = None) -> int:
         QMessageBox.critical(None, "Earmark cannot start", str(exc))  # no loop runs yet
         return 1
     log.info("Earmark %s starting; log file %s", __version__, log_file)
+    # Show the window first; the network stack (aiohttp, qasync) loads behind it.
+    window = MainWindow()
+    probe = None
+    if os.environ.get("EARMARK_EXIT_AFTER_FIRST_PAINT"):
+        probe = FirstPaintProbe(window)
+        window.installEventFilter(probe)
+    window.show()
+    app.processEvents()
     try:
-        controller = AppController(settings, SecretStore(), store)
+        import qasync
+
+        from gui.controller import AppController
+
+        controller = AppController(settings, SecretStore(), store, window)
         hook.controller = controller
         # asyncio.run(loop_factory=...) is 3.12+; Runner is the same thing on 3.11.
         with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
-            return runner.run(_run(controller, instance, args))
+            return runner.run(_run(controller, instance, args, probe))
     finally:
         store.close()
         instance.close()

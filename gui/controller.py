@@ -16,15 +16,16 @@ from PySide6.QtCore import QObject
 
 from gui.clients.errors import ClientError
 from gui.clients.qbittorrent import AddOptions
-from gui.core.torrents import TorrentInputError, TorrentSource
+from gui.core.torrents import TorrentInputError, TorrentSource, describe_source
 from gui.logging_setup import REDACTOR
 from gui.models.connection import Connection
 from gui.models.downloads import DownloadsModel
 from gui.models.queue import QueueModel
-from gui.services.downloads import DownloadService, Status
+from gui.services.downloads import DownloadService
+from gui.services.status import Status
 from gui.settings import SecretStore, Settings, qbt_config, save_settings
 from gui.store import Book, Store
-from gui.views.add_dialog import AddTorrentDialog, describe, options_from_defaults
+from gui.views.add_dialog import AddTorrentDialog, options_from_defaults
 from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
@@ -38,7 +39,13 @@ log = logging.getLogger(__name__)
 
 
 class AppController(QObject):
-    def __init__(self, settings: Settings, secrets: SecretStore, store: Store) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        secrets: SecretStore,
+        store: Store,
+        window: MainWindow | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.secrets = secrets
@@ -52,7 +59,11 @@ class AppController(QObject):
         self.downloads_model = DownloadsModel(self.service.mirror, self)
         self.queue_view = QueueView(self.queue_model)
         self.downloads_view = DownloadsView(self.downloads_model)
-        self.window = MainWindow(self.queue_view, self.downloads_view)
+        if window is None:
+            window = MainWindow(self.queue_view, self.downloads_view)
+        else:
+            window.set_pages(self.queue_view, self.downloads_view)
+        self.window = window
         self.tray = Tray(self._notify_in_window, self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._dialogs: list[QObject] = []
@@ -197,8 +208,8 @@ class AppController(QObject):
         result = await self.service.add(source, options)
         if result is None:
             self.window.notices.show_notice(
-                f"qBittorrent is not reachable: {describe(source)} waits in the pending list "
-                "and is sent when it is back.",
+                f"qBittorrent is not reachable: {describe_source(source)} waits in the pending "
+                "list and is sent when it is back.",
                 "info",
             )
         elif result.already_present:

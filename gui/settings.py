@@ -16,14 +16,14 @@ import tempfile
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keyring
 import keyring.errors
 import platformdirs
 
-from gui.clients.http import HttpOptions
-from gui.clients.qbittorrent import QbtConfig
+if TYPE_CHECKING:
+    from gui.clients.qbittorrent import QbtConfig
 
 APP_NAME = "Earmark"
 KEYRING_SERVICE = "earmark"
@@ -215,6 +215,10 @@ class SecretStore:
 
 def qbt_config(settings: Settings, secrets: SecretStore) -> QbtConfig:
     """The qBittorrent client's configuration from settings and secrets."""
+    # Imported here: the window's first paint should not wait for aiohttp to load.
+    from gui.clients.http import HttpOptions
+    from gui.clients.qbittorrent import QbtConfig
+
     return QbtConfig(
         url=settings.qbt_url,
         username=settings.qbt_username,

@@ -25,6 +25,9 @@ __all__ = [
     "TorrentInputError",
     "TorrentSource",
     "TorrentUrl",
+    "decode_source",
+    "describe_source",
+    "encode_source",
     "parse_magnet",
     "parse_source",
     "parse_torrent",
@@ -655,3 +658,30 @@ def parse_source(text: str) -> TorrentSource:
     if path.lower().endswith(".torrent"):
         return read_torrent_file(path)  # reports that it does not exist
     raise TorrentInputError(f"not a magnet link, .torrent file or http(s) URL: {_shorten(source)}")
+
+
+DATA_PREFIX = "data:application/x-bittorrent;base64,"
+
+
+def encode_source(source: TorrentSource) -> str:
+    """A text form of any source that survives a restart (a .torrent's bytes included)."""
+    if isinstance(source, Magnet):
+        return source.uri
+    if isinstance(source, TorrentUrl):
+        return source.url
+    return DATA_PREFIX + base64.b64encode(source.data).decode("ascii")
+
+
+def decode_source(text: str) -> TorrentSource:
+    if text.startswith(DATA_PREFIX):
+        return parse_torrent(base64.b64decode(text[len(DATA_PREFIX) :]))
+    return parse_source(text)
+
+
+def describe_source(source: TorrentSource) -> str:
+    """One line a user recognises a source by (name and hash), for lists and notices."""
+    if isinstance(source, Magnet):
+        return f"Magnet link: {source.display_name or '(no name)'} — {source.info_hash}"
+    if isinstance(source, TorrentFile):
+        return f"Torrent: {source.name}, {len(source.files)} file(s) — {source.info_hash}"
+    return f"Link to a torrent: {source.url}"

@@ -13,7 +13,8 @@ import logging
 from PySide6.QtCore import QObject, Signal
 
 from gui.clients.maindata import MirrorChange
-from gui.services.downloads import DownloadService, Status
+from gui.services.downloads import DownloadService
+from gui.services.status import Status
 from gui.store import PendingAdd
 
 log = logging.getLogger(__name__)

@@ -13,14 +13,11 @@ because retrying it would spend ban attempts.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from gui.clients.errors import AuthError, ClientError, UnreachableError
@@ -33,52 +30,19 @@ from gui.core.torrents import (
     TorrentFile,
     TorrentSource,
     TorrentUrl,
-    parse_source,
-    parse_torrent,
+    decode_source,
+    encode_source,
 )
+from gui.services.status import Link, Status
 from gui.store import PendingAdd, Store
 
 log = logging.getLogger(__name__)
-
-DATA_PREFIX = "data:application/x-bittorrent;base64,"
-
-
-class Link(StrEnum):
-    NOT_CONFIGURED = "not_configured"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    UNREACHABLE = "unreachable"  # retried on its own, with back-off
-    REFUSED = "refused"  # needs the user: credentials, ban, Host/CSRF, cookie
-
-
-@dataclass(frozen=True)
-class Status:
-    link: Link
-    message: str = ""
-    version: str | None = None
-    download_speed: int = 0
-    upload_speed: int = 0
 
 
 ChangeListener = Callable[[MirrorChange], None]
 StatusListener = Callable[[Status], None]
 FinishedListener = Callable[[str, str], None]
 PendingListener = Callable[[list[PendingAdd]], None]
-
-
-def encode_source(source: TorrentSource) -> str:
-    """A text form of any source that survives a restart (a .torrent's bytes included)."""
-    if isinstance(source, Magnet):
-        return source.uri
-    if isinstance(source, TorrentUrl):
-        return source.url
-    return DATA_PREFIX + base64.b64encode(source.data).decode("ascii")
-
-
-def decode_source(text: str) -> TorrentSource:
-    if text.startswith(DATA_PREFIX):
-        return parse_torrent(base64.b64decode(text[len(DATA_PREFIX) :]))
-    return parse_source(text)
 
 
 def options_to_dict(options: AddOptions) -> dict[str, Any]:

@@ -28,24 +28,16 @@ from PySide6.QtWidgets import (
 
 from gui.clients.qbittorrent import AddOptions
 from gui.core.torrents import (
-    Magnet,
     TorrentFile,
     TorrentInputError,
     TorrentSource,
     TorrentUrl,
+    describe_source,
     parse_source,
 )
 
 LAYOUTS = (("Default", None), ("Original", "Original"), ("Create subfolder", "Subfolder"),
            ("Don't create subfolder", "NoSubfolder"))  # fmt: skip
-
-
-def describe(source: TorrentSource) -> str:
-    if isinstance(source, Magnet):
-        return f"Magnet link: {source.display_name or '(no name)'} — {source.info_hash}"
-    if isinstance(source, TorrentFile):
-        return f"Torrent: {source.name}, {len(source.files)} file(s) — {source.info_hash}"
-    return f"Link to a torrent: {source.url}"
 
 
 class AddTorrentDialog(QDialog):
@@ -149,7 +141,7 @@ class AddTorrentDialog(QDialog):
             self.source_info.setText(f"<span style='color:#b00020'>{_escape(str(exc))}</span>")
             ok_button.setEnabled(False)
             return
-        self.source_info.setText(_escape(describe(self._source)))
+        self.source_info.setText(_escape(describe_source(self._source)))
         ok_button.setEnabled(True)
         is_file = isinstance(self._source, TorrentFile)
         self.skip_checking.setEnabled(is_file or isinstance(self._source, TorrentUrl))

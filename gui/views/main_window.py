@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import __version__
-from gui.services.downloads import Link, Status
+from gui.services.status import Link, Status
 from gui.views.drop import Candidate, accepts, candidates_from_mime
 from gui.views.formatting import human_speed
 from gui.views.icons import app_icon
@@ -94,12 +94,14 @@ class MainWindow(QMainWindow):
         self.pending = PendingView()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(wanted or _placeholder("The wanted queue appears here."), "Wanted")
+        self._wanted = wanted or _placeholder("Loading…")
+        self.tabs.addTab(self._wanted, "Wanted")
         downloads_page = QWidget()
-        downloads_layout = QVBoxLayout(downloads_page)
-        downloads_layout.setContentsMargins(0, 0, 0, 0)
-        downloads_layout.addWidget(self.pending)
-        downloads_layout.addWidget(downloads or _placeholder("Downloads appear here."), 1)
+        self._downloads_layout = QVBoxLayout(downloads_page)
+        self._downloads_layout.setContentsMargins(0, 0, 0, 0)
+        self._downloads_layout.addWidget(self.pending)
+        self._downloads = downloads or _placeholder("Loading…")
+        self._downloads_layout.addWidget(self._downloads, 1)
         self.tabs.addTab(downloads_page, "Downloads")
         self.tabs.addTab(_placeholder("Your Audiobookshelf library will show here."), "Library")
         self.tabs.addTab(_placeholder("The history of every book will show here."), "History")
@@ -122,6 +124,20 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.speed_label)
         status.addPermanentWidget(self.version_label)
         self.show_status(Status(Link.NOT_CONFIGURED, "qBittorrent is not configured"))
+
+    def set_pages(self, wanted: QWidget, downloads: QWidget) -> None:
+        """Put the real views in place: the window is shown (and painted) before the
+        network stack they need is even imported."""
+        current = self.tabs.currentIndex()
+        old_wanted = self._wanted
+        self.tabs.removeTab(0)
+        self.tabs.insertTab(0, wanted, "Wanted")
+        old_wanted.deleteLater()
+        self._wanted = wanted
+        self._downloads_layout.replaceWidget(self._downloads, downloads)
+        self._downloads.deleteLater()
+        self._downloads = downloads
+        self.tabs.setCurrentIndex(current)
 
     # ---- what the window shows ------------------------------------------------------
 

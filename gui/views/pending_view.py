@@ -13,9 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.services.downloads import decode_source
+from gui.core.torrents import decode_source, describe_source
 from gui.store import PendingAdd
-from gui.views.add_dialog import describe
 
 PENDING_ID_ROLE = 0x0101
 
@@ -47,7 +46,7 @@ class PendingView(QWidget):
         self.list.clear()
         for item in pending:
             try:
-                text = describe(decode_source(item.source))
+                text = describe_source(decode_source(item.source))
             except ValueError:
                 text = item.source[:120]
             if item.last_error:

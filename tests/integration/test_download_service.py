@@ -11,7 +11,8 @@ import pytest
 
 from gui.clients.qbittorrent import AddOptions, QbtConfig
 from gui.core.torrents import parse_magnet, parse_torrent
-from gui.services.downloads import DownloadService, Link
+from gui.services.downloads import DownloadService
+from gui.services.status import Link
 from gui.store import Store
 from tests.conftest import QbtFactory
 from tests.harness.audiobook import build_torrent, make_audiobook

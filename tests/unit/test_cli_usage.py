@@ -57,3 +57,10 @@ def test_doctor_json_on_unreachable_server_is_one_document() -> None:
     code, out, _ = run("doctor", "--json")
     assert code == 1
     assert json.loads(out)["verdict"] == "unreachable"
+
+
+def test_the_launcher_knows_every_cli_command() -> None:
+    from gui.__main__ import CLI_COMMANDS
+    from gui.cli import COMMANDS
+
+    assert set(COMMANDS) == CLI_COMMANDS
