@@ -235,7 +235,7 @@ class AppController(QObject):
             )
 
     def open_details(self, torrent_hash: str) -> None:
-        dialog = TorrentDetailsDialog(self.window)
+        dialog = TorrentDetailsDialog(self.window, torrent_hash=torrent_hash)
         torrent = self.service.mirror.torrents.get(torrent_hash, {})
         dialog.setWindowTitle(f"Details — {torrent.get('name', torrent_hash)}")
         dialog.show()

@@ -92,10 +92,9 @@ class MaindataMirror:
                 fresh["hash"] = torrent_hash
                 if current is None:
                     change.added.add(torrent_hash)
-                else:
+                elif current != fresh:  # one C-level comparison settles the common case
                     changed = {k for k, v in fresh.items() if current.get(k) != v}
-                    if changed:
-                        change.changed[torrent_hash] = changed
+                    change.changed[torrent_hash] = changed
                 self.torrents[torrent_hash] = fresh
             else:
                 changed = set()

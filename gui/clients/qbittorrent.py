@@ -46,6 +46,7 @@ from gui.clients.maindata import MaindataMirror, MirrorChange, Torrent, normaliz
 from gui.core.torrents import Magnet, TorrentFile
 
 SERVICE = "qBittorrent"
+LARGE_JSON = 256 * 1024
 BAN_TEXT = "banned"
 
 ContentLayout = Literal["Original", "Subfolder", "NoSubfolder"]
@@ -477,7 +478,13 @@ class QBittorrentClient:
             "GET", "sync/maindata", params=lambda: {"rid": str(self.mirror.rid)}
         )
         try:
-            payload = answer.json()
+            # A full update of thousands of torrents is megabytes of JSON: parse it off the
+            # event loop's thread so the window keeps painting.
+            payload = (
+                await asyncio.to_thread(json.loads, answer.text)
+                if len(answer.text) > LARGE_JSON
+                else answer.json()
+            )
         except ValueError as exc:
             raise self._error(
                 ProtocolError, "sync/maindata did not answer JSON", "sync/maindata", answer

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from gui import __version__
+from gui.core.formatting import human_speed
 from gui.services.status import Link, Status
 from gui.views.drop import Candidate, accepts, candidates_from_mime
-from gui.views.formatting import human_speed
 from gui.views.icons import app_icon
 from gui.views.notices import NoticeBar
 from gui.views.pending_view import PendingView

@@ -19,8 +19,8 @@ def test_main_window_shows_its_tabs(qtbot: QtBot) -> None:
     window.show()
     qtbot.waitExposed(window)
     assert window.windowTitle().startswith("Earmark")
-    tabs = window.centralWidget()
-    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Wanted", "Downloads"]  # type: ignore[attr-defined]
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert titles == ["Wanted", "Downloads", "Library", "History"]
 
 
 def test_self_test_command(tmp_path: Path) -> None:
