@@ -569,7 +569,10 @@ class Store:
                 " series, sequence, asin, isbn, path, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (abs_item_id) DO UPDATE SET library_id=excluded.library_id,"
-                " title=excluded.title, updated_at=excluded.updated_at",
+                " title=excluded.title, subtitle=excluded.subtitle, authors=excluded.authors,"
+                " narrators=excluded.narrators, series=excluded.series,"
+                " sequence=excluded.sequence, asin=excluded.asin, isbn=excluded.isbn,"
+                " path=excluded.path, updated_at=excluded.updated_at",
                 [
                     (b.abs_item_id, library_id, b.title, b.subtitle, b.authors, b.narrators,
                      b.series, b.sequence, b.asin, b.isbn, b.path, now)

@@ -69,6 +69,8 @@ class AddTorrentDialog(QDialog):
         self.source_info = QLabel()
         self.source_info.setWordWrap(True)
         self.source_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Room for two lines from the start: a long magnet's description must not be clipped.
+        self.source_info.setMinimumHeight(2 * self.source_info.fontMetrics().lineSpacing() + 4)
 
         self.category = QComboBox()
         self.category.setEditable(True)

@@ -7,6 +7,7 @@ real `QDragEnterEvent`/`QDropEvent`s sent to the window.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,7 +23,6 @@ from gui.settings import SecretStore, Settings, save_settings
 from gui.store import Store
 from gui.views.add_dialog import AddTorrentDialog
 from tests.conftest import QbtFactory
-from tests.gui.conftest import run_until
 from tests.harness.audiobook import build_torrent, make_audiobook
 from tests.harness.qbt import QBT_PASSWORD, QBT_USER, QbtInstance
 from tests.harness.swarm import make_swarm
@@ -45,7 +45,7 @@ MakeApp = Callable[..., AppController]
 
 @pytest.fixture
 def make_app(profile: Path, qloop: asyncio.AbstractEventLoop) -> Iterator[MakeApp]:
-    """Apps started inside the test; each test ends with `stop_apps` *in its body*.
+    """Apps started inside the test's running loop and stopped there (`stop_apps_async`).
 
     pytest-qt processes Qt events at teardown, outside qasync's running loop: the apps'
     tasks must be finished before that, as they are when the real app quits.
@@ -58,11 +58,7 @@ def make_app(profile: Path, qloop: asyncio.AbstractEventLoop) -> Iterator[MakeAp
         controller = AppController(config, SecretStore(), Store.open_in(profile))
         controller.service.min_interval = 0.2
         made.append(controller)
-
-        async def start() -> None:
-            controller.start()
-
-        qloop.run_until_complete(start())
+        controller.start()  # called inside the test's running loop, as the app does
         return controller
 
     make.made = made  # type: ignore[attr-defined]
@@ -71,10 +67,14 @@ def make_app(profile: Path, qloop: asyncio.AbstractEventLoop) -> Iterator[MakeAp
 
 
 def stop_apps(make: MakeApp, qloop: asyncio.AbstractEventLoop) -> None:
+    qloop.run_until_complete(stop_apps_async(make))
+
+
+async def stop_apps_async(make: MakeApp) -> None:
     made: list[AppController] = make.made  # type: ignore[attr-defined]
     while made:
         controller = made.pop()
-        qloop.run_until_complete(controller.shutdown())
+        await controller.shutdown()
         controller.window.close()
         controller.store.close()
 
@@ -100,6 +100,15 @@ def drop(widget: object, mime: QMimeData) -> None:
     QApplication.sendEvent(widget, event)  # type: ignore[arg-type]
 
 
+async def until(predicate: Callable[[], object], what: str, limit: float = 20.0) -> None:
+    """Wait inside qasync's running loop: Qt events and tasks both keep going."""
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {limit} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
 def open_dialogs(controller: AppController) -> list[AddTorrentDialog]:
     return [d for d in controller.window.findChildren(AddTorrentDialog) if d.isVisible()]
 
@@ -107,26 +116,30 @@ def open_dialogs(controller: AppController) -> list[AddTorrentDialog]:
 def test_dropped_magnet_reaches_qbittorrent_and_the_table(
     qbt: QbtInstance, make_app: MakeApp, qloop: asyncio.AbstractEventLoop
 ) -> None:
-    app = make_app(qbt.url)
-    run_until(qloop, lambda: app.service.status.link.value == "connected", what="connection")
-    mime = QMimeData()
-    mime.setText(MAGNET)
-    drop(app.window, mime)
-    run_until(qloop, lambda: open_dialogs(app), what="the add dialog")
-    [dialog] = open_dialogs(app)
-    assert dialog.source_edit.text() == MAGNET
-    dialog.stopped.setChecked(True)
-    dialog.category.setCurrentText("audiobooks")
-    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
-    run_until(qloop, lambda: qbt.admin().torrent("e" * 40), what="the torrent in qBittorrent")
-    assert qbt.admin().torrent("e" * 40)["category"] == "audiobooks"  # type: ignore[index]
-    model = app.downloads_model
-    run_until(qloop, lambda: model.rowCount() == 1, what="the row in the table")
-    names = [model.index(0, 0).data()]
-    assert names == ["Dropped Book"]
-    # The choices are remembered for the next dialog.
-    assert app.settings.add_defaults["category"] == "audiobooks"
-    stop_apps(make_app, qloop)
+    async def scenario() -> None:
+        app = make_app(qbt.url)
+        await until(lambda: app.service.status.link.value == "connected", what="connection")
+        mime = QMimeData()
+        mime.setText(MAGNET)
+        drop(app.window, mime)
+        await until(lambda: open_dialogs(app), what="the add dialog")
+        [dialog] = open_dialogs(app)
+        assert dialog.source_edit.text() == MAGNET
+        dialog.stopped.setChecked(True)
+        dialog.category.setCurrentText("audiobooks")
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+        await until(lambda: qbt.admin().torrent("e" * 40), what="the torrent in qBittorrent")
+        assert qbt.admin().torrent("e" * 40)["category"] == "audiobooks"  # type: ignore[index]
+        model = app.downloads_model
+        await until(lambda: model.rowCount() == 1, what="the row in the table")
+        names = [model.index(0, 0).data()]
+        assert names == ["Dropped Book"]
+        # The choices are remembered for the next dialog.
+        assert app.settings.add_defaults["category"] == "audiobooks"
+
+        await stop_apps_async(make_app)
+
+    qloop.run_until_complete(scenario())
 
 
 def test_dropped_files_and_garbage(
@@ -135,22 +148,26 @@ def test_dropped_files_and_garbage(
     qloop: asyncio.AbstractEventLoop,
     tmp_path: Path,
 ) -> None:
-    app = make_app(qbt.url, add_without_asking=True, add_defaults={"stopped": True})
-    run_until(qloop, lambda: app.service.status.link.value == "connected", what="connection")
-    book = make_audiobook(tmp_path / "src", "File Book", files=1, seconds=1)
-    torrent_path = tmp_path / "File Book.torrent"
-    torrent_path.write_bytes(build_torrent(book))
-    song = tmp_path / "song.mp3"
-    song.write_bytes(b"ID3")
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(torrent_path)), QUrl.fromLocalFile(str(song))])
-    drop(app.window, mime)
-    digest = parse_torrent(torrent_path.read_bytes()).info_hash
-    run_until(qloop, lambda: qbt.admin().torrent(digest), what="the dropped .torrent added")
-    assert not open_dialogs(app)  # "don't ask" was chosen
-    notices = app.window.notices.texts()
-    assert any("song.mp3" in n and "is not a .torrent file" in n for n in notices), notices
-    stop_apps(make_app, qloop)
+    async def scenario() -> None:
+        app = make_app(qbt.url, add_without_asking=True, add_defaults={"stopped": True})
+        await until(lambda: app.service.status.link.value == "connected", what="connection")
+        book = make_audiobook(tmp_path / "src", "File Book", files=1, seconds=1)
+        torrent_path = tmp_path / "File Book.torrent"
+        torrent_path.write_bytes(build_torrent(book))
+        song = tmp_path / "song.mp3"
+        song.write_bytes(b"ID3")
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(torrent_path)), QUrl.fromLocalFile(str(song))])
+        drop(app.window, mime)
+        digest = parse_torrent(torrent_path.read_bytes()).info_hash
+        await until(lambda: qbt.admin().torrent(digest), what="the dropped .torrent added")
+        assert not open_dialogs(app)  # "don't ask" was chosen
+        notices = app.window.notices.texts()
+        assert any("song.mp3" in n and "is not a .torrent file" in n for n in notices), notices
+
+        await stop_apps_async(make_app)
+
+    qloop.run_until_complete(scenario())
 
 
 def test_nothing_is_lost_while_qbittorrent_is_away(
@@ -158,22 +175,26 @@ def test_nothing_is_lost_while_qbittorrent_is_away(
     make_app: MakeApp,
     qloop: asyncio.AbstractEventLoop,
 ) -> None:
-    app = make_app(qbt.url, add_without_asking=True)
-    run_until(qloop, lambda: app.service.status.link.value == "connected", what="connection")
-    qbt.stop()
-    run_until(qloop, lambda: app.service.status.link.value == "unreachable", what="the outage")
-    mime = QMimeData()
-    mime.setText(MAGNET)
-    drop(app.window, mime)
-    pending = app.window.pending
-    run_until(qloop, lambda: pending.list.count() == 1, what="the pending entry")
-    assert pending.isVisibleTo(app.window)
-    assert "Dropped Book" in pending.list.item(0).text()
-    qbt.restart()
-    app.service.wake()
-    run_until(qloop, lambda: pending.list.count() == 0, timeout=60, what="the retry")
-    assert qbt.admin().torrent("e" * 40) is not None
-    stop_apps(make_app, qloop)
+    async def scenario() -> None:
+        app = make_app(qbt.url, add_without_asking=True)
+        await until(lambda: app.service.status.link.value == "connected", what="connection")
+        qbt.stop()
+        await until(lambda: app.service.status.link.value == "unreachable", what="the outage")
+        mime = QMimeData()
+        mime.setText(MAGNET)
+        drop(app.window, mime)
+        pending = app.window.pending
+        await until(lambda: pending.list.count() == 1, what="the pending entry")
+        assert pending.isVisibleTo(app.window)
+        assert "Dropped Book" in pending.list.item(0).text()
+        qbt.restart()
+        app.service.wake()
+        await until(lambda: pending.list.count() == 0, limit=60, what="the retry")
+        assert qbt.admin().torrent("e" * 40) is not None
+
+        await stop_apps_async(make_app)
+
+    qloop.run_until_complete(scenario())
 
 
 def test_finished_download_notifies_exactly_once(
@@ -182,35 +203,44 @@ def test_finished_download_notifies_exactly_once(
     qloop: asyncio.AbstractEventLoop,
     tmp_path: Path,
 ) -> None:
-    swarm = make_swarm(qbt_factory, tmp_path)
-    app = make_app(swarm.leecher.url)
-    run_until(qloop, lambda: app.service.status.link.value == "connected", what="connection")
-    source = parse_torrent(swarm.torrent)
-    qloop.run_until_complete(app.service.add(source, AddOptions()))
-    swarm.connect(source.info_hash)
+    async def scenario() -> None:
+        swarm = make_swarm(qbt_factory, tmp_path)
+        app = make_app(swarm.leecher.url)
+        await until(lambda: app.service.status.link.value == "connected", what="connection")
+        source = parse_torrent(swarm.torrent)
+        await app.service.add(source, AddOptions())
+        swarm.connect(source.info_hash)
 
-    def completed() -> list[str]:
-        return [n for n in app.window.notices.texts() if "Download completed" in n]
+        def completed() -> list[str]:
+            return [n for n in app.window.notices.texts() if "Download completed" in n]
 
-    run_until(qloop, completed, timeout=60, what="the notification")
-    for _ in range(5):
-        rid = app.service.mirror.rid
-        app.service.wake()
-        run_until(qloop, lambda r=rid: app.service.mirror.rid != r, what="another refresh")
-    assert completed() == ["<b>Download completed</b> — 'The Test Book' has finished downloading."]
-    stop_apps(make_app, qloop)
+        await until(completed, limit=60, what="the notification")
+        for _ in range(5):
+            rid = app.service.mirror.rid
+            app.service.wake()
+            await until(lambda r=rid: app.service.mirror.rid != r, what="another refresh")
+        assert completed() == [
+            "<b>Download completed</b> — 'The Test Book' has finished downloading."
+        ]
+
+        await stop_apps_async(make_app)
+
+    qloop.run_until_complete(scenario())
 
 
 def test_first_run_opens_the_qbittorrent_settings(
     make_app: MakeApp,
     qloop: asyncio.AbstractEventLoop,
 ) -> None:
-    from gui.views.settings_dialog import SettingsDialog
+    async def scenario() -> None:
+        from gui.views.settings_dialog import SettingsDialog
 
-    app = make_app("")
-    run_until(
-        qloop,
-        lambda: [d for d in app.window.findChildren(SettingsDialog) if d.isVisible()],
-        what="the settings dialog",
-    )
-    stop_apps(make_app, qloop)
+        app = make_app("")
+        await until(
+            lambda: [d for d in app.window.findChildren(SettingsDialog) if d.isVisible()],
+            what="the settings dialog",
+        )
+
+        await stop_apps_async(make_app)
+
+    qloop.run_until_complete(scenario())

@@ -102,3 +102,14 @@ def test_server_state_is_merged() -> None:
     change = mirror.apply({"rid": 2, "server_state": {"dl_info_speed": 1234}})
     assert change.server_state_changed
     assert mirror.server_state == {"dl_info_speed": 1234, "connection_status": "connected"}
+
+
+def test_global_speeds_fall_back_to_the_torrents_sum() -> None:
+    from gui.services.downloads import global_speeds
+
+    mirror = MaindataMirror()
+    mirror.apply(full())
+    mirror.apply({"rid": 2, "torrents": {A: {"dlspeed": 1000, "upspeed": 5}, B: {"upspeed": 7}}})
+    assert global_speeds(mirror) == (1000, 12)
+    mirror.apply({"rid": 3, "server_state": {"dl_info_speed": 4000, "up_info_speed": 9}})
+    assert global_speeds(mirror) == (4000, 9)
