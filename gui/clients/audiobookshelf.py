@@ -49,6 +49,7 @@ from gui.clients.http import (
     display_url,
     ensure_base_url,
     make_session,
+    read_capped,
     transport_error,
 )
 
@@ -310,19 +311,6 @@ class _Answer:
     location: str
 
 
-async def _read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The whole body, or its first `limit` bytes (`content.read(n)` stops at what is
-    buffered, which truncates any answer bigger than one network read)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)[:limit]
-
-
 def _looks_like_html(text: str) -> bool:
     """ABS's own errors are short text; a page starting with a tag is some other server."""
     return text.lstrip()[:1] == "<"
@@ -408,7 +396,13 @@ class AbsClient:
                 headers=headers,
                 allow_redirects=False,
             ) as response:
-                body = await _read_limited(response, MAX_ANSWER_BYTES + 1)
+                body = await read_capped(response, MAX_ANSWER_BYTES)
+                if body is None:
+                    raise self._error(
+                        ProtocolError,
+                        f"{endpoint} answered with more data than Audiobookshelf sends",
+                        endpoint,
+                    )
                 answer = _Answer(
                     status=response.status,
                     text=body.decode(response.charset or "utf-8", errors="replace"),
@@ -418,12 +412,6 @@ class AbsClient:
             raise transport_error(
                 exc, service=SERVICE, url=self.display_url, endpoint=endpoint
             ) from exc
-        if len(body) > MAX_ANSWER_BYTES:
-            raise self._error(
-                ProtocolError,
-                f"{endpoint} answered with more data than Audiobookshelf sends",
-                endpoint,
-            )
         return endpoint, answer
 
     async def _call(

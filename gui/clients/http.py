@@ -163,3 +163,19 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     asyncio.TimeoutError,
     ssl.SSLError,
 )
+
+
+async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body, or None when it is longer than `limit` bytes.
+
+    `StreamReader.read(n)` returns what is buffered (at most n bytes), not the whole
+    body: a 100 kB feed arrives in several chunks, so the body is read until EOF.
+    """
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in response.content.iter_chunked(1 << 16):
+        total += len(chunk)
+        if total > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -17,6 +17,7 @@ from gui.clients.http import (
     HttpOptions,
     display_url,
     make_session,
+    read_capped,
     transport_error,
 )
 from gui.core.torrents import (
@@ -66,7 +67,12 @@ async def fetch_torrent(
                             status=response.status,
                             answer=(await response.text(errors="replace"))[:200],
                         )
-                    data = await response.content.read(max_bytes + 1)
+                    data = await read_capped(response, max_bytes)
+                    if data is None:
+                        raise TorrentInputError(
+                            f"{shown} serves more than {max_bytes // (1024 * 1024)} MB: "
+                            "not a torrent"
+                        )
             except TRANSPORT_ERRORS as exc:
                 raise transport_error(exc, service=SERVICE, url=shown) from exc
             try:

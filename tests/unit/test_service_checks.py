@@ -19,6 +19,8 @@ from gui.clients.service_checks import (
     check_torznab,
     torznab_endpoint,
 )
+from tests.doubles.indexers import FakeIndexer
+from tests.doubles.indexers import ProwlarrDouble as IndexerProwlarrDouble
 from tests.doubles.services import (
     AUDIO,
     BOOKS,
@@ -113,6 +115,25 @@ async def test_prowlarr_unusable_address(url: str) -> None:
     assert result.details["problem"] == "bad_url"
 
 
+async def test_prowlarr_address_of_another_arr_names_it() -> None:
+    lidarr = '{"appName": "Lidarr", "instanceName": "Lidarr", "version": "2.5.3.4341"}'
+    async with serving(lidarr, content_type="application/json") as url:
+        result = await check_prowlarr(url, "key")
+    assert result.details == {
+        "problem": "not_service",
+        "app_name": "Lidarr",
+        "version": "2.5.3.4341",
+    }
+    assert "is Lidarr 2.5.3.4341, not Prowlarr" in result.summary
+
+
+async def test_prowlarr_404_at_the_api_asks_for_the_base_path() -> None:
+    async with serving("", status=404, content_type="text/plain") as url:
+        result = await check_prowlarr(url, "key")
+    assert result.details["problem"] == "not_service"
+    assert "base path" in result.summary
+
+
 # ---- Torznab --------------------------------------------------------------------------
 
 
@@ -205,6 +226,23 @@ async def test_xml_with_a_doctype_is_never_parsed() -> None:
         result = await check_torznab(url, "key")
     assert not result.ok
     assert result.details["problem"] == "not_service"
+
+
+async def test_torznab_page_that_is_not_xml() -> None:
+    async with serving("<html><body>Jackett login<br></body></html>") as url:
+        result = await check_torznab(url, "key")
+    assert not result.ok
+    assert result.details["problem"] == "not_service"
+    assert "not Torznab XML" in result.summary
+
+
+async def test_torznab_rate_limited_prowlarr_indexer_says_when() -> None:
+    async with IndexerProwlarrDouble([FakeIndexer(4, "ABB", retry_after=300)]) as prowlarr:
+        result = await check_torznab(f"{prowlarr.url}4/", prowlarr.api_key)
+    assert not result.ok
+    assert result.details["problem"] == "http_error"
+    assert "HTTP 429" in result.summary and "try again in 5 min" in result.summary
+    assert_no_secret(result, prowlarr.api_key)
 
 
 async def test_torznab_closed_port_is_unreachable() -> None:
