@@ -16,10 +16,9 @@ import tempfile
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import keyring
-import keyring.errors
 import platformdirs
 
 if TYPE_CHECKING:
@@ -76,6 +75,16 @@ class Settings:
     add_without_asking: bool = False
     add_defaults: dict[str, Any] = field(default_factory=dict)  # the add dialog's last choices
     minimize_to_tray: bool = False
+    # the acquisition workflow (gui.services.workflow)
+    ranking_policy: dict[str, Any] = field(default_factory=dict)  # RankingPolicy.to_dict()
+    grab_category: str = ""  # qBittorrent category of grabbed books; "" = qbt_default_category
+    stall_minutes: float = 60.0  # no progress for this long: blocklist, try the next release
+    search_backoff_minutes: float = 30.0  # first wait after a search without a result
+    search_backoff_max_minutes: float = 1440.0  # the wait doubles up to this
+    max_search_attempts: int = 10  # then the book fails; 0 = never give up
+    per_indexer_timeout: float = 20.0  # seconds
+    run_interval_seconds: float = 30.0  # between two passes of the background loop
+    library_refresh_minutes: float = 60.0  # how often a pass re-reads the ABS library
 
 
 #: Environment overrides of the configuration contract, read by GUI and CLI alike.
@@ -155,6 +164,15 @@ def save_settings(settings: Settings, directory: Path | None = None) -> Path:
     return path
 
 
+def _keyring() -> ModuleType:
+    """keyring, imported on first use: its backends load slowly and the window's first
+    paint should not wait for them."""
+    import keyring
+    import keyring.errors
+
+    return keyring
+
+
 class SecretStore:
     """Reads secrets from the environment first, then this session's memory, then the keyring.
 
@@ -175,30 +193,31 @@ class SecretStore:
         if secret in self._session:
             return self._session[secret]
         try:
-            return keyring.get_password(KEYRING_SERVICE, secret.value)
-        except keyring.errors.KeyringError:
+            stored: str | None = _keyring().get_password(KEYRING_SERVICE, secret.value)
+            return stored
+        except _keyring().errors.KeyringError:
             return None
 
     def set(self, secret: Secret, value: str) -> None:
         try:
-            keyring.set_password(KEYRING_SERVICE, secret.value, value)
-        except keyring.errors.KeyringError as exc:
+            _keyring().set_password(KEYRING_SERVICE, secret.value, value)
+        except _keyring().errors.KeyringError as exc:
             raise SecretStoreUnavailable(self.unavailable_message()) from exc
 
     def delete(self, secret: Secret) -> None:
         try:
-            keyring.delete_password(KEYRING_SERVICE, secret.value)
-        except keyring.errors.PasswordDeleteError:
+            _keyring().delete_password(KEYRING_SERVICE, secret.value)
+        except _keyring().errors.PasswordDeleteError:
             pass
-        except keyring.errors.KeyringError as exc:
+        except _keyring().errors.KeyringError as exc:
             raise SecretStoreUnavailable(self.unavailable_message()) from exc
 
     def backend_name(self) -> str:
-        backend = keyring.get_keyring()
+        backend = _keyring().get_keyring()
         return f"{type(backend).__module__}.{type(backend).__name__}"
 
     def available(self) -> bool:
-        backend = keyring.get_keyring()
+        backend = _keyring().get_keyring()
         priority = getattr(backend, "priority", 0)
         return not type(backend).__module__.startswith("keyring.backends.fail") and bool(
             priority > 0
