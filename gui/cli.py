@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, TextIO
 
 from gui.clients.doctor import Step, diagnose
@@ -19,7 +21,8 @@ from gui.clients.errors import ClientError
 from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.torrents import TorrentInputError, TorrentUrl, parse_source
-from gui.settings import SecretStore, SettingsError, load_settings, qbt_config
+from gui.settings import SecretStore, SettingsError, config_dir, load_settings, qbt_config
+from gui.store import Store, StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -87,6 +90,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--rename", help="torrent name in qBittorrent")
     commands.add_parser("list", parents=[common], help="downloads known to qBittorrent")
+    search = commands.add_parser(
+        "search", parents=[common], help="search the indexers and rank the releases"
+    )
+    search.add_argument("query", metavar="QUERY", help="the book's title (or any words)")
+    search.add_argument("--author", default="", help="the book's author")
+    want = commands.add_parser("want", parents=[common], help="add a book to the wanted queue")
+    want.add_argument("title", metavar="TITLE")
+    want.add_argument("--author", required=True)
+    want.add_argument("--narrator", default="")
+    want.add_argument("--series", default="")
+    want.add_argument("--position", default="", help="position in the series")
+    commands.add_parser("queue", parents=[common], help="the wanted queue and each book's state")
+    run = commands.add_parser(
+        "run", parents=[common], help="the acquisition loop (until Ctrl+C or SIGTERM)"
+    )
+    run.add_argument("--once", action="store_true", help="one pass over every book, then exit")
     commands.add_parser(
         "self-test", parents=[common], help="open and close the window offscreen (packaging check)"
     )
@@ -148,6 +167,154 @@ async def cmd_list(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def open_store() -> Iterator[Store]:
+    store = Store.open_in(config_dir())
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+async def cmd_search(args: argparse.Namespace, out: Output) -> int:
+    from gui.core.ranking import RankingPolicy, Wanted, rank
+    from gui.services.search import indexers_from_settings, search_all
+
+    settings = load_settings()
+    indexers = indexers_from_settings(settings, SecretStore())
+    if not indexers:
+        raise CommandFailed(
+            "no indexer is configured: set Prowlarr or a Torznab feed in the settings, or "
+            "EARMARK_PROWLARR_URL / EARMARK_TORZNAB_URL and their API keys"
+        )
+    if not args.query.strip():
+        raise CommandFailed("QUERY is empty")
+    wanted = Wanted(title=args.query.strip(), author=args.author.strip())
+    timeout = settings.per_indexer_timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        timeout = 20.0
+    outcome = await search_all(wanted, indexers, per_indexer_timeout=float(timeout))
+    for failure in outcome.failures:
+        out.error(f"{failure.indexer}: {failure.reason}")
+    if outcome.failures and not outcome.releases and len(outcome.failures) >= len(indexers):
+        raise CommandFailed("no indexer answered")
+    ranked = rank(wanted, outcome.releases, RankingPolicy.from_dict(settings.ranking_policy))
+    rows = [
+        {
+            "title": r.release.title,
+            "size": r.release.size,
+            "seeders": r.release.seeders,
+            "indexer": r.release.indexer,
+            "score": round(r.score, 1),
+            "magnet": r.release.magnet,
+            "download_url": r.release.download_url,
+        }
+        for r in ranked
+    ]
+    for r in ranked:
+        mark = f"REJECTED ({r.rejected})" if r.rejected else ""
+        out.text(
+            f"{r.score:6.1f}  {r.release.seeders:>5} seeders  {_size(r.release.size):>9}  "
+            f"{r.release.title}  [{r.release.indexer}] {mark}".rstrip()
+        )
+    if not ranked:
+        out.text("No results.")
+    out.document(rows)
+    return EXIT_OK
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit in ("B", "KB") else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+async def cmd_want(args: argparse.Namespace, out: Output) -> int:
+    from gui.services.workflow import book_json, want_book
+
+    with open_store() as store:
+        book, added = want_book(
+            store,
+            args.title,
+            args.author,
+            narrator=args.narrator,
+            series=args.series,
+            position=args.position,
+        )
+    verb = "Wanted" if added else "Already on the queue"
+    out.text(f"{verb}: #{book.id} {book.title} by {book.author} ({book.state})")
+    out.document(book_json(book))
+    return EXIT_OK
+
+
+async def cmd_queue(args: argparse.Namespace, out: Output) -> int:
+    from gui.services.workflow import book_json
+
+    with open_store() as store:
+        books = store.books()
+    for book in books:
+        line = f"#{book.id:<4} {book.state:<12} {book.title} — {book.author}"
+        if book.reason:
+            line += f"\n       {book.reason}"
+        out.text(line)
+    if not books:
+        out.text("The wanted queue is empty.")
+    out.document([book_json(book) for book in books])
+    return EXIT_OK
+
+
+async def cmd_run(args: argparse.Namespace, out: Output) -> int:
+    from gui.services.workflow import Transition, WorkflowError, workflow_from_settings
+
+    settings = load_settings()
+    with open_store() as store:
+        try:
+            workflow = workflow_from_settings(store, settings, SecretStore())
+        except WorkflowError as exc:
+            raise CommandFailed(str(exc)) from exc
+
+        def show(move: Transition) -> None:
+            out.text(f"#{move.book_id} {move.title}: {move.from_state} -> {move.to_state}: "
+                     f"{move.message}")  # fmt: skip
+
+        workflow.listeners.append(show)
+        try:
+            if args.once:
+                report = await workflow.run_once()
+                for error in report.errors:
+                    out.error(error)
+                if report.library:
+                    out.text(report.library)
+                out.text(f"Pass done: {report.books} active books, "
+                         f"{len(report.transitions)} transitions.")  # fmt: skip
+                out.document(report.to_json())
+                return EXIT_OK
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            handled = []
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(signum, stop.set)
+                    handled.append(signum)
+                except (NotImplementedError, RuntimeError):  # Windows: Ctrl+C raises
+                    pass
+            out.text("Earmark is running; Ctrl+C stops it.")
+            try:
+                await workflow.run_forever(stop)
+            finally:
+                for signum in handled:
+                    loop.remove_signal_handler(signum)
+            out.text("Stopped.")
+            books = await store.run(store.books)
+            out.document({"stopped": True, "books": len(books)})
+            return EXIT_OK
+        finally:
+            await workflow.aclose()
+
+
 async def cmd_self_test(args: argparse.Namespace, out: Output) -> int:
     from gui.app import self_test  # Qt only when asked for
 
@@ -161,6 +328,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], Coroutine[Any, Any, i
     "doctor": cmd_doctor,
     "add": cmd_add,
     "list": cmd_list,
+    "search": cmd_search,
+    "want": cmd_want,
+    "queue": cmd_queue,
+    "run": cmd_run,
     "self-test": cmd_self_test,
 }
 
@@ -176,7 +347,14 @@ def main(
     output = Output(args.json, out, err)
     try:
         return asyncio.run(COMMANDS[args.command](args, output))
-    except (ClientError, TorrentInputError, SettingsError, CommandFailed, ValueError) as exc:
+    except (
+        ClientError,
+        TorrentInputError,
+        SettingsError,
+        StoreError,
+        CommandFailed,
+        ValueError,
+    ) as exc:
         output.error(str(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:
