@@ -11,7 +11,9 @@ from collections.abc import Sequence
 
 #: The CLI's command names, known here without importing the CLI (and with it the network
 #: stack): starting the window should not pay for aiohttp before the first paint.
-CLI_COMMANDS = frozenset({"doctor", "add", "list", "search", "want", "queue", "run", "self-test"})
+CLI_COMMANDS = frozenset(
+    {"doctor", "add", "list", "search", "want", "queue", "import", "run", "self-test"}
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     want.add_argument("--series", default="")
     want.add_argument("--position", default="", help="position in the series")
     commands.add_parser("queue", parents=[common], help="the wanted queue and each book's state")
+    imp = commands.add_parser(
+        "import",
+        parents=[common],
+        help="import a completed download into the library (copy, tag, ABS scan)",
+    )
+    imp.add_argument("hash", metavar="HASH", help="the torrent's info-hash")
     run = commands.add_parser(
         "run", parents=[common], help="the acquisition loop (until Ctrl+C or SIGTERM)"
     )
@@ -266,6 +272,69 @@ async def cmd_queue(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+async def cmd_import(args: argparse.Namespace, out: Output) -> int:
+    """Import the download HASH: the book linked to it, else a loose book named after the
+    torrent. The book's state follows (in_library) when one is linked."""
+    from gui.clients.audiobookshelf import AbsClient
+    from gui.core.importer import ImportFailed
+    from gui.services.importing import Importer, ImportProblem
+    from gui.settings import Secret
+
+    torrent_hash = args.hash.strip().lower()
+    if not torrent_hash:
+        raise CommandFailed("HASH is empty")
+    settings = load_settings()
+    secrets = SecretStore()
+    if not settings.library_dir.strip():
+        raise CommandFailed(
+            "no library folder is set: choose it in the settings or set EARMARK_LIBRARY_DIR"
+        )
+    abs_token = (secrets.get(Secret.ABS_TOKEN) or "").strip()
+    abs_url = settings.abs_url.strip()
+
+    def abs_client() -> AbsClient:
+        return AbsClient(abs_url, abs_token)
+
+    importer = Importer.from_settings(settings, abs_client if abs_url and abs_token else None)
+    with open_store() as store:
+        book = next(
+            (b for b in store.books() if (b.torrent_hash or "").lower() == torrent_hash), None
+        )
+        importing = book is not None and book.state == "downloaded"
+        if book is not None and importing:
+            store.set_state(book, "importing", event=f"importing {torrent_hash} (earmark import)")
+        async with QBittorrentClient(qbt_config(settings, secrets)) as client:
+            try:
+                report = await importer.run(book, torrent_hash, qbt=client, store=store)
+            except (ImportProblem, ImportFailed, ClientError) as exc:
+                if book is not None and importing:
+                    reason = f"import failed: {exc}"
+                    store.set_state(book, "downloaded", reason=reason, event=reason)
+                raise CommandFailed(str(exc)) from exc
+        if book is not None and book.state in ("downloaded", "importing"):
+            book.library_path = report.library_path
+            store.set_state(
+                book,
+                "in_library",
+                event=f"imported with `earmark import` into {report.library_path}; "
+                f"metadata {report.score_change}",
+            )
+    out.text(f"Imported into {report.library_path} ({len(report.files)} files)")
+    out.text(f"Metadata: {report.score_change}")
+    out.text(
+        f"Audiobookshelf item: {report.abs_item_id}"
+        if report.abs_item_id
+        else "Audiobookshelf: not confirmed"
+    )
+    for note in report.notes:
+        if out.as_json:
+            out.error(note)
+        else:
+            out.text(f"  note: {note}")
+    out.document(report.to_json())
+    return EXIT_OK
+
+
 async def cmd_run(args: argparse.Namespace, out: Output) -> int:
     from gui.services.workflow import Transition, WorkflowError, workflow_from_settings
 
@@ -331,6 +400,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], Coroutine[Any, Any, i
     "search": cmd_search,
     "want": cmd_want,
     "queue": cmd_queue,
+    "import": cmd_import,
     "run": cmd_run,
     "self-test": cmd_self_test,
 }

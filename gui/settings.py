@@ -85,6 +85,14 @@ class Settings:
     per_indexer_timeout: float = 20.0  # seconds
     run_interval_seconds: float = 30.0  # between two passes of the background loop
     library_refresh_minutes: float = 60.0  # how often a pass re-reads the ABS library
+    # importing finished downloads (gui.services.importing)
+    tag_files: bool = True  # write tags on the library copies (never on the seeding files)
+    use_hardlinks_when_not_tagging: bool = True  # untagged copies may share the data
+    enhance_metadata: bool = False  # ask the metadata providers during the import
+    auto_apply_threshold: float = 0.9  # match confidence applied without review
+    allow_upgrades: bool = False  # replace a different copy already in the book folder
+    remove_after_seeding: bool = False  # remove the torrent once qBittorrent stopped it
+    delete_data_after_seeding: bool = False  # ...with its data (the library copy stays)
 
 
 #: Environment overrides of the configuration contract, read by GUI and CLI alike.

@@ -55,12 +55,14 @@ from gui.services.search import Indexer, IndexerGroup, SearchOutcome, search_all
 from gui.store import BOOK_STATES, Book, DownloadRecord, ReleaseRecord, Store
 
 if TYPE_CHECKING:
+    from gui.services.importing import Importer
     from gui.settings import SecretStore, Settings
 
 __all__ = [
     "ACTIVE_STATES",
     "ALLOWED_TRANSITIONS",
     "FINAL_STATES",
+    "IMPORT_TRANSITIONS",
     "GrabAlternatives",
     "PassReport",
     "RetryPlan",
@@ -92,6 +94,12 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "grabbed": frozenset({"downloading", "grabbed", "searching"}),
     "downloading": frozenset({"downloaded", "grabbed", "searching"}),
 }
+#: The import stage's transitions (`Workflow(importer=...)`): a failed import goes back
+#: to `downloaded` with its reason (retried next pass), or to `failed` when it cannot work.
+IMPORT_TRANSITIONS: dict[str, frozenset[str]] = {
+    "downloaded": frozenset({"importing"}),
+    "importing": frozenset({"in_library", "downloaded", "failed"}),
+}
 #: Torrent states that mean the download cannot go on (blocklist, try the next release).
 BROKEN_TORRENT_STATES = frozenset({"error", "missingFiles"})
 #: States in which no progress is expected, so the stall clock is not held against them.
@@ -99,6 +107,8 @@ NOT_STALLING_STATES = frozenset(
     {"stoppedDL", "stoppedUP", "checkingDL", "checkingUP", "checkingResumeData", "moving",
      "allocating"}
 )  # fmt: skip
+#: A failed import is tried again after this long (not on every pass: each try is an event).
+IMPORT_RETRY_SECONDS = 300.0
 EARMARK_TAG = "earmark"
 MAX_STEPS_PER_PASS = 8
 
@@ -415,8 +425,11 @@ class Workflow:
         prowlarr: ProwlarrFactory | None = None,
         fetch: Fetch = fetch_torrent,
         owns_qbt: bool = False,
+        importer: Importer | None = None,
     ) -> None:
         self.store = store
+        #: Takes `downloaded` books on to `in_library` (None: the workflow stops there).
+        self.importer = importer
         self.qbt = qbt
         self.indexers = list(indexers)
         self.library = library
@@ -506,8 +519,92 @@ class Workflow:
                 report.transitions.append(moved)
                 if book.state in FINAL_STATES:
                     break
+        if self.importer is not None:
+            await self._import_pass(books, report)
         report.duration = time.monotonic() - started
         return report
+
+    # ---- importing (downloaded -> importing -> in_library) ---------------------------
+
+    async def _import_pass(self, books: Sequence[Book], report: PassReport) -> None:
+        """Import every downloaded book (and one left in `importing` by a crash), then
+        apply the seeding policy to imported ones."""
+        for book in books:
+            if book.state not in ("downloaded", "importing", "in_library"):
+                continue
+            if not book.torrent_hash or self._qbt_failure is not None:
+                continue
+            if (
+                book.state == "downloaded"
+                and (book.reason or "").startswith("import failed")
+                and self.clock() - book.state_since < IMPORT_RETRY_SECONDS
+            ):
+                continue  # failed a moment ago: retried after IMPORT_RETRY_SECONDS
+            try:
+                async with self._lock:
+                    self._moves.clear()
+                    if book.state == "in_library":
+                        await self._seeding_done(book)
+                    else:
+                        await self._import(book)
+                    report.transitions.extend(self._moves)
+            except Exception as exc:  # one book's bug must not stop the others
+                log.exception("import failed for book %s", book.id)
+                report.errors.append(f"{book.title}: {type(exc).__name__}: {exc}")
+
+    async def import_book(self, book: Book) -> Transition | None:
+        """Import one downloaded book now (the window's "import" action)."""
+        async with self._lock:
+            self._moves.clear()
+            await self._import(book)
+            return self._moves[-1] if self._moves else None
+
+    async def _import(self, book: Book) -> None:
+        from gui.services.importing import IMPORT_ERRORS, is_permanent
+
+        assert self.importer is not None and book.torrent_hash
+        if book.state == "downloaded":
+            await self._move(book, "importing", event=f"importing {book.torrent_hash}")
+        try:
+            imported = await self.importer.run(
+                book, book.torrent_hash, qbt=self.qbt, store=self.store
+            )
+        except IMPORT_ERRORS as exc:
+            if isinstance(exc, ClientError):
+                self._qbt_failure = exc
+            permanent = is_permanent(exc, allow_upgrades=self.importer.options.allow_upgrades)
+            reason = f"import failed: {exc}"
+            if permanent:
+                await self._move(book, "failed", event=reason, reason=reason)
+            else:
+                await self._move(
+                    book, "downloaded", event=f"{reason}; retried next pass", reason=reason
+                )
+            return
+        book.library_path = imported.library_path
+        where = (
+            f"; Audiobookshelf item {imported.abs_item_id}"
+            if imported.abs_item_id
+            else "; not confirmed in Audiobookshelf"
+            if self.importer.abs_factory is not None
+            else ""
+        )
+        event = (
+            f"imported into {imported.library_path} ({len(imported.files)} files); "
+            f"metadata {imported.score_change}{where}"
+        )
+        notes = [n for n in imported.notes if "Audiobookshelf" in n]
+        await self._move(book, "in_library", event=event, reason="; ".join(notes) or None)
+
+    async def _seeding_done(self, book: Book) -> None:
+        assert self.importer is not None and book.torrent_hash and book.id is not None
+        try:
+            done = await self.importer.seeding_policy(book.torrent_hash, qbt=self.qbt)
+        except ClientError as exc:
+            self._qbt_failure = exc
+            return
+        if done is not None:
+            await self.store.run(self.store.add_event, book.id, "seeding", done)
 
     async def _library_pass(self, report: PassReport) -> None:
         assert self.library is not None
@@ -1098,6 +1195,7 @@ def workflow_from_settings(
     The workflow owns the qBittorrent client it creates here: `await workflow.aclose()`.
     """
     from gui.clients.audiobookshelf import AbsClient
+    from gui.services.importing import Importer
     from gui.services.search import indexers_from_settings
     from gui.settings import Secret, qbt_config
 
@@ -1107,6 +1205,7 @@ def workflow_from_settings(
         )
     qbt = QBittorrentClient(qbt_config(settings, secrets))
     library: LibraryIndex | None = None
+    abs_factory: Callable[[], AbsClient] | None = None
     abs_token = (secrets.get(Secret.ABS_TOKEN) or "").strip()
     if settings.abs_url.strip() and abs_token:
         abs_url = settings.abs_url
@@ -1115,6 +1214,10 @@ def workflow_from_settings(
             return AbsClient(abs_url, abs_token)
 
         library = LibraryIndex(store, abs_client)
+        abs_factory = abs_client
+    importer = (
+        Importer.from_settings(settings, abs_factory) if settings.library_dir.strip() else None
+    )
     prowlarr: ProwlarrFactory | None = None
     prowlarr_key = (secrets.get(Secret.PROWLARR_API_KEY) or "").strip()
     if settings.prowlarr_url.strip() and prowlarr_key:
@@ -1134,4 +1237,5 @@ def workflow_from_settings(
         clock=clock,
         prowlarr=prowlarr,
         owns_qbt=True,
+        importer=importer,
     )

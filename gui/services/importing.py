@@ -1,0 +1,633 @@
+"""Import a finished download into the library: copy, tag the copies, let ABS scan it.
+
+The service behind `earmark import HASH` and the workflow's ``downloaded -> importing ->
+in_library`` step (no Qt). One call, :func:`import_download`, does in order:
+
+1. **Completion**: the torrent must be in the completed state family *and* at 100 %.
+2. **Where the files are**: qBittorrent's ``save_path`` (as *its* host sees it) goes
+   through the remote path mappings; a mapping that points nowhere is an error naming
+   both paths.
+3. **Plan and folder**: :func:`gui.core.layout.select_files` picks the files, and the
+   ABS folder is built from the merged metadata (wanted entry, release title, the files'
+   existing tags — read only, never written on the source).
+4. **Copy** in a worker thread (:func:`gui.core.importer.import_book`); hardlinks only
+   when nothing will tag the copies. A re-run resumes the importer's temporary folder,
+   and an already-imported book goes straight to the next steps.
+5. **Metadata**: merge, score before; optionally enhance with the providers and apply
+   the match when it is confident enough; score after; tags written on the *library
+   copies* (track and disc numbers per file) and ``cover.jpg``.
+6. **Audiobookshelf**: the library is chosen (``abs_library_id``, else the one whose
+   folder holds the import, else the only book library), ``lastScan`` is remembered,
+   a scan asked for (a non-admin key is said plainly and the import goes on), the new
+   ``lastScan`` waited for with back-off, and the book looked up by title and author.
+
+The source files are never modified: the torrent keeps seeding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from gui.clients.errors import ClientError, ForbiddenError
+from gui.core.importer import (
+    DestinationConflict,
+    ImportFailed,
+    ImportResult,
+    NothingToImport,
+    import_book,
+)
+from gui.core.layout import BookMeta, ImportPlan, book_folder, select_files
+from gui.core.matching import fold
+from gui.core.metadata import (
+    BookMetadata,
+    completeness,
+    from_release,
+    from_wanted,
+    merge,
+)
+from gui.core.paths import PathMapping, check_mapping, map_remote_path
+from gui.core.release_title import parse_release_title
+from gui.core.torrent_states import is_complete, state_words
+
+if TYPE_CHECKING:
+    from gui.clients.audiobookshelf import AbsClient, AbsLibrary
+    from gui.clients.metadata_providers import MetadataProvider
+    from gui.clients.qbittorrent import QBittorrentClient
+    from gui.settings import Settings
+    from gui.store import Book, Store
+
+__all__ = [
+    "ABS_NEEDS_ADMIN",
+    "ImportOptions",
+    "ImportProblem",
+    "ImportReport",
+    "Importer",
+    "MappingNowhere",
+    "NoAudio",
+    "NotComplete",
+    "choose_library",
+    "import_download",
+    "is_permanent",
+    "local_save_path",
+    "metadata_for",
+    "plan_download",
+    "remove_after_seeding",
+    "score_text",
+    "track_numbers",
+]
+
+log = logging.getLogger(__name__)
+
+ABS_NEEDS_ADMIN = (
+    "Audiobookshelf needs an admin API key to scan; the book will appear at its next scheduled scan"
+)
+#: qBittorrent states in which it stopped a finished torrent at its ratio or time limit.
+SEEDING_DONE_STATES = frozenset({"stoppedUP", "pausedUP"})
+
+
+class ImportProblem(Exception):
+    """The import cannot run now; ``permanent`` when retrying cannot help."""
+
+    permanent = False
+
+
+class NotComplete(ImportProblem):
+    """The torrent is not finished (or not in a completed state yet)."""
+
+
+class NoAudio(ImportProblem):
+    """The download holds no audio file: retrying cannot help."""
+
+    permanent = True
+
+
+class MappingNowhere(ImportProblem):
+    """qBittorrent's save path does not exist here, mapped or not."""
+
+
+# ---- options and report -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """The settings the import reads (`Settings` holds them; tests build them directly)."""
+
+    library_dir: str
+    path_mappings: tuple[PathMapping, ...] = ()
+    tag_files: bool = True
+    use_hardlinks_when_not_tagging: bool = True
+    enhance_metadata: bool = False
+    auto_apply_threshold: float = 0.9
+    allow_upgrades: bool = False
+    abs_library_id: str = ""
+    scan_timeout: float = 120.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ImportOptions:
+        threshold = getattr(settings, "auto_apply_threshold", 0.9)
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            threshold = 0.9
+        return cls(
+            library_dir=settings.library_dir,
+            path_mappings=tuple(PathMapping(r, local) for r, local in settings.path_mappings),
+            tag_files=bool(getattr(settings, "tag_files", True)),
+            use_hardlinks_when_not_tagging=bool(
+                getattr(settings, "use_hardlinks_when_not_tagging", True)
+            ),
+            enhance_metadata=bool(getattr(settings, "enhance_metadata", False)),
+            auto_apply_threshold=float(threshold),
+            allow_upgrades=bool(getattr(settings, "allow_upgrades", False)),
+            abs_library_id=settings.abs_library_id,
+        )
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What `earmark import --json` prints (plus notes and the status)."""
+
+    hash: str
+    library_path: str
+    files: tuple[str, ...]
+    abs_item_id: str | None
+    score_before: int
+    score_after: int
+    status: str = "imported"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def score_change(self) -> str:
+        return score_text(self.score_before, self.score_after)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hash": self.hash,
+            "library_path": self.library_path,
+            "files": list(self.files),
+            "abs_item_id": self.abs_item_id,
+            "score_before": self.score_before,
+            "score_after": self.score_after,
+        }
+
+
+Progress = Callable[[int, int], None]
+
+
+# ---- pure parts ---------------------------------------------------------------------------
+
+
+def score_text(before: int, after: int) -> str:
+    """ "72% -> 92%" (just "92%" when nothing changed)."""
+    return f"{after}%" if before == after else f"{before}% -> {after}%"
+
+
+def is_permanent(exc: BaseException, *, allow_upgrades: bool) -> bool:
+    """Whether retrying the import later cannot help (the book then fails)."""
+    if isinstance(exc, ImportProblem):
+        return exc.permanent
+    if isinstance(exc, DestinationConflict):
+        return not allow_upgrades
+    return isinstance(exc, NothingToImport)
+
+
+def local_save_path(remote: str, mappings: Sequence[PathMapping]) -> Path:
+    """qBittorrent's save path as this computer sees it, or :class:`MappingNowhere`."""
+    matched = [m for m in mappings if map_remote_path(remote, [m]) != remote]
+    local = map_remote_path(remote, mappings)
+    if os.path.isdir(local):
+        return Path(local)
+    if matched:
+        best = max(matched, key=lambda m: len(m.remote))
+        problem = check_mapping(best)
+        detail = problem.message if problem else f"{local} does not exist on this computer."
+        raise MappingNowhere(
+            f"qBittorrent saves this download in {remote}, which the remote path mapping "
+            f"{best.remote!r} -> {best.local!r} turns into {local}, but that folder is not "
+            f"there. {detail}"
+        )
+    raise MappingNowhere(
+        f"qBittorrent saves this download in {remote}, which does not exist on this "
+        "computer; add a remote path mapping from that path to where Earmark sees it "
+        "(a share or mount point)."
+    )
+
+
+def plan_download(files: Sequence[dict[str, Any]]) -> ImportPlan:
+    """The import plan of qBittorrent's file list (files not downloaded are left out)."""
+    wanted = [
+        (str(f["name"]), int(f.get("size", 0)))
+        for f in files
+        if int(f.get("priority", 1)) != 0 and float(f.get("progress", 1)) >= 1.0
+    ]
+    return select_files(wanted)
+
+
+def metadata_for(
+    book: Book | None, torrent_name: str, tags: BookMetadata | None = None
+) -> BookMetadata:
+    """Wanted entry > existing tags > release title, field by field (`merge`)."""
+    sources: list[tuple[str, BookMetadata]] = []
+    if book is not None:
+        sources.append(
+            (
+                "wanted",
+                from_wanted(
+                    title=book.title,
+                    author=book.author,
+                    narrator=book.narrator,
+                    series=book.series,
+                    position=book.position,
+                    asin=book.asin,
+                    isbn=book.isbn,
+                    language=book.language,
+                ),
+            )
+        )
+    if tags is not None:
+        sources.append(("tags", tags))
+    if torrent_name.strip():
+        sources.append(("release", from_release(parse_release_title(torrent_name))))
+    meta = merge(*sources).meta
+    if not meta.title.strip():
+        meta = BookMetadata(**{**_fields(meta), "title": torrent_name.strip() or "Unknown"})
+    return meta
+
+
+def _fields(meta: BookMetadata) -> dict[str, Any]:
+    return {name: getattr(meta, name) for name in meta.__dataclass_fields__}
+
+
+def folder_for(meta: BookMetadata) -> PurePosixPath:
+    return book_folder(
+        BookMeta(
+            title=meta.title,
+            authors=meta.authors,
+            narrators=meta.narrators,
+            series=meta.series or None,
+            position=meta.position or None,
+        )
+    )
+
+
+def track_numbers(
+    targets: Sequence[PurePosixPath],
+) -> list[tuple[tuple[int, int], tuple[int, int] | None]]:
+    """(track, total) and (disc, discs) per audio file, in plan order.
+
+    Tracks count through the whole book when there is one folder, per disc folder
+    when the book keeps disc folders (as ABS reads them).
+    """
+    discs = list(dict.fromkeys(t.parent.as_posix() for t in targets))
+    result: list[tuple[tuple[int, int], tuple[int, int] | None]] = []
+    for target in targets:
+        folder = target.parent.as_posix()
+        same = [t for t in targets if t.parent.as_posix() == folder]
+        track = (same.index(target) + 1, len(same))
+        disc = (discs.index(folder) + 1, len(discs)) if len(discs) > 1 else None
+        result.append((track, disc))
+    return result
+
+
+def choose_library(
+    libraries: Sequence[AbsLibrary], library_dir: str, configured: str = ""
+) -> AbsLibrary | None:
+    """The configured library; else the book library whose folder is the library folder
+    (same path, or the same last folder name when ABS runs in a container); else the
+    only book library."""
+    books = [lib for lib in libraries if lib.is_book]
+    if configured:
+        return next((lib for lib in libraries if lib.id == configured), None)
+    target = os.path.normpath(library_dir) if library_dir else ""
+    for lib in books:
+        if any(os.path.normpath(f.full_path) == target for f in lib.folders):
+            return lib
+    name = os.path.basename(target).casefold()
+    named = [
+        lib
+        for lib in books
+        if any(PurePosixPath(f.full_path.replace("\\", "/")).name.casefold() == name
+               for f in lib.folders)
+    ]  # fmt: skip
+    if len(named) == 1:
+        return named[0]
+    return books[0] if len(books) == 1 else None
+
+
+# ---- the thread-side work ---------------------------------------------------------------
+
+
+def _read_source_tags(root: Path, plan: ImportPlan) -> BookMetadata | None:
+    """Tags of the first audio file (read only: mutagen opens it for reading)."""
+    from gui.core.tagging import TaggingError, read_tags
+
+    for item in plan.audio_files:
+        try:
+            return read_tags(root / item.source)
+        except (TaggingError, OSError):
+            continue
+    return None
+
+
+def _tag_copies(folder: Path, plan: ImportPlan, meta: BookMetadata) -> list[str]:
+    """Tag the library copies; a copy sharing its data with another file (a hardlink to
+    the seeding original) is left alone."""
+    from gui.core.tagging import TaggingError, write_cover_file, write_tags
+
+    notes: list[str] = []
+    audio = [item.target for item in plan.audio_files]
+    for target, (track, disc) in zip(audio, track_numbers(audio), strict=True):
+        path = folder.joinpath(*target.parts)
+        if os.stat(path).st_nlink > 1:
+            notes.append(f"{target} not tagged: it is a hardlink to the seeding file")
+            continue
+        try:
+            write_tags(path, meta, track=track, disc=disc)
+        except TaggingError as exc:
+            notes.append(f"{target} not tagged: {exc}")
+    if meta.cover and plan.cover is None:
+        try:
+            write_cover_file(folder, meta.cover)
+        except (TaggingError, OSError) as exc:
+            notes.append(f"cover not written: {exc}")
+    return notes
+
+
+# ---- Audiobookshelf ---------------------------------------------------------------------
+
+
+async def _abs_sync(
+    abs_client: AbsClient,
+    meta: BookMetadata,
+    options: ImportOptions,
+    notes: list[str],
+) -> str | None:
+    """Scan (when allowed), wait for it, find the book; returns its item id or None."""
+    try:
+        library = choose_library(
+            await abs_client.libraries(), options.library_dir, options.abs_library_id
+        )
+    except ClientError as exc:
+        notes.append(f"Audiobookshelf was not told about the book: {exc}")
+        return None
+    if library is None:
+        notes.append(
+            "no Audiobookshelf library holds the library folder; set the library in the "
+            "settings so the book can be scanned"
+        )
+        return None
+    try:
+        before = (await abs_client.library(library.id)).last_scan
+        await abs_client.scan(library.id)
+    except ForbiddenError:
+        notes.append(ABS_NEEDS_ADMIN)
+    except ClientError as exc:
+        notes.append(f"Audiobookshelf did not scan: {exc}")
+    else:
+        deadline = time.monotonic() + options.scan_timeout
+        delay = 0.1
+        while True:
+            current = (await abs_client.library(library.id)).last_scan
+            if current != before:
+                break
+            if time.monotonic() >= deadline:
+                notes.append(
+                    f"Audiobookshelf's scan did not finish within {options.scan_timeout:.0f} s"
+                )
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    return await _find_item(abs_client, library.id, meta, notes)
+
+
+async def _find_item(
+    abs_client: AbsClient, library_id: str, meta: BookMetadata, notes: list[str]
+) -> str | None:
+    try:
+        hits = await abs_client.search(library_id, meta.title)
+    except ClientError as exc:
+        notes.append(f"could not look the book up in Audiobookshelf: {exc}")
+        return None
+    authors = {fold(a) for a in meta.authors}
+    for hit in hits:
+        found = hit.book
+        if fold(found.title) != fold(meta.title):
+            continue
+        if authors and not authors & {fold(a) for a in found.authors}:
+            continue
+        return found.item_id
+    notes.append(f"'{meta.title}' is not in Audiobookshelf yet")
+    return None
+
+
+# ---- the import -------------------------------------------------------------------------
+
+
+async def import_download(
+    book: Book | None,
+    torrent_hash: str,
+    *,
+    qbt: QBittorrentClient,
+    store: Store | None,
+    settings: Settings | ImportOptions,
+    abs_client: AbsClient | None = None,
+    providers: Sequence[MetadataProvider] = (),
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one completed download (see the module docs); raises :class:`ImportProblem`,
+    :class:`gui.core.importer.ImportFailed` or a client error, the book's row untouched
+    but for ``library_path`` and events."""
+    options = (
+        settings if isinstance(settings, ImportOptions) else ImportOptions.from_settings(settings)
+    )
+    if not options.library_dir.strip():
+        raise ImportProblem("no library folder is set (settings or EARMARK_LIBRARY_DIR)")
+    torrent = await qbt.torrent(torrent_hash)
+    if torrent is None:
+        raise ImportProblem(f"qBittorrent has no torrent {torrent_hash}")
+    if not is_complete(torrent):
+        state = str(torrent.get("state", "?"))
+        percent = float(torrent.get("progress", 0) or 0) * 100
+        raise NotComplete(
+            f"'{torrent.get('name', torrent_hash)}' is not complete yet "
+            f"({state_words(state)}, {percent:.1f}%); it is imported once qBittorrent "
+            "has all of it"
+        )
+    files = await qbt.files(torrent_hash)
+    properties = await qbt.properties(torrent_hash)
+    remote = str(properties.get("save_path") or torrent.get("save_path") or "")
+    if not remote:
+        raise ImportProblem(f"qBittorrent reports no save path for {torrent_hash}")
+    source_root = local_save_path(remote, options.path_mappings)
+    plan = plan_download(files)
+    if not plan.has_audio:
+        skipped = "; ".join(f"{s.source}: {s.reason}" for s in plan.skipped[:5])
+        raise NoAudio(
+            f"'{torrent.get('name', torrent_hash)}' has no audio file to import"
+            + (f" ({skipped})" if skipped else "")
+        )
+    name = str(torrent.get("name") or "")
+    tags = await asyncio.to_thread(_read_source_tags, source_root, plan)
+    meta = metadata_for(book, name, tags)
+    folder = folder_for(meta)
+    hardlink = not options.tag_files and options.use_hardlinks_when_not_tagging
+    result: ImportResult = await asyncio.to_thread(
+        import_book,
+        plan,
+        source_root,
+        Path(options.library_dir),
+        folder,
+        hardlink=hardlink,
+        upgrade=options.allow_upgrades,
+        progress=progress,
+    )
+    notes = list(result.notes)
+    score_before = completeness(meta).percent
+    if options.enhance_metadata and providers:
+        from gui.clients.metadata_providers import auto_apply, enhance
+
+        enhancement = await enhance(meta, providers)
+        if auto_apply(enhancement, options.auto_apply_threshold):
+            meta = enhancement.after
+            assert enhancement.candidate is not None
+            notes.append(
+                f"metadata from {enhancement.candidate.provider} "
+                f"({enhancement.confidence:.0%} match)"
+            )
+        elif enhancement.candidate is not None:
+            notes.append(
+                f"a {enhancement.confidence:.0%} match from {enhancement.candidate.provider} "
+                "waits for review"
+            )
+    score_after = completeness(meta).percent
+    if options.tag_files:
+        notes += await asyncio.to_thread(_tag_copies, result.path, plan, meta)
+    if store is not None and book is not None and book.id is not None:
+        await store.run(
+            store.add_event,
+            book.id,
+            "import",
+            f"{'already in' if result.already_imported else 'copied into'} {result.path} "
+            f"({len(plan.files)} files); metadata {score_text(score_before, score_after)}",
+        )
+    abs_item_id = None
+    if abs_client is not None:
+        abs_item_id = await _abs_sync(abs_client, meta, options, notes)
+        if store is not None and book is not None and book.id is not None:
+            message = (
+                f"in Audiobookshelf as item {abs_item_id}"
+                if abs_item_id
+                else "not confirmed in Audiobookshelf: " + "; ".join(notes[-1:])
+            )
+            await store.run(store.add_event, book.id, "audiobookshelf", message)
+    return ImportReport(
+        hash=torrent_hash,
+        library_path=str(result.path),
+        files=tuple(item.target.as_posix() for item in plan.files),
+        abs_item_id=abs_item_id,
+        score_before=score_before,
+        score_after=score_after,
+        status=result.status,
+        notes=tuple(notes),
+    )
+
+
+async def remove_after_seeding(
+    torrent_hash: str,
+    *,
+    qbt: QBittorrentClient,
+    delete_data: bool,
+) -> str | None:
+    """Remove a finished torrent once qBittorrent stopped it at its ratio or time limit;
+    returns what was done, or None while it still seeds (or is gone)."""
+    torrent = await qbt.torrent(torrent_hash)
+    if torrent is None:
+        return None
+    state = str(torrent.get("state", ""))
+    if state not in SEEDING_DONE_STATES or float(torrent.get("progress", 0) or 0) < 1.0:
+        return None
+    await qbt.delete([torrent_hash], delete_files=delete_data)
+    what = "and its data " if delete_data else ""
+    return f"seeding finished: removed the torrent {what}from qBittorrent"
+
+
+@dataclass
+class Importer:
+    """The import as the workflow runs it: options plus factories for the clients it
+    opens and closes per import (Audiobookshelf, metadata providers)."""
+
+    options: ImportOptions
+    abs_factory: Callable[[], AbsClient] | None = None
+    providers_factory: Callable[[], Sequence[MetadataProvider]] | None = None
+    remove_after_seeding: bool = False
+    delete_data_after_seeding: bool = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, abs_factory: Callable[[], AbsClient] | None = None
+    ) -> Importer:
+        providers_factory = None
+        if settings.enhance_metadata:
+
+            def providers() -> Sequence[MetadataProvider]:
+                from gui.clients.metadata_providers import (
+                    AudibleProvider,
+                    GoogleBooksProvider,
+                    OpenLibraryProvider,
+                )
+
+                return (AudibleProvider(), OpenLibraryProvider(), GoogleBooksProvider())
+
+            providers_factory = providers
+        return cls(
+            ImportOptions.from_settings(settings),
+            abs_factory=abs_factory,
+            providers_factory=providers_factory,
+            remove_after_seeding=bool(settings.remove_after_seeding),
+            delete_data_after_seeding=bool(settings.delete_data_after_seeding),
+        )
+
+    async def run(
+        self,
+        book: Book | None,
+        torrent_hash: str,
+        *,
+        qbt: QBittorrentClient,
+        store: Store | None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        abs_client = self.abs_factory() if self.abs_factory is not None else None
+        providers = self.providers_factory() if self.providers_factory is not None else ()
+        try:
+            return await import_download(
+                book,
+                torrent_hash,
+                qbt=qbt,
+                store=store,
+                settings=self.options,
+                abs_client=abs_client,
+                providers=providers,
+                progress=progress,
+            )
+        finally:
+            for provider in providers:
+                await provider.close()
+            if abs_client is not None:
+                await abs_client.close()
+
+    async def seeding_policy(self, torrent_hash: str, *, qbt: QBittorrentClient) -> str | None:
+        """Apply `remove_after_seeding`; what was done, or None."""
+        if not self.remove_after_seeding:
+            return None
+        return await remove_after_seeding(
+            torrent_hash, qbt=qbt, delete_data=self.delete_data_after_seeding
+        )
+
+
+# Errors a caller may want to catch together.
+IMPORT_ERRORS: tuple[type[BaseException], ...] = (ImportProblem, ImportFailed, ClientError)
