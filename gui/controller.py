@@ -3,39 +3,74 @@
 Everything that waits on the network runs as an asyncio task on qasync's loop, started
 from `asyncSlot`s, so the window keeps painting. Errors from those tasks are shown in the
 window's notice bar, never swallowed.
+
+While the window is open it also runs the acquisition workflow (`earmark run`'s loop) on
+the downloads service's qBittorrent session, and the wanted and history views re-read the
+store after each of its transitions and every few seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Coroutine
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QGuiApplication
+from shiboken6 import isValid
 
 from gui.clients.errors import ClientError
-from gui.clients.qbittorrent import AddOptions
-from gui.core.torrents import TorrentInputError, TorrentSource, describe_source
+from gui.clients.qbittorrent import AddOptions, QBittorrentClient
+from gui.clients.torrent_fetch import fetch_torrent
+from gui.core.goodreads import CsvBook, ImportPlan, OwnedLookup, plan_import, read_csv_file
+from gui.core.ranking import Ranked, RankingPolicy, Wanted, rank
+from gui.core.torrents import Magnet, TorrentInputError, TorrentSource, describe_source
 from gui.logging_setup import REDACTOR
 from gui.models.connection import Connection
 from gui.models.downloads import DownloadsModel
+from gui.models.history import HistoryModel
 from gui.models.queue import QueueModel
 from gui.services.downloads import DownloadService
-from gui.services.status import Status
+from gui.services.library import OwnedIndex, wanted_from_book
+from gui.services.search import IndexerGroup, indexers_from_settings, search_all
+from gui.services.status import Link, Status
+from gui.services.workflow import (
+    Transition,
+    Workflow,
+    WorkflowError,
+    WorkflowSettings,
+    record_from_ranked,
+    release_hash,
+    want_book,
+    workflow_from_settings,
+)
 from gui.settings import SecretStore, Settings, qbt_config, save_settings
-from gui.store import Book, Store
+from gui.store import Book, DownloadRecord, Store
 from gui.views.add_dialog import AddTorrentDialog, options_from_defaults
 from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
+from gui.views.history_view import HistoryView
 from gui.views.main_window import MainWindow
 from gui.views.queue_view import BookDialog, QueueView
+from gui.views.search_dialog import SearchDialog, SearchResults
 from gui.views.settings_dialog import SettingsDialog
 from gui.views.torrent_details import TorrentDetailsDialog
 from gui.views.tray import Tray
 
 log = logging.getLogger(__name__)
+
+#: How often the wanted and history views re-read the store while the window is shown
+#: (the workflow also asks for a refresh at every transition).
+REFRESH_MS = 3000
+#: How long quitting waits for a workflow pass to stop (every step is crash-safe).
+WORKFLOW_STOP_TIMEOUT = 5.0
+_MAGNET_IN_REASON = re.compile(r"(magnet:\?\S+?)(?:\.\s|\.?$)")
 
 
 class AppController(QObject):
@@ -53,22 +88,35 @@ class AppController(QObject):
         config = qbt_config(settings, secrets) if settings.qbt_url else None
         if config is not None:
             REDACTOR.add(config.password)
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.service = DownloadService(config, store)
         self.connection = Connection(self.service, self)
         self.queue_model = QueueModel(store, self)
         self.downloads_model = DownloadsModel(self.service.mirror, self)
+        self.history_model = HistoryModel(store, self, spawn=self._spawn)
         self.queue_view = QueueView(self.queue_model)
         self.downloads_view = DownloadsView(self.downloads_model)
+        self.history_view = HistoryView(self.history_model)
         if window is None:
-            window = MainWindow(self.queue_view, self.downloads_view)
+            window = MainWindow(self.queue_view, self.downloads_view, history=self.history_view)
         else:
-            window.set_pages(self.queue_view, self.downloads_view)
+            window.set_pages(self.queue_view, self.downloads_view, self.history_view)
         self.window = window
         self.tray = Tray(self._notify_in_window, self)
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._dialogs: list[QObject] = []
         self._quitting = False
         self.quit_requested = asyncio.Event()
+        # The acquisition workflow, run in the background on the downloads service's client.
+        self.workflow: Workflow | None = None
+        self._workflow_stop: asyncio.Event | None = None
+        self._workflow_run: asyncio.Task[None] | None = None
+        self._workflow_ready = asyncio.Event()
+        self._workflow_hold = 0
+        self._refreshing: asyncio.Task[Any] | None = None
+        self._refresh_again = False
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setInterval(REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._periodic_refresh)
         self._connect_signals()
 
     # ---- start and stop -------------------------------------------------------------
@@ -76,13 +124,18 @@ class AppController(QObject):
     def start(self) -> None:
         self.window.show()
         self.connection.start()
-        self._spawn(self.queue_model.reload())
+        self._spawn(self._load_views())
+        self._spawn(self._workflow_supervisor())
+        self._refresh_timer.start()
         if not self.settings.qbt_url:
             self.open_settings("qbittorrent")
 
     async def shutdown(self) -> None:
         """Cancel what runs, close sessions and the store; short timeouts, never a hang."""
         self._quitting = True
+        self._refresh_timer.stop()
+        self._workflow_ready.set()  # the supervisor sees `_quitting` and ends
+        await self._stop_workflow()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -106,7 +159,7 @@ class AppController(QObject):
         error = task.exception()
         if error is None:
             return
-        if isinstance(error, ClientError | TorrentInputError | ValueError):
+        if isinstance(error, ClientError | TorrentInputError | WorkflowError | ValueError):
             self.window.notices.show_notice(str(error), "error")
         else:
             log.error("unexpected error", exc_info=error)
@@ -123,7 +176,7 @@ class AppController(QObject):
         window.add_clicked.connect(lambda: self.open_add_dialog(""))
         window.start_clicked.connect(lambda: self._on_hashes("start"))
         window.stop_clicked.connect(lambda: self._on_hashes("stop"))
-        window.remove_clicked.connect(self.downloads_view.request_remove)
+        window.remove_clicked.connect(self._remove_clicked)
         window.settings_clicked.connect(lambda: self.open_settings("qbittorrent"))
         window.doctor_clicked.connect(self.open_doctor)
         window.sources_dropped.connect(self.take_candidates)
@@ -143,10 +196,24 @@ class AppController(QObject):
             lambda hashes, name: self._spawn(self.service.set_category(hashes, name))
         )
         view.details_requested.connect(self.open_details)
-        self.queue_view.add_requested.connect(lambda: self._edit_book(None))
-        self.queue_view.edit_requested.connect(self._edit_book)
-        self.queue_view.remove_requested.connect(
-            lambda ids: [self._spawn(self.queue_model.remove(i)) for i in ids]
+        queue = self.queue_view
+        queue.add_requested.connect(lambda: self._edit_book(None))
+        queue.edit_requested.connect(self._edit_book)
+        queue.remove_requested.connect(lambda ids: self._spawn(self._remove_books(ids)))
+        queue.import_requested.connect(lambda path: self._spawn(self.import_csv(path)))
+        queue.search_requested.connect(self.open_search)
+        queue.history_requested.connect(self.show_history)
+        queue.move_requested.connect(
+            lambda ids, step, visible: self._spawn(self.queue_model.move_by(ids, step, visible))
+        )
+        self.queue_model.reorder_requested.connect(
+            lambda ids, row: self._spawn(self.queue_model.move(ids, row))
+        )
+        queue.prowlarr_requested.connect(lambda book: self._spawn(self.send_via_prowlarr(book)))
+        queue.copy_magnet_requested.connect(lambda book: self._spawn(self.copy_book_magnet(book)))
+        queue.doctor_requested.connect(self.open_doctor)
+        self.history_view.book_chosen.connect(
+            lambda book_id: self._spawn(self.history_model.set_book(book_id))
         )
         tray = self.tray
         tray.show_hide_requested.connect(self._toggle_window)
@@ -154,9 +221,21 @@ class AppController(QObject):
         tray.stop_all_requested.connect(lambda: self._all("stop"))
         tray.quit_requested.connect(self.quit)
 
+    def _remove_clicked(self) -> None:
+        """The toolbar's Remove acts on the table the user is looking at."""
+        if self.window.showing_wanted():
+            self.queue_view.remove_selected()
+        else:
+            self.downloads_view.request_remove()
+
     def _on_status(self, status: Status) -> None:
         self.window.show_status(status)
         self.tray.set_tooltip(f"Earmark — qBittorrent: {status.link.value.replace('_', ' ')}")
+        workflow = self.workflow
+        stop = self._workflow_stop
+        if workflow is not None and workflow.qbt is not self.service.client and stop is not None:
+            stop.set()  # the service made a new client (new settings, a reconnect): follow it
+        self._workflow_ready.set()
 
     def _on_finished(self, torrent_hash: str, name: str) -> None:
         self.tray.notify("Download completed", f"'{name}' has finished downloading.")
@@ -249,19 +328,361 @@ class AppController(QObject):
 
     # ---- wanted books ------------------------------------------------------------------
 
-    def _edit_book(self, book: Book | None) -> None:
+    def _edit_book(self, book: Book | None) -> BookDialog:
         dialog = BookDialog(book, self.window)
-
-        def saved(edited: Book) -> None:
-            coroutine = (
-                self.queue_model.update(edited)
-                if edited.id is not None
-                else self.queue_model.add(edited)
-            )
-            self._spawn(coroutine)
-
-        dialog.saved.connect(saved)
+        dialog.saved.connect(lambda edited: self._spawn(self._save_book(edited)))
         dialog.show()
+        return dialog
+
+    async def _save_book(self, book: Book) -> None:
+        if book.id is not None:
+            await self.queue_model.update(book)
+        else:
+            await self.queue_model.add(book)
+        self._update_history_books()
+        self._wake_workflow()
+
+    async def _remove_books(self, book_ids: list[int]) -> None:
+        for book_id in book_ids:
+            await self.queue_model.remove(book_id)
+        self._update_history_books()
+        await self.history_model.reload()  # their events went with them
+
+    async def import_csv(self, path: str) -> ImportPlan:
+        """Add the books of a Goodreads export or a plain CSV; report what happened."""
+        file = Path(path)
+        parsed = await asyncio.to_thread(read_csv_file, file)
+        queue = [(b.title, b.author, b.isbn) for b in await self.store.run(self.store.books)]
+        owned = await self._owned_lookup()
+        plan = await asyncio.to_thread(plan_import, parsed, queue, owned)
+        if plan.add:
+            await self.queue_model.add_many([_book_from_csv(row) for row in plan.add])
+            self._update_history_books()
+            self._wake_workflow()
+        self.queue_view.show_import_report(file.name, plan)
+        self.window.notices.show_notice(
+            f"Imported {file.name}: {plan.summary()}.", "success" if plan.add else "info"
+        )
+        return plan
+
+    async def _owned_lookup(self) -> OwnedLookup | None:
+        """The library's answer to "is this book owned?": the workflow's index of
+        Audiobookshelf, else what the store indexed before; None when nothing is known."""
+        library = self.workflow.library if self.workflow is not None else None
+        if library is not None:
+            if not library.loaded:
+                await library.load()
+            find = library.find_owned
+        else:
+            rows = await self.store.run(self.store.owned)
+            if not rows:
+                return None
+            find = (await asyncio.to_thread(OwnedIndex, rows)).find
+
+        def lookup(row: CsvBook) -> str | None:
+            found = find(_wanted_from_csv(row))
+            return found.title if found is not None else None
+
+        return lookup
+
+    def show_history(self, book: Book | None) -> None:
+        self._update_history_books()
+        self.window.show_history()
+        self.history_view.show_book(book.id if book is not None else None)
+
+    def _update_history_books(self) -> None:
+        titles = {b.id: b.title for b in self.queue_model.books() if b.id is not None}
+        self.history_model.set_titles(titles)
+        self.history_view.set_books(list(titles.items()))
+
+    async def _load_views(self) -> None:
+        await self.queue_model.reload()
+        self._update_history_books()
+        await self.history_model.reload()
+
+    def _periodic_refresh(self) -> None:
+        if self.window.isVisible():
+            self._refresh_soon()
+
+    def _refresh_soon(self) -> None:
+        """Re-read the store for the wanted and history views (one refresh at a time)."""
+        if self._quitting:
+            return
+        if self._refreshing is not None and not self._refreshing.done():
+            self._refresh_again = True
+            return
+        self._refreshing = self._spawn(self._refresh_views())
+
+    async def _refresh_views(self) -> None:
+        while True:
+            self._refresh_again = False
+            if await self.queue_model.refresh():
+                self._update_history_books()
+            await self.history_model.refresh_newest()
+            if not self._refresh_again:
+                return
+
+    # ---- the background workflow --------------------------------------------------------
+
+    async def _workflow_supervisor(self) -> None:
+        """Run the acquisition loop (what `earmark run` runs) while the window is open.
+
+        It uses the downloads service's client, so there is one qBittorrent session and
+        one login; when the service replaces its client (new settings, the user's
+        reconnect), the loop stops and starts again on the new one.
+        """
+        failed: tuple[object, object] | None = None  # (client, settings) that did not build
+        while not self._quitting:
+            client = self.service.client
+            if (
+                self._workflow_hold
+                or client is None
+                or self.service.status.link is not Link.CONNECTED
+                or failed == (client, self.settings)
+            ):
+                self._workflow_ready.clear()
+                await self._workflow_ready.wait()
+                continue
+            try:
+                workflow = self._build_workflow(client)
+            except Exception as exc:  # said once; tried again with new settings or client
+                if not isinstance(exc, WorkflowError | ValueError):
+                    log.exception("the workflow could not be built")
+                failed = (client, self.settings)
+                self.window.notices.show_notice(f"The wanted queue is on hold: {exc}", "error")
+                continue
+            failed = None
+            stop = asyncio.Event()
+            run = asyncio.ensure_future(workflow.run_forever(stop))
+            self.workflow, self._workflow_stop, self._workflow_run = workflow, stop, run
+            try:
+                # asyncio.wait, not `await run`: cancelling this task must not cancel the
+                # loop mid-pass; it is stopped through `stop` (which cancels the pass).
+                await asyncio.wait({run})
+            except asyncio.CancelledError:
+                stop.set()
+                await asyncio.wait({run}, timeout=WORKFLOW_STOP_TIMEOUT)
+                raise
+            finally:
+                if self.workflow is workflow:
+                    self.workflow, self._workflow_stop, self._workflow_run = None, None, None
+            error = None if run.cancelled() else run.exception()
+            if error is not None:  # run_forever survives a failed pass: this is a bug
+                log.error("the workflow loop stopped", exc_info=error)
+                self.window.notices.show_notice(f"The wanted queue stopped: {error}", "error")
+                failed = (client, self.settings)
+
+    def _build_workflow(self, client: QBittorrentClient) -> Workflow:
+        workflow = workflow_from_settings(self.store, self.settings, self.secrets)
+        # workflow_from_settings makes its own client (never used: no session, no login);
+        # the window's workflow shares the downloads service's logged-in one instead.
+        workflow.qbt = client
+        workflow.owns_qbt = False
+        workflow.listeners.append(self._on_transition)
+        return workflow
+
+    def _on_transition(self, move: Transition) -> None:
+        self._refresh_soon()
+
+    def _wake_workflow(self) -> None:
+        if self.workflow is not None:
+            self.workflow.wake()
+
+    async def _stop_workflow(self) -> None:
+        if self._workflow_stop is not None:
+            self._workflow_stop.set()
+        run = self._workflow_run
+        if run is not None and not run.done():
+            _, pending = await asyncio.wait({run}, timeout=WORKFLOW_STOP_TIMEOUT)
+            if pending:
+                log.warning("the workflow did not stop in time; cancelling it")
+                run.cancel()
+
+    async def _with_workflow_held(self, action: Callable[[], Awaitable[Any]]) -> None:
+        """Stop the workflow around a change of the service's client, so it never calls
+        a client that is being closed (a closed client would log in again by itself)."""
+        self._workflow_hold += 1
+        try:
+            await self._stop_workflow()
+            await action()
+        finally:
+            self._workflow_hold -= 1
+            self._workflow_ready.set()
+
+    def _require_workflow(self) -> Workflow:
+        if self.workflow is None:
+            if not self.settings.qbt_url:
+                raise WorkflowError("qBittorrent is not configured (Settings → qBittorrent)")
+            raise WorkflowError(f"not connected to qBittorrent ({self.service.status.message})")
+        return self.workflow
+
+    # ---- searching and grabbing by hand ---------------------------------------------------
+
+    def open_search(self, book: Book | None) -> SearchDialog:
+        wanted = wanted_from_book(book) if book is not None else Wanted(title="", author="")
+        dialog = SearchDialog(
+            self.search,
+            book=book,
+            wanted=wanted,
+            spawn=self._spawn,
+            grab_problem=None if self.settings.qbt_url else "qBittorrent is not configured",
+            parent=self.window,
+        )
+        dialog.grab_requested.connect(lambda ranked: self._spawn(self._grab_from(dialog, ranked)))
+        dialog.copy_magnet_requested.connect(
+            lambda ranked: self._spawn(self._copy_release_magnet(dialog, ranked))
+        )
+        dialog.show()
+        if book is not None:
+            dialog.start_search()
+        return dialog
+
+    async def search(self, wanted: Wanted) -> SearchResults:
+        """Every configured indexer, ranked by the user's policy (blocklist included)."""
+        workflow = self.workflow
+        indexers = (
+            workflow.indexers
+            if workflow is not None
+            else indexers_from_settings(self.settings, self.secrets)
+        )
+        if not indexers:
+            raise WorkflowError(
+                "no indexer is configured: set Prowlarr or a Torznab feed in the settings"
+            )
+        timeout = WorkflowSettings.from_settings(self.settings).per_indexer_timeout
+        outcome = await search_all(wanted, indexers, per_indexer_timeout=timeout)
+        blocked = await self.store.run(self.store.blocked)
+        policy = workflow.policy if workflow is not None else None
+        policy = policy or RankingPolicy.from_dict(self.settings.ranking_policy)
+        policy = dataclasses.replace(policy, blocklist=policy.blocklist | blocked)
+        ranked = rank(wanted, outcome.releases, policy)
+        failures = [(f.indexer, f.reason) for f in outcome.failures]
+        # A group (Prowlarr) is timed for listing its indexers; count only real indexers.
+        failed = {name for name, _ in failures}
+        groups = {ix.name for ix in indexers if isinstance(ix, IndexerGroup)} - failed
+        timings = {name: took for name, took in outcome.timings.items() if name not in groups}
+        return SearchResults(ranked, failures, timings)
+
+    async def _grab_from(self, dialog: SearchDialog, ranked: Ranked) -> None:
+        try:
+            book = await self.grab(dialog.book, ranked, dialog.current_wanted())
+        except (ClientError, TorrentInputError, WorkflowError, ValueError) as exc:
+            if isValid(dialog):
+                dialog.grab_finished(False, f"Not grabbed: {exc}")
+            return
+        if not isValid(dialog):
+            return
+        dialog.book = book
+        if book.state == "downloading":
+            last = await self.store.run(self.store.events, book_id=book.id, limit=1)
+            message = last[0].message if last else "added to qBittorrent"
+            dialog.grab_finished(True, message[:1].upper() + message[1:])
+        else:
+            dialog.grab_finished(False, book.reason or f"The book is {book.state}.")
+
+    async def grab(self, book: Book | None, ranked: Ranked, wanted: Wanted | None = None) -> Book:
+        """Send the user's choice of release to qBittorrent for a book.
+
+        The release is recorded as the workflow records its own choices (saved release,
+        download record with the info-hash, the book in `grabbed` with that hash), then
+        the workflow's own step adds it: one piece of code adds torrents, with the
+        category, the tags and the refusal handling of the background loop. A free
+        search's grab first puts the book on the wanted queue.
+        """
+        workflow = self._require_workflow()
+        if book is None:
+            book = await self._want_for_grab(ranked, wanted)
+        assert book.id is not None
+        [saved] = await self.store.run(
+            self.store.save_releases, [record_from_ranked(book.id, ranked)]
+        )
+        info_hash = release_hash(saved)
+        if info_hash is None:
+            if not saved.download_url:
+                raise WorkflowError("this release has neither a magnet nor a download link")
+            source = await workflow.fetch(saved.download_url)
+            info_hash = source.info_hash.lower()
+            saved.info_hash = info_hash
+            if isinstance(source, Magnet):
+                saved.magnet = source.uri  # the workflow then adds it without fetching again
+            await self.store.run(self.store.save_releases, [saved])
+        await self.store.run(
+            self.store.record_download, DownloadRecord(book.id, info_hash, saved.id)
+        )
+        current = await self.store.run(self.store.book, book.id)
+        if current is None:
+            raise WorkflowError("the book was removed from the wanted queue")
+        current.torrent_hash = info_hash
+        current.search_attempts = 0
+        current.next_search_at = 0.0
+        event = (
+            f"grabbed by hand: '{saved.title}' from {saved.indexer or 'an indexer'} "
+            f"(score {saved.score:.0f}, release #{saved.id})"
+        )
+        if saved.rejected:
+            event += f"; the policy had rejected it: {saved.rejected}"
+        await self.store.run(self.store.set_state, current, "grabbed", event=event)
+        self._refresh_soon()
+        await workflow.step(current)
+        self._refresh_soon()
+        return current
+
+    async def _want_for_grab(self, ranked: Ranked, wanted: Wanted | None) -> Book:
+        title = (wanted.title if wanted else "") or ranked.parsed.title or ranked.release.title
+        author = (wanted.author if wanted else "") or ", ".join(ranked.parsed.authors)
+        book, _ = await self.store.run(want_book, self.store, title, author or "Unknown author")
+        await self.queue_model.refresh()
+        self._update_history_books()
+        return book
+
+    async def _copy_release_magnet(self, dialog: SearchDialog, ranked: Ranked) -> None:
+        release = ranked.release
+        magnet = release.magnet
+        if not magnet and release.info_hash:
+            magnet = f"magnet:?xt=urn:btih:{release.info_hash}&dn={quote(release.title, safe='')}"
+        if not magnet and release.download_url:
+            try:
+                source = await fetch_torrent(release.download_url)
+            except (ClientError, TorrentInputError) as exc:
+                if isValid(dialog):
+                    dialog.show_note(f"No magnet link: {exc}", "error")
+                return
+            magnet = source.uri if isinstance(source, Magnet) else source.magnet_uri()
+        if not magnet:
+            if isValid(dialog):
+                dialog.show_note("This release has no magnet link.", "error")
+            return
+        QGuiApplication.clipboard().setText(magnet)
+        if isValid(dialog):
+            dialog.show_note("Magnet link copied to the clipboard.", "success")
+
+    # ---- when qBittorrent refused a grab ----------------------------------------------------
+
+    async def send_via_prowlarr(self, book: Book) -> None:
+        workflow = self._require_workflow()
+        await workflow.send_via_prowlarr(book)
+        self.window.notices.show_notice(
+            f"Sent through Prowlarr's download client: {book.title}. Earmark links the "
+            "torrent when it appears in qBittorrent.",
+            "success",
+        )
+        self._refresh_soon()
+
+    async def copy_book_magnet(self, book: Book) -> str | None:
+        magnet = None
+        if self.workflow is not None:
+            magnet = (await self.workflow.grab_alternatives(book)).magnet
+        if magnet is None:
+            found = _MAGNET_IN_REASON.search(book.reason or "")
+            magnet = found.group(1) if found else None
+        if magnet is None:
+            self.window.notices.show_notice(f"No magnet link is known for {book.title}.", "error")
+            return None
+        QGuiApplication.clipboard().setText(magnet)
+        self.window.notices.show_notice(
+            f"Magnet link of {book.title} copied: paste it into your torrent client.", "success"
+        )
+        return magnet
 
     # ---- settings and doctor -------------------------------------------------------------
 
@@ -279,14 +700,16 @@ class AppController(QObject):
             REDACTOR.add(config.password)
 
         async def reconfigure() -> None:
-            await self.service.configure(config)
+            await self._with_workflow_held(lambda: self.service.configure(config))
             self.downloads_model.reset_from_mirror()  # the mirror was emptied
 
         self._spawn(reconfigure())
 
     def open_doctor(self) -> DoctorWizard:
         wizard = DoctorWizard(qbt_config(self.settings, self.secrets), parent=self.window)
-        wizard.finished.connect(lambda _result: self._spawn(self.service.reconnect()))
+        wizard.finished.connect(
+            lambda _result: self._spawn(self._with_workflow_held(self.service.reconnect))
+        )
         wizard.show()
         return wizard
 
@@ -316,6 +739,34 @@ class AppController(QObject):
         """
         self._quitting = True
         self.quit_requested.set()
+
+
+def _wanted_from_csv(row: CsvBook) -> Wanted:
+    return Wanted(
+        title=row.title,
+        author=row.author,
+        narrator=row.narrator,
+        series=row.series,
+        position=row.position,
+        asin=row.asin,
+        isbn=row.isbn,
+        language=row.language,
+        preferred_format=row.preferred_format,
+    )
+
+
+def _book_from_csv(row: CsvBook) -> Book:
+    return Book(
+        title=row.title,
+        author=row.author,
+        narrator=row.narrator,
+        series=row.series,
+        position=row.position,
+        asin=row.asin,
+        isbn=row.isbn,
+        language=row.language,
+        preferred_format=row.preferred_format,
+    )
 
 
 def _short(text: str, limit: int = 70) -> str:

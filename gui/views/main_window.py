@@ -1,4 +1,4 @@
-"""The main window: toolbar, Wanted and Downloads tabs, notices, status bar.
+"""The main window: toolbar, Wanted, Downloads and History tabs, notices, status bar.
 
 A view only: it shows what the models hold and forwards what the user wants (toolbar
 actions, drops, pastes) as signals; `gui.app` wires them to the services.
@@ -34,6 +34,8 @@ from gui.views.icons import app_icon
 from gui.views.notices import NoticeBar
 from gui.views.pending_view import PendingView
 
+WANTED_TAB, DOWNLOADS_TAB, LIBRARY_TAB, HISTORY_TAB = range(4)
+
 LINK_WORDS = {
     Link.NOT_CONFIGURED: ("Not configured", "#777777"),
     Link.CONNECTING: ("Connecting…", "#b07d00"),
@@ -60,6 +62,7 @@ class MainWindow(QMainWindow):
         wanted: QWidget | None = None,
         downloads: QWidget | None = None,
         parent: QWidget | None = None,
+        history: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Earmark {__version__}")
@@ -76,7 +79,9 @@ class MainWindow(QMainWindow):
             ("add", "Add…", self.add_clicked, QKeySequence.StandardKey.Open),
             ("start", "Start", self.start_clicked, None),
             ("stop", "Stop", self.stop_clicked, None),
-            ("remove", "Remove", self.remove_clicked, QKeySequence.StandardKey.Delete),
+            # Delete belongs to each table's own Remove (a second binding here made the
+            # key ambiguous to Qt, which then ran neither)
+            ("remove", "Remove", self.remove_clicked, None),
             ("settings", "Settings", self.settings_clicked, QKeySequence.StandardKey.Preferences),
             ("doctor", "Connection doctor", self.doctor_clicked, None),
         ):
@@ -104,9 +109,10 @@ class MainWindow(QMainWindow):
         self._downloads_layout.addWidget(self._downloads, 1)
         self.tabs.addTab(downloads_page, "Downloads")
         self.tabs.addTab(_placeholder("Your Audiobookshelf library will show here."), "Library")
-        self.tabs.addTab(_placeholder("The history of every book will show here."), "History")
-        self.tabs.setTabEnabled(2, False)
-        self.tabs.setTabEnabled(3, False)
+        self.tabs.setTabEnabled(LIBRARY_TAB, False)  # the next milestone
+        self._history = history or _placeholder("The history of every book will show here.")
+        self.tabs.addTab(self._history, "History")
+        self.tabs.setTabEnabled(HISTORY_TAB, history is not None)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -125,18 +131,27 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.version_label)
         self.show_status(Status(Link.NOT_CONFIGURED, "qBittorrent is not configured"))
 
-    def set_pages(self, wanted: QWidget, downloads: QWidget) -> None:
+    def set_pages(
+        self, wanted: QWidget, downloads: QWidget, history: QWidget | None = None
+    ) -> None:
         """Put the real views in place: the window is shown (and painted) before the
         network stack they need is even imported."""
         current = self.tabs.currentIndex()
         old_wanted = self._wanted
-        self.tabs.removeTab(0)
-        self.tabs.insertTab(0, wanted, "Wanted")
+        self.tabs.removeTab(WANTED_TAB)
+        self.tabs.insertTab(WANTED_TAB, wanted, "Wanted")
         old_wanted.deleteLater()
         self._wanted = wanted
         self._downloads_layout.replaceWidget(self._downloads, downloads)
         self._downloads.deleteLater()
         self._downloads = downloads
+        if history is not None:
+            old_history = self._history
+            self.tabs.removeTab(HISTORY_TAB)
+            self.tabs.insertTab(HISTORY_TAB, history, "History")
+            self.tabs.setTabEnabled(HISTORY_TAB, True)
+            old_history.deleteLater()
+            self._history = history
         self.tabs.setCurrentIndex(current)
 
     # ---- what the window shows ------------------------------------------------------
@@ -156,7 +171,17 @@ class MainWindow(QMainWindow):
             self.actions_by_name[name].setEnabled(connected)
 
     def show_downloads(self) -> None:
-        self.tabs.setCurrentIndex(1)
+        self.tabs.setCurrentIndex(DOWNLOADS_TAB)
+
+    def show_wanted(self) -> None:
+        self.tabs.setCurrentIndex(WANTED_TAB)
+
+    def showing_wanted(self) -> bool:
+        return self.tabs.currentIndex() == WANTED_TAB
+
+    def show_history(self) -> None:
+        if self.tabs.isTabEnabled(HISTORY_TAB):
+            self.tabs.setCurrentIndex(HISTORY_TAB)
 
     # ---- drops and pastes -----------------------------------------------------------
 
