@@ -191,6 +191,11 @@ BOOK_COLUMNS = (
 )
 
 
+#: What an update writes: the queue order changes only through `move_book`, so a workflow
+#: step that spans a user's reorder never writes the old order back.
+UPDATE_COLUMNS = tuple(c for c in BOOK_COLUMNS if c != "sort_order")
+
+
 @dataclass
 class ReleaseRecord:
     """A release an indexer returned for a book, with the score it got then."""
@@ -341,11 +346,11 @@ class Store:
     def update_book(self, book: Book) -> None:
         if book.id is None:
             raise ValueError("a book must be added before it is updated")
-        assignments = ", ".join(f"{c}=?" for c in BOOK_COLUMNS)
+        assignments = ", ".join(f"{c}=?" for c in UPDATE_COLUMNS)
         with self._transaction() as db:
             db.execute(
                 f"UPDATE books SET {assignments}, updated_at=? WHERE id=?",
-                (*(getattr(book, c) for c in BOOK_COLUMNS), time.time(), book.id),
+                (*(getattr(book, c) for c in UPDATE_COLUMNS), time.time(), book.id),
             )
 
     def set_state(
@@ -356,11 +361,11 @@ class Store:
             raise ValueError(f"unknown book state {state!r}")
         now = time.time()
         book.state, book.reason, book.state_since = state, reason, now
-        assignments = ", ".join(f"{c}=?" for c in BOOK_COLUMNS)
+        assignments = ", ".join(f"{c}=?" for c in UPDATE_COLUMNS)
         with self._transaction() as db:
             db.execute(
                 f"UPDATE books SET {assignments}, updated_at=? WHERE id=?",
-                (*(getattr(book, c) for c in BOOK_COLUMNS), now, book.id),
+                (*(getattr(book, c) for c in UPDATE_COLUMNS), now, book.id),
             )
             db.execute(
                 "INSERT INTO events (book_id, at, kind, message) VALUES (?, ?, ?, ?)",

@@ -8,6 +8,7 @@ Widgets that do I/O use qasync's loop, so `qloop` gives a test the same loop the
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ os.environ.setdefault("QT_API", "pyside6")  # qasync must not pick another bindi
 
 import pytest
 import qasync
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 
@@ -52,3 +54,19 @@ def run_until(
             await asyncio.sleep(0.02)
 
     loop.run_until_complete(poll())
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage(qapp: QApplication) -> Iterator[None]:
+    """Destroy what a test left behind at a known point, not mid-way through the next test.
+
+    Python's garbage collector otherwise frees a finished test's wrappers at an arbitrary
+    moment, possibly while Qt is dispatching events to the C++ objects behind them; with
+    PySide6 that is a segfault in a later, unrelated test.
+    """
+    yield
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+    gc.collect()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()

@@ -91,3 +91,16 @@ def test_workflow_tables(tmp_path: Path) -> None:
     reopened_books = store.books(state="searching")
     assert reopened_books[0].asin == "B002V1A0WE"
     store.close()
+
+
+def test_an_update_never_undoes_a_reorder(tmp_path: Path) -> None:
+    store = Store.open_in(tmp_path)
+    first = store.add_book(Book("Dune", "Frank Herbert"))
+    second = store.add_book(Book("Emma", "Jane Austen"))
+    stale = store.book(first.id or 0)  # a workflow step read it before the user moved it
+    store.move_book(first.id or 0, 10)
+    assert stale is not None
+    store.set_state(stale, "searching")
+    assert [b.title for b in store.books()] == ["Emma", "Dune"]
+    del second
+    store.close()
