@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
 from yarl import URL
 
 from gui.clients.errors import (
@@ -46,9 +45,9 @@ from gui.clients.errors import (
 from gui.clients.http import (
     TRANSPORT_ERRORS,
     HttpOptions,
+    SessionOwner,
     display_url,
     ensure_base_url,
-    make_session,
     read_capped,
     transport_error,
 )
@@ -319,7 +318,7 @@ def _looks_like_html(text: str) -> bool:
 # ---- the client ---------------------------------------------------------------------
 
 
-class AbsClient:
+class AbsClient(SessionOwner):
     """One Audiobookshelf server, one key. Use `async with` (or `await close()`).
 
     Cheap to create: the HTTP session opens on the first request. A refresh schedule,
@@ -331,27 +330,13 @@ class AbsClient:
         self.display_url = display_url(self.base_url)
         self._token = token.strip()
         self._http = http
-        self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"AbsClient({self.display_url!r})"
 
-    async def __aenter__(self) -> AbsClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
     @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = make_session(self._http)
-        return self._session
+    def session_options(self) -> HttpOptions:
+        return self._http
 
     # ---- transport -------------------------------------------------------------------
 

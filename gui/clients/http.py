@@ -18,6 +18,7 @@ import base64
 import re
 import ssl
 from dataclasses import dataclass
+from typing import Self
 
 import aiohttp
 from yarl import URL
@@ -179,3 +180,34 @@ async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes | N
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class SessionOwner:
+    """A client that owns one aiohttp session, made on first use from `session_options`.
+
+    Use it with `async with` or call `close()`: an unclosed session warns at exit and
+    keeps its connections open.
+    """
+
+    _session: aiohttp.ClientSession | None = None
+
+    @property
+    def session_options(self) -> HttpOptions:
+        raise NotImplementedError
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = make_session(self.session_options)
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

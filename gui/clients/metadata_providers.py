@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 from yarl import URL
@@ -53,9 +53,9 @@ from gui.clients.errors import ClientError, HttpStatusError, ProtocolError
 from gui.clients.http import (
     TRANSPORT_ERRORS,
     HttpOptions,
+    SessionOwner,
     display_url,
     ensure_base_url,
-    make_session,
     read_capped,
     transport_error,
 )
@@ -241,7 +241,7 @@ def _retry_after_seconds(header: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-class _JsonProvider:
+class _JsonProvider(SessionOwner):
     """Session, capped JSON GETs, typed errors and the Retry-After gate, shared by all."""
 
     name = "provider"
@@ -256,25 +256,12 @@ class _JsonProvider:
         self.http = http
         self.max_bytes = max_bytes
         self._clock = clock
-        self._session: aiohttp.ClientSession | None = None
         #: Per origin: Audible's catalogue and Audnexus are limited separately.
         self._blocked_until: dict[str, float] = {}
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = make_session(self.http)
-        return self._session
+    @property
+    def session_options(self) -> HttpOptions:
+        return self.http
 
     @property
     def retry_in(self) -> float:
@@ -299,7 +286,7 @@ class _JsonProvider:
                 endpoint=endpoint,
             )
         try:
-            async with self._http().get(
+            async with self.session.get(
                 url, params=params, headers={"Accept": "application/json"}
             ) as response:
                 body = await read_capped(response, self.max_bytes)
@@ -349,7 +336,7 @@ class _JsonProvider:
         if URL(url).scheme not in ("http", "https"):
             return None
         try:
-            async with self._http().get(url) as response:
+            async with self.session.get(url) as response:
                 if response.status != 200:
                     return None
                 data = await read_capped(response, max_bytes)

@@ -40,16 +40,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import aiohttp
 from yarl import URL
 
 from gui.clients.errors import AuthError, HttpStatusError, ProtocolError, short_answer
 from gui.clients.http import (
     TRANSPORT_ERRORS,
     HttpOptions,
+    SessionOwner,
     display_url,
     ensure_base_url,
-    make_session,
     read_capped,
     transport_error,
 )
@@ -270,7 +269,7 @@ class _Answer:
     retry_after: str | None
 
 
-class ProwlarrClient:
+class ProwlarrClient(SessionOwner):
     """Prowlarr's API v1; `async with` owns one HTTP session (or call `close()`).
 
     The constructor raises `ValueError` for an unusable address (see `ensure_base_url`).
@@ -289,23 +288,10 @@ class ProwlarrClient:
         self.http = http
         self.max_bytes = max_bytes
         self.shown = display_url(self.base)
-        self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> ProwlarrClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = make_session(self.http)
-        return self._session
+    @property
+    def session_options(self) -> HttpOptions:
+        return self.http
 
     async def _send(
         self,
@@ -317,7 +303,7 @@ class ProwlarrClient:
     ) -> _Answer:
         url = self.base.join(URL(path))
         try:
-            async with self._http().request(
+            async with self.session.request(
                 method,
                 url,
                 params=list(params),

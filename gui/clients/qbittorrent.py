@@ -37,9 +37,9 @@ from gui.clients.errors import (
 from gui.clients.http import (
     TRANSPORT_ERRORS,
     HttpOptions,
+    SessionOwner,
     display_url,
     ensure_base_url,
-    make_session,
     transport_error,
 )
 from gui.clients.maindata import MaindataMirror, MirrorChange, Torrent, normalize_state
@@ -158,7 +158,7 @@ class Answer:
         return json.loads(self.text)
 
 
-class QBittorrentClient:
+class QBittorrentClient(SessionOwner):
     """One qBittorrent server. Create it, use it, `await close()` it (or `async with`)."""
 
     def __init__(
@@ -171,7 +171,6 @@ class QBittorrentClient:
         self.config = config
         self.base_url = ensure_base_url(config.url)
         self.display_url = display_url(self.base_url)
-        self._session: aiohttp.ClientSession | None = None
         self._login_lock = asyncio.Lock()
         self._generation = 0  # bumped at every successful login
         self._auth_failure: ClientError | None = None
@@ -181,22 +180,9 @@ class QBittorrentClient:
         # A mirror handed in outlives this client (a reconnect diffs against it).
         self.mirror = mirror if mirror is not None else MaindataMirror()
 
-    async def __aenter__(self) -> QBittorrentClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
     @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = make_session(self.config.http)
-        return self._session
+    def session_options(self) -> HttpOptions:
+        return self.config.http
 
     @property
     def flavor(self) -> ApiFlavor:

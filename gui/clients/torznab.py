@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 from yarl import URL
 
 from gui.clients.errors import (
@@ -57,9 +56,9 @@ from gui.clients.errors import (
 from gui.clients.http import (
     TRANSPORT_ERRORS,
     HttpOptions,
+    SessionOwner,
     display_url,
     ensure_base_url,
-    make_session,
     read_capped,
     transport_error,
 )
@@ -668,7 +667,7 @@ class _Answer:
     location: str
 
 
-class TorznabClient:
+class TorznabClient(SessionOwner):
     """One Torznab feed; `async with` owns an HTTP session (or call `close()`).
 
     The key travels as `apikey=` in the query, the only way Jackett takes it
@@ -691,29 +690,16 @@ class TorznabClient:
         self.http = http
         self.max_bytes = max_bytes
         self.shown = display_url(self.endpoint)
-        self._session: aiohttp.ClientSession | None = None
         self._caps: TorznabCaps | None = None
 
-    async def __aenter__(self) -> TorznabClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = make_session(self.http)
-        return self._session
+    @property
+    def session_options(self) -> HttpOptions:
+        return self.http
 
     async def _get(self, params: Mapping[str, str]) -> _Answer:
         query = {**params, "apikey": self.api_key}
         try:
-            async with self._http().get(
+            async with self.session.get(
                 self.endpoint, params=query, allow_redirects=False
             ) as response:
                 body = await read_capped(response, self.max_bytes)
