@@ -380,7 +380,7 @@ class AppController(QObject):
             find = (await asyncio.to_thread(OwnedIndex, rows)).find
 
         def lookup(row: CsvBook) -> str | None:
-            found = find(_wanted_from_csv(row))
+            found = find(wanted_from_book(_book_from_csv(row)))
             return found.title if found is not None else None
 
         return lookup
@@ -739,20 +739,6 @@ class AppController(QObject):
         """
         self._quitting = True
         self.quit_requested.set()
-
-
-def _wanted_from_csv(row: CsvBook) -> Wanted:
-    return Wanted(
-        title=row.title,
-        author=row.author,
-        narrator=row.narrator,
-        series=row.series,
-        position=row.position,
-        asin=row.asin,
-        isbn=row.isbn,
-        language=row.language,
-        preferred_format=row.preferred_format,
-    )
 
 
 def _book_from_csv(row: CsvBook) -> Book:
