@@ -13,10 +13,11 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from gui.models.queue import STATE_WORDS
+from gui.models.table import ListTableModel
 from gui.store import Event, Store
 
 Index = QModelIndex | QPersistentModelIndex
@@ -59,7 +60,9 @@ def kind_words(kind: str) -> str:
     return KIND_WORDS.get(kind) or kind.replace("_", " ").capitalize()
 
 
-class HistoryModel(QAbstractTableModel):
+class HistoryModel(ListTableModel):
+    columns = COLUMNS
+
     def __init__(
         self,
         store: Store,
@@ -82,18 +85,8 @@ class HistoryModel(QAbstractTableModel):
 
     # ---- Qt's model interface -------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._events)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def rows(self) -> list[Any]:
+        return self._events
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._events):

@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QByteArray,
     QMimeData,
     QModelIndex,
@@ -32,6 +31,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from gui.models.table import ListTableModel
 from gui.store import Book, Event, Store
 
 Index = QModelIndex | QPersistentModelIndex
@@ -79,7 +79,9 @@ def event_time(at: float, now: float | None = None) -> str:
     return moment.strftime("%H:%M" if moment.date() == today else "%Y-%m-%d %H:%M")
 
 
-class QueueModel(QAbstractTableModel):
+class QueueModel(ListTableModel):
+    columns = COLUMNS
+
     #: A drop asked to move these books (ids) to before this row of the model.
     reorder_requested = Signal(list, int)
 
@@ -92,18 +94,8 @@ class QueueModel(QAbstractTableModel):
 
     # ---- Qt's model interface -------------------------------------------------------
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._books)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def rows(self) -> list[Any]:
+        return self._books
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._books):

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -49,6 +48,7 @@ from PySide6.QtWidgets import (
 
 from gui.core.formatting import human_size
 from gui.core.ranking import Ranked, Wanted
+from gui.models.table import ListTableModel
 from gui.store import Book
 
 Index = QModelIndex | QPersistentModelIndex
@@ -102,7 +102,9 @@ def _age_days(published: datetime | None) -> float:
     return (datetime.now(UTC) - moment).total_seconds() / 86400
 
 
-class ReleasesModel(QAbstractTableModel):
+class ReleasesModel(ListTableModel):
+    columns = COLUMNS
+
     """Ranked releases; the row order is the ranking until the user sorts a column."""
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -117,18 +119,8 @@ class ReleasesModel(QAbstractTableModel):
     def ranked_at(self, row: int) -> Ranked:
         return self._ranked[row]
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._ranked)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def rows(self) -> list[Any]:
+        return self._ranked
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._ranked):

@@ -12,6 +12,7 @@ import gc
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")  # qasync must not pick another binding
@@ -20,6 +21,8 @@ import pytest
 import qasync
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
+
+from gui.store import Store
 
 
 @pytest.fixture
@@ -70,3 +73,19 @@ def collect_qt_garbage(qapp: QApplication) -> Iterator[None]:
     gc.collect()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def keep_running(qapp: QApplication) -> Iterator[None]:
+    """As in the app: closing the last window (a dialog) must not stop the loop."""
+    before = qapp.quitOnLastWindowClosed()
+    qapp.setQuitOnLastWindowClosed(False)
+    yield
+    qapp.setQuitOnLastWindowClosed(before)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open_in(tmp_path / "profile")
+    yield opened
+    opened.close()

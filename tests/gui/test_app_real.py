@@ -7,7 +7,6 @@ real `QDragEnterEvent`/`QDropEvent`s sent to the window.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from tests.conftest import QbtFactory
 from tests.harness.audiobook import build_torrent, make_audiobook
 from tests.harness.qbt import QBT_PASSWORD, QBT_USER, QbtInstance
 from tests.harness.swarm import make_swarm
+from tests.harness.wait import until
 
 pytestmark = pytest.mark.qbt
 
@@ -98,15 +98,6 @@ def drop(widget: object, mime: QMimeData) -> None:
         Qt.KeyboardModifier.NoModifier,
     )
     QApplication.sendEvent(widget, event)  # type: ignore[arg-type]
-
-
-async def until(predicate: Callable[[], object], what: str, limit: float = 20.0) -> None:
-    """Wait inside qasync's running loop: Qt events and tasks both keep going."""
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {limit} s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def open_dialogs(controller: AppController) -> list[AddTorrentDialog]:

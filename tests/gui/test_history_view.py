@@ -4,12 +4,9 @@ new events arriving on top; and the wanted view's "Show history" shortcut."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from gui.controller import AppController
@@ -18,29 +15,7 @@ from gui.settings import SecretStore, Settings
 from gui.store import Book, Store
 from gui.views.history_view import HistoryView
 from gui.views.main_window import HISTORY_TAB, LIBRARY_TAB
-
-
-@pytest.fixture(autouse=True)
-def keep_running(qapp: QApplication) -> Iterator[None]:
-    before = qapp.quitOnLastWindowClosed()
-    qapp.setQuitOnLastWindowClosed(False)
-    yield
-    qapp.setQuitOnLastWindowClosed(before)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open_in(tmp_path / "profile")
-    yield opened
-    opened.close()
-
-
-async def until(predicate: Callable[[], object], what: str, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {limit} s waiting for {what}")
-        await asyncio.sleep(0.02)
+from tests.harness.wait import until
 
 
 def history(store: Store) -> tuple[Book, Book]:

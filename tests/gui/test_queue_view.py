@@ -4,8 +4,7 @@ dialog's identifiers, refreshes that keep the selection, and the CSV import's re
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,30 +23,7 @@ from gui.views.queue_view import BookDialog, ImportReportDialog, QueueView
 from gui.views.settings_dialog import SettingsDialog
 from tests.doubles.indexers import FakeIndexer, ProwlarrDouble, fake_release, torrent_info_hash
 from tests.harness.qbt import QBT_PASSWORD, QBT_USER, QbtInstance
-
-
-@pytest.fixture(autouse=True)
-def keep_running(qapp: QApplication) -> Iterator[None]:
-    """As in the app: closing the last window must not stop the loop."""
-    before = qapp.quitOnLastWindowClosed()
-    qapp.setQuitOnLastWindowClosed(False)
-    yield
-    qapp.setQuitOnLastWindowClosed(before)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open_in(tmp_path / "profile")
-    yield opened
-    opened.close()
-
-
-async def until(predicate: Callable[[], object], what: str, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {limit} s waiting for {what}")
-        await asyncio.sleep(0.02)
+from tests.harness.wait import until
 
 
 def want(store: Store, *titles: str) -> list[Book]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,21 +32,13 @@ from tests.doubles.indexers import (
     torrent_info_hash,
 )
 from tests.harness.qbt import QBT_PASSWORD, QBT_USER, QbtInstance
+from tests.harness.wait import until
 
 BEST = "Frank Herbert - Dune (Unabridged) [M4B]"
 MP3 = "Frank Herbert - Dune [MP3]"
 EPUB = "Frank Herbert - Dune (epub)"
 MESSIAH = "Frank Herbert - Dune Messiah [M4B]"
 WRONG_KEY = "not-the-key-0000000000000000000000"
-
-
-@pytest.fixture(autouse=True)
-def keep_running(qapp: QApplication) -> Iterator[None]:
-    """As in the app: closing the last window (a dialog here) must not stop the loop."""
-    before = qapp.quitOnLastWindowClosed()
-    qapp.setQuitOnLastWindowClosed(False)
-    yield
-    qapp.setQuitOnLastWindowClosed(before)
 
 
 def dune_releases() -> list[dict[str, Any]]:
@@ -56,15 +48,6 @@ def dune_releases() -> list[dict[str, Any]]:
         fake_release(BEST, seeders=40),
         fake_release(MESSIAH, seeders=60),
     ]
-
-
-async def until(predicate: Callable[[], object], what: str, limit: float = 20.0) -> None:
-    """Wait inside qasync's running loop: Qt events and tasks both keep going."""
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {limit} s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def titles(dialog: SearchDialog) -> list[str]:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiohttp import web
 
 PAGE = (
     b"<!DOCTYPE html><html><head><title>Welcome</title></head>"
@@ -66,3 +70,24 @@ class NotQbittorrentServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@asynccontextmanager
+async def serving(
+    body: str, *, status: int = 200, content_type: str = "text/html"
+) -> AsyncIterator[str]:
+    """Something that is not the service at hand (a router page, a hostile XML document),
+    served by aiohttp on a free loopback port; yields its base URL."""
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(status=status, text=body, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    finally:
+        await runner.cleanup()

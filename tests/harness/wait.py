@@ -146,3 +146,8 @@ def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
             return True
     except OSError:
         return False
+
+
+async def until(predicate: Callable[[], object], what: str, limit: float = 20.0) -> None:
+    """The short form async tests use: `await until(lambda: ..., "what", limit)`."""
+    await async_wait_until(predicate, limit, 0.02, what=what)

@@ -7,13 +7,10 @@ with the real recordings in tests/fixtures/abs-2.36.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from gui.clients.audiobookshelf import (
     AbsBook,
@@ -33,6 +30,7 @@ from tests.doubles.audiobookshelf import (
     load_recorded,
 )
 from tests.doubles.services import ProwlarrDouble
+from tests.harness.servers import serving
 from tests.harness.wait import free_port
 
 RECORDED = load_recorded()
@@ -41,27 +39,6 @@ PRE_TAGGED_ID = RECORDED["item"]["id"]
 
 def client_for(double: AbsServerDouble, key: str | None = None) -> AbsClient:
     return AbsClient(double.url, double.admin_key if key is None else key)
-
-
-@asynccontextmanager
-async def serving(body: str, *, status: int = 200) -> AsyncIterator[str]:
-    """A web server that is not Audiobookshelf (a router page, a NAS landing page)."""
-
-    async def answer(request: web.Request) -> web.Response:
-        return web.Response(status=status, text=body, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    finally:
-        await runner.cleanup()
-
-
-# ---- the double reproduces the recordings -----------------------------------------------
 
 
 async def test_double_serves_the_recorded_answers_byte_for_byte() -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,15 +16,9 @@ from tests.conftest import QbtFactory
 from tests.harness.audiobook import build_torrent, make_audiobook
 from tests.harness.qbt import QBT_PASSWORD, QBT_USER, QbtInstance
 from tests.harness.swarm import make_swarm
+from tests.harness.wait import until
 
 pytestmark = pytest.mark.qbt
-
-
-async def until(predicate: Callable[[], object], what: str, limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 def service_for(

@@ -9,13 +9,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from gui.clients.errors import AuthError, HttpStatusError, ProtocolError, UnreachableError
 from gui.clients.prowlarr import (
@@ -56,6 +53,7 @@ from tests.doubles.indexers import (
     torrent_info_hash,
 )
 from tests.doubles.services import AUDIO, BOOKS, Caps, Category
+from tests.harness.servers import serving
 from tests.harness.wait import free_port
 
 DUNE = Wanted(title="Dune", author="Frank Herbert")
@@ -66,30 +64,6 @@ def dune_releases(prefix: str = "", n: int = 3) -> list[dict[str, Any]]:
         fake_release(f"{prefix}Frank Herbert - Dune (Unabridged) [M4B] part {i}", seeders=10 + i)
         for i in range(n)
     ]
-
-
-@asynccontextmanager
-async def serving(
-    body: str, *, status: int = 200, content_type: str = "text/html"
-) -> AsyncIterator[str]:
-    """Something that is not the service (a router page, a proxy's error page)."""
-
-    async def answer(request: web.Request) -> web.Response:
-        return web.Response(status=status, text=body, content_type=content_type)
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    finally:
-        await runner.cleanup()
-
-
-# ---- Prowlarr ------------------------------------------------------------------------------
 
 
 async def test_prowlarr_status_and_indexers() -> None:

@@ -6,11 +6,7 @@ sent is read back from the double's own records, never from the check.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import pytest
-from aiohttp import web
 
 from gui.clients.service_checks import (
     CheckResult,
@@ -30,6 +26,7 @@ from tests.doubles.services import (
     JackettDouble,
     ProwlarrDouble,
 )
+from tests.harness.servers import serving
 from tests.harness.wait import free_port
 
 
@@ -40,30 +37,6 @@ def closed_port_url() -> str:
 def assert_no_secret(result: CheckResult, secret: str) -> None:
     assert secret not in result.summary
     assert secret not in repr(result.details)
-
-
-@asynccontextmanager
-async def serving(
-    body: str, *, status: int = 200, content_type: str = "text/html"
-) -> AsyncIterator[str]:
-    """Something that is not the service: a router page, a hostile XML document."""
-
-    async def answer(request: web.Request) -> web.Response:
-        return web.Response(status=status, text=body, content_type=content_type)
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    finally:
-        await runner.cleanup()
-
-
-# ---- Prowlarr -------------------------------------------------------------------------
 
 
 async def test_prowlarr_ok_sends_the_key_in_the_header_only() -> None:
