@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import signal
 import sys
@@ -296,6 +297,8 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
         return AbsClient(abs_url, abs_token)
 
     importer = Importer.from_settings(settings, abs_client if abs_url and abs_token else None)
+    # An explicit import runs to the end: a weak match is left out, not held for a review.
+    importer.options = dataclasses.replace(importer.options, review_below_threshold=False)
     with open_store() as store:
         book = next(
             (b for b in store.books() if (b.torrent_hash or "").lower() == torrent_hash), None

@@ -90,6 +90,9 @@ class Settings:
     use_hardlinks_when_not_tagging: bool = True  # untagged copies may share the data
     enhance_metadata: bool = False  # ask the metadata providers during the import
     auto_apply_threshold: float = 0.9  # match confidence applied without review
+    review_below_threshold: bool = True  # a weaker match waits for the user's review
+    id3_version: int = 3  # MP3 tags: 3 (what Windows Explorer reads) or 4
+    abs_match_provider: str = ""  # ask ABS to match a new item with this provider; "" = no
     allow_upgrades: bool = False  # replace a different copy already in the book folder
     remove_after_seeding: bool = False  # remove the torrent once qBittorrent stopped it
     delete_data_after_seeding: bool = False  # ...with its data (the library copy stays)

@@ -130,6 +130,32 @@ MIGRATIONS: Sequence[str] = (
         updated_at REAL NOT NULL
     );
     """,
+    # 3: the library view and the import's review: what completeness is scored on for
+    # owned books; the ABS item and scores of imported books; metadata proposals that
+    # wait for the user before tags are written
+    """
+    ALTER TABLE owned ADD COLUMN year TEXT NOT NULL DEFAULT '';
+    ALTER TABLE owned ADD COLUMN publisher TEXT NOT NULL DEFAULT '';
+    ALTER TABLE owned ADD COLUMN description TEXT NOT NULL DEFAULT '';
+    ALTER TABLE owned ADD COLUMN genres TEXT NOT NULL DEFAULT '';
+    ALTER TABLE owned ADD COLUMN language TEXT NOT NULL DEFAULT '';
+    ALTER TABLE owned ADD COLUMN has_cover INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE owned ADD COLUMN duration REAL NOT NULL DEFAULT 0;
+    ALTER TABLE books ADD COLUMN abs_item_id TEXT;
+    ALTER TABLE books ADD COLUMN score_before INTEGER;
+    ALTER TABLE books ADD COLUMN score_after INTEGER;
+    CREATE TABLE reviews (
+        book_id INTEGER PRIMARY KEY REFERENCES books(id) ON DELETE CASCADE,
+        torrent_hash TEXT NOT NULL,
+        provider TEXT NOT NULL DEFAULT '',
+        confidence REAL NOT NULL DEFAULT 0,
+        before TEXT NOT NULL,
+        proposal TEXT NOT NULL,
+        before_cover BLOB,
+        proposal_cover BLOB,
+        created_at REAL NOT NULL
+    );
+    """,
 )
 
 BOOK_STATES = (
@@ -166,6 +192,9 @@ class Book:
     search_attempts: int = 0
     next_search_at: float = 0.0
     state_since: float = 0.0
+    abs_item_id: str | None = None
+    score_before: int | None = None
+    score_after: int | None = None
     id: int | None = None
     sort_order: int = 0
 
@@ -187,6 +216,9 @@ BOOK_COLUMNS = (
     "search_attempts",
     "next_search_at",
     "state_since",
+    "abs_item_id",
+    "score_before",
+    "score_after",
     "sort_order",
 )
 
@@ -255,8 +287,40 @@ class OwnedBook:
     asin: str = ""
     isbn: str = ""
     path: str = ""
+    year: str = ""
+    publisher: str = ""
+    description: str = ""
+    genres: str = ""  # "; "-joined
+    language: str = ""
+    has_cover: bool = False
+    duration: float = 0.0
     updated_at: float = 0.0
     id: int | None = None
+
+
+#: The `owned` columns a refresh writes (all but the row id and the refresh time).
+OWNED_COLUMNS = (
+    "abs_item_id", "library_id", "title", "subtitle", "authors", "narrators", "series",
+    "sequence", "asin", "isbn", "path", "year", "publisher", "description", "genres",
+    "language", "has_cover", "duration",
+)  # fmt: skip
+
+
+@dataclass
+class Review:
+    """Metadata found for an imported book that waits for the user before tags are
+    written: what was known (``before``) and the provider's proposal, both as
+    `gui.core.metadata.metadata_to_json` text with the covers apart (they are bytes)."""
+
+    book_id: int
+    torrent_hash: str
+    before: str
+    proposal: str
+    provider: str = ""
+    confidence: float = 0.0
+    before_cover: bytes | None = None
+    proposal_cover: bytes | None = None
+    created_at: float = 0.0
 
 
 @dataclass
@@ -567,20 +631,18 @@ class Store:
     def replace_owned(self, library_id: str, books: Sequence[OwnedBook]) -> None:
         """A full refresh of one library: what ABS no longer has is dropped."""
         now = time.time()
+        names = ", ".join(OWNED_COLUMNS)
+        marks = ", ".join("?" for _ in OWNED_COLUMNS)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in OWNED_COLUMNS if c != "abs_item_id")
         with self._transaction() as db:
             db.execute("DELETE FROM owned WHERE library_id=?", (library_id,))
             db.executemany(
-                "INSERT INTO owned (abs_item_id, library_id, title, subtitle, authors, narrators,"
-                " series, sequence, asin, isbn, path, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (abs_item_id) DO UPDATE SET library_id=excluded.library_id,"
-                " title=excluded.title, subtitle=excluded.subtitle, authors=excluded.authors,"
-                " narrators=excluded.narrators, series=excluded.series,"
-                " sequence=excluded.sequence, asin=excluded.asin, isbn=excluded.isbn,"
-                " path=excluded.path, updated_at=excluded.updated_at",
+                f"INSERT INTO owned ({names}, updated_at) VALUES ({marks}, ?)"
+                f" ON CONFLICT (abs_item_id) DO UPDATE SET {updates},"
+                " updated_at=excluded.updated_at",
                 [
-                    (b.abs_item_id, library_id, b.title, b.subtitle, b.authors, b.narrators,
-                     b.series, b.sequence, b.asin, b.isbn, b.path, now)
+                    (*(library_id if c == "library_id" else getattr(b, c)
+                       for c in OWNED_COLUMNS), now)
                     for b in books
                 ],
             )  # fmt: skip
@@ -596,7 +658,43 @@ class Store:
                 f"SELECT * FROM owned {clause} ORDER BY authors, title LIMIT ? OFFSET ?",
                 (*args, limit, offset),
             ).fetchall()
-        return [OwnedBook(**dict(row)) for row in rows]
+        return [_owned(row) for row in rows]
+
+    def owned_book(self, abs_item_id: str) -> OwnedBook | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM owned WHERE abs_item_id=?", (abs_item_id,)
+            ).fetchone()
+        return _owned(row) if row is not None else None
+
+    # ---- metadata waiting for review --------------------------------------------------
+
+    def save_review(self, review: Review) -> None:
+        """One review per book: a new import's proposal replaces an older one."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO reviews (book_id, torrent_hash, provider, confidence,"
+                " before, proposal, before_cover, proposal_cover, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (review.book_id, review.torrent_hash, review.provider, review.confidence,
+                 review.before, review.proposal, review.before_cover, review.proposal_cover,
+                 review.created_at or time.time()),
+            )  # fmt: skip
+
+    def review(self, book_id: int) -> Review | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM reviews WHERE book_id=?", (book_id,)).fetchone()
+        return Review(**dict(row)) if row is not None else None
+
+    def reviewed_books(self) -> frozenset[int]:
+        """The books whose import waits for a review (the workflow leaves them alone)."""
+        with self._lock:
+            rows = self._db.execute("SELECT book_id FROM reviews").fetchall()
+        return frozenset(row["book_id"] for row in rows)
+
+    def drop_review(self, book_id: int) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM reviews WHERE book_id=?", (book_id,))
 
     # ---- pending adds -----------------------------------------------------------------
 
@@ -640,6 +738,12 @@ def _release(row: sqlite3.Row) -> ReleaseRecord:
 
 def _download(row: sqlite3.Row) -> DownloadRecord:
     return DownloadRecord(**dict(row))
+
+
+def _owned(row: sqlite3.Row) -> OwnedBook:
+    values = dict(row)
+    values["has_cover"] = bool(values["has_cover"])
+    return OwnedBook(**values)
 
 
 def _book(row: sqlite3.Row) -> Book:

@@ -54,6 +54,7 @@ from gui.clients.http import (
 
 __all__ = [
     "ADMIN_TYPES",
+    "MATCH_PROVIDERS",
     "SERVICE",
     "AbsBook",
     "AbsClient",
@@ -62,6 +63,7 @@ __all__ = [
     "AbsStatus",
     "AbsUser",
     "ItemsPage",
+    "MatchResult",
     "SearchHit",
     "book_from_item",
 ]
@@ -84,6 +86,32 @@ NOT_ABS = "not Audiobookshelf"
 SCAN_NEEDS_ADMIN = (
     "scanning needs an admin API key: the key's user is not an administrator "
     "(create the key for an admin user under Settings → API Keys)"
+)
+#: LibraryItemController.middleware answers 403 to a POST from a user without `canUpdate`
+#: (and to any request for an item in a library the user may not open).
+MATCH_NEEDS_UPDATE = (
+    "the API key's user may not update items (Audiobookshelf's 'update' permission) "
+    "or may not open this item's library (allow both under Settings → Users, or use an "
+    "admin's key)"
+)
+#: The providers `BookFinder` knows (server/finders/BookFinder.js), plus "custom-<id>" ones.
+#: ABS searches Google for any other name without saying so, hence the check in `match`.
+MATCH_PROVIDERS: tuple[str, ...] = (
+    "google",
+    "itunes",
+    "openlibrary",
+    "fantlab",
+    "audiobookcovers",
+    "audible",
+    "audible.ca",
+    "audible.uk",
+    "audible.au",
+    "audible.fr",
+    "audible.de",
+    "audible.jp",
+    "audible.it",
+    "audible.in",
+    "audible.es",
 )
 #: Name suffixes that ABS's ", "-joined `authorName` would otherwise split off a name.
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md"})
@@ -170,6 +198,28 @@ class AbsBook:
     path: str = ""  # as the ABS server sees it
     media_type: str = "book"
     is_missing: bool = False
+    # What the library view scores completeness on (both item shapes carry them).
+    year: str = ""
+    publisher: str = ""
+    description: str = ""
+    genres: tuple[str, ...] = ()
+    language: str = ""
+    has_cover: bool = False
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """`POST /api/items/:id/match` (`Scanner.quickMatchLibraryItem`).
+
+    A provider with no result gives `warning` ("No google match found") and no item; a
+    match gives the expanded item, with `updated` False when the match changed nothing
+    (ABS fills only empty fields unless told to override).
+    """
+
+    updated: bool
+    warning: str
+    item: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -269,7 +319,30 @@ def book_from_item(item: Mapping[str, Any]) -> AbsBook:
         path=_text(item.get("path")),
         media_type=_text(item.get("mediaType")) or "book",
         is_missing=bool(item.get("isMissing")),
+        year=_text(meta.get("publishedYear")),
+        publisher=_text(meta.get("publisher")),
+        description=_text(meta.get("description")),
+        genres=tuple(g for g in (_text(v) for v in _list(meta.get("genres"))) if g),
+        language=_text(meta.get("language")),
+        has_cover=bool(_text(media.get("coverPath"))),
+        # the full form (`/api/items/:id`) has no media duration: its audio files do
+        duration=_float(media.get("duration"))
+        or sum(
+            _float(f.get("duration"))
+            for f in _list(media.get("audioFiles"))
+            if isinstance(f, Mapping)
+        ),
     )
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value)
 
 
 # ---- parsing answers ----------------------------------------------------------------
@@ -308,6 +381,8 @@ class _Answer:
     status: int
     text: str
     location: str
+    #: The undecoded body of a successful binary request (an image); b"" otherwise.
+    body: bytes = b""
 
 
 def _looks_like_html(text: str) -> bool:
@@ -363,8 +438,14 @@ class AbsClient(SessionOwner):
         *,
         params: Mapping[str, str] | None = None,
         auth: bool = True,
+        json_body: Mapping[str, Any] | None = None,
+        binary: bool = False,
     ) -> tuple[str, _Answer]:
-        """One exchange, read completely; transport failures become typed errors."""
+        """One exchange, read completely; transport failures become typed errors.
+
+        With `binary`, a 2xx body is kept as bytes (an image is no text); error bodies are
+        always decoded, since they become messages.
+        """
         endpoint = f"{method} /{path}"
         if auth and not self._token:
             raise self._error(AuthError, NO_KEY, endpoint)
@@ -378,6 +459,7 @@ class AbsClient(SessionOwner):
                 method,
                 self.base_url.join(URL(path)),
                 params=params,
+                json=json_body,
                 headers=headers,
                 allow_redirects=False,
             ) as response:
@@ -388,10 +470,12 @@ class AbsClient(SessionOwner):
                         f"{endpoint} answered with more data than Audiobookshelf sends",
                         endpoint,
                     )
+                keep = binary and response.status < 300
                 answer = _Answer(
                     status=response.status,
-                    text=body.decode(response.charset or "utf-8", errors="replace"),
+                    text="" if keep else body.decode(response.charset or "utf-8", errors="replace"),
                     location=response.headers.get("Location", ""),
+                    body=body if keep else b"",
                 )
         except TRANSPORT_ERRORS as exc:
             raise transport_error(
@@ -407,9 +491,13 @@ class AbsClient(SessionOwner):
         params: Mapping[str, str] | None = None,
         forbidden: str = "the API key's user is not allowed to do this",
         not_found: str | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        binary: bool = False,
     ) -> _Answer:
         """An authenticated request whose error statuses become actionable errors."""
-        endpoint, answer = await self._send(method, path, params=params)
+        endpoint, answer = await self._send(
+            method, path, params=params, json_body=json_body, binary=binary
+        )
         status = answer.status
         if status < 300:
             return answer
@@ -696,3 +784,103 @@ class AbsClient(SessionOwner):
             forbidden=SCAN_NEEDS_ADMIN,
             not_found=f"Audiobookshelf has no library {library_id}",
         )
+
+    async def cover(self, item_id: str, width: int | None = None) -> bytes | None:
+        """`GET /api/items/:id/cover?format=jpeg[&width=]`: the cover as JPEG bytes, or
+        None when ABS has none (its 404 `Not Found`, also its answer for an unknown id).
+
+        `format=jpeg` because ABS otherwise picks WebP for any client sending
+        `Accept: */*` (`reqSupportsWebp`), which not every image loader reads. ABS scales
+        the cover to `width` pixels (400 when not given) and keeps the aspect ratio.
+        ABS 2.36 serves covers without checking the key (`Auth.ignorePatterns`); the key
+        goes along anyway for servers and proxies that do check.
+        """
+        if not item_id:
+            raise ValueError("no Audiobookshelf item id given")
+        if width is not None and width < 1:
+            raise ValueError("a cover width must be at least 1 pixel")
+        params = {"format": "jpeg"}
+        if width is not None:
+            params["width"] = str(width)
+        path = f"api/items/{quote(item_id, safe='')}/cover"
+        try:
+            answer = await self._call(
+                "GET",
+                path,
+                params=params,
+                forbidden=f"the API key's user may not see the cover of item {item_id}",
+                not_found=f"Audiobookshelf has no cover for item {item_id}",
+                binary=True,
+            )
+        except HttpStatusError as exc:
+            if exc.status == 404:  # ABS's own short 404; an HTML page stays a ProtocolError
+                return None
+            raise
+        if not answer.body or _looks_like_html(answer.body[:64].decode("latin-1")):
+            raise self._error(
+                ProtocolError,
+                f"GET /{path} answered without an image (a login page of a reverse proxy, "
+                "or ABS's USE_X_ACCEL without nginx in front?)",
+                f"GET /{path}",
+                answer,
+            )
+        return answer.body
+
+    async def match(
+        self,
+        item_id: str,
+        *,
+        provider: str,
+        title: str = "",
+        author: str = "",
+        isbn: str = "",
+        asin: str = "",
+        override_cover: bool | None = None,
+        override_details: bool | None = None,
+    ) -> MatchResult:
+        """`POST /api/items/:id/match`: ABS searches `provider` and fills the item from the
+        first result; needs the 'update' permission.
+
+        Empty search fields are left out, so ABS uses the item's own title, author, ISBN
+        and ASIN. Without either override flag the server setting "prefer matched
+        metadata" decides; otherwise ABS only fills empty fields and sets a cover only when
+        the item has none. An unknown provider is refused here because ABS would quietly
+        search Google instead.
+        """
+        if not item_id:
+            raise ValueError("no Audiobookshelf item id given")
+        if provider not in MATCH_PROVIDERS and not provider.startswith("custom-"):
+            raise ValueError(
+                f"{provider!r} is not an Audiobookshelf metadata provider "
+                f"(one of {', '.join(MATCH_PROVIDERS)}, or custom-<id>)"
+            )
+        body: dict[str, Any] = {"provider": provider}
+        for key, value in (("title", title), ("author", author), ("isbn", isbn), ("asin", asin)):
+            if value.strip():
+                body[key] = value.strip()
+        if override_cover is not None:
+            body["overrideCover"] = override_cover
+        if override_details is not None:
+            body["overrideDetails"] = override_details
+        path = f"api/items/{quote(item_id, safe='')}/match"
+        answer = await self._call(
+            "POST",
+            path,
+            json_body=body,
+            forbidden=MATCH_NEEDS_UPDATE,
+            not_found=f"Audiobookshelf has no item {item_id}",
+        )
+        data = self._object(f"POST /{path}", answer)
+        warning = data.get("warning")
+        if isinstance(warning, str):
+            return MatchResult(updated=False, warning=warning, item=None)
+        item = data.get("libraryItem")
+        if not isinstance(data.get("updated"), bool) or not isinstance(item, dict):
+            raise self._error(
+                ProtocolError,
+                f"POST /{path} answered JSON without updated and libraryItem: "
+                "not the Audiobookshelf API this client knows",
+                f"POST /{path}",
+                answer,
+            )
+        return MatchResult(updated=data["updated"], warning="", item=item)

@@ -25,6 +25,7 @@ each field) so the review dialog can show it. A label may carry a detail after a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -67,6 +68,8 @@ __all__ = [
     "image_type",
     "language_name",
     "merge",
+    "metadata_from_json",
+    "metadata_to_json",
     "score_change",
     "source_kind",
     "with_cover",
@@ -554,21 +557,26 @@ class Score:
         return f"{self.percent}%"
 
 
-def _scored_present(meta: BookMetadata, name: str) -> bool:
+def _scored_present(meta: BookMetadata, name: str, cover: bool | None) -> bool:
     if name == "identifier":
         return meta.has("isbn") or meta.has("asin")
+    if name == "cover" and cover is not None:
+        return cover
     return meta.has(name)
 
 
-def completeness(meta: BookMetadata) -> Score:
-    """How much of what Audiobookshelf shows is known, weighted as `WEIGHTS` says."""
+def completeness(meta: BookMetadata, *, cover: bool | None = None) -> Score:
+    """How much of what Audiobookshelf shows is known, weighted as `WEIGHTS` says.
+
+    ``cover`` says whether there is a cover when the image itself is elsewhere (an
+    Audiobookshelf item's cover stays on the server; the index only knows it exists)."""
     earned = possible = 0
     missing: list[str] = []
     for name, weight in WEIGHTS.items():
         if name == "position" and not meta.has("series"):
             continue
         possible += weight
-        if _scored_present(meta, name):
+        if _scored_present(meta, name, cover):
             earned += weight
         else:
             missing.append(_LABELS[name])
@@ -644,6 +652,30 @@ def diff(before: BookMetadata, after: BookMetadata) -> tuple[FieldChange, ...]:
             )
         )
     return tuple(changes)
+
+
+# ---- persistence ----------------------------------------------------------------------------
+
+
+def metadata_to_json(meta: BookMetadata) -> str:
+    """Every field but the cover (bytes are stored apart) as a JSON object."""
+    values = {name: getattr(meta, name) for name in FIELDS if name not in ("cover", "cover_mime")}
+    values["cover_mime"] = meta.cover_mime
+    return json.dumps(values, ensure_ascii=False)
+
+
+def metadata_from_json(text: str, cover: bytes | None = None) -> BookMetadata:
+    """The inverse of `metadata_to_json`; unknown keys (a newer Earmark's) are ignored."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("stored metadata is not a JSON object")
+    values: dict[str, Any] = {}
+    for name in FIELDS:
+        if name not in data or name == "cover":
+            continue
+        value = data[name]
+        values[name] = tuple(str(v) for v in value) if isinstance(value, list) else value
+    return BookMetadata(**values, cover=cover or None)
 
 
 def with_cover(meta: BookMetadata, image: bytes, mime: str) -> BookMetadata:

@@ -58,7 +58,7 @@ from gui.core.torrent_states import is_complete, state_words
 
 if TYPE_CHECKING:
     from gui.clients.audiobookshelf import AbsClient, AbsLibrary
-    from gui.clients.metadata_providers import MetadataProvider
+    from gui.clients.metadata_providers import Enhancement, MetadataProvider
     from gui.clients.qbittorrent import QBittorrentClient
     from gui.settings import Settings
     from gui.store import Book, Store
@@ -128,6 +128,12 @@ class ImportOptions:
     allow_upgrades: bool = False
     abs_library_id: str = ""
     scan_timeout: float = 120.0
+    #: A match below the threshold waits for the user (who may edit it) instead of being
+    #: left out; off for `earmark import`, which has nobody to ask.
+    review_below_threshold: bool = True
+    id3_version: int = 3
+    #: Ask Audiobookshelf to match the new item with this provider ("" = do not).
+    abs_match_provider: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImportOptions:
@@ -145,6 +151,9 @@ class ImportOptions:
             auto_apply_threshold=float(threshold),
             allow_upgrades=bool(getattr(settings, "allow_upgrades", False)),
             abs_library_id=settings.abs_library_id,
+            review_below_threshold=bool(getattr(settings, "review_below_threshold", True)),
+            id3_version=4 if getattr(settings, "id3_version", 3) == 4 else 3,
+            abs_match_provider=str(getattr(settings, "abs_match_provider", "") or ""),
         )
 
 
@@ -158,7 +167,7 @@ class ImportReport:
     abs_item_id: str | None
     score_before: int
     score_after: int
-    status: str = "imported"
+    status: str = "imported"  # or "already_imported", or REVIEW: nothing copied yet
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -177,6 +186,10 @@ class ImportReport:
 
 
 Progress = Callable[[int, int], None]
+
+#: `ImportReport.status` of an import stopped before copying: the metadata found waits
+#: for the user's review (`gui.store.Review`), and the import runs again with their choice.
+REVIEW = "review"
 
 
 # ---- pure parts ---------------------------------------------------------------------------
@@ -334,7 +347,9 @@ def _read_source_tags(root: Path, plan: ImportPlan) -> BookMetadata | None:
     return None
 
 
-def _tag_copies(folder: Path, plan: ImportPlan, meta: BookMetadata) -> list[str]:
+def _tag_copies(
+    folder: Path, plan: ImportPlan, meta: BookMetadata, id3_version: int = 3
+) -> list[str]:
     """Tag the library copies; a copy sharing its data with another file (a hardlink to
     the seeding original) is left alone."""
     from gui.core.tagging import TaggingError, write_cover_file, write_tags
@@ -347,7 +362,7 @@ def _tag_copies(folder: Path, plan: ImportPlan, meta: BookMetadata) -> list[str]
             notes.append(f"{target} not tagged: it is a hardlink to the seeding file")
             continue
         try:
-            write_tags(path, meta, track=track, disc=disc)
+            write_tags(path, meta, track=track, disc=disc, id3_version=id3_version)
         except TaggingError as exc:
             notes.append(f"{target} not tagged: {exc}")
     if meta.cover and plan.cover is None:
@@ -402,7 +417,36 @@ async def _abs_sync(
                 break
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
-    return await _find_item(abs_client, library.id, meta, notes)
+    item_id = await _find_item(abs_client, library.id, meta, notes)
+    if item_id is not None and options.abs_match_provider:
+        await _abs_match(abs_client, item_id, meta, options.abs_match_provider, notes)
+    return item_id
+
+
+async def _abs_match(
+    abs_client: AbsClient, item_id: str, meta: BookMetadata, provider: str, notes: list[str]
+) -> None:
+    """Ask Audiobookshelf to match the new item with one of its providers (the user's
+    choice in the settings); what it says goes into the notes, a refusal included."""
+    try:
+        result = await abs_client.match(
+            item_id,
+            provider=provider,
+            title=meta.title,
+            author=meta.authors[0] if meta.authors else "",
+            isbn=meta.isbn,
+            asin=meta.asin,
+        )
+    except (ClientError, ValueError) as exc:
+        notes.append(f"Audiobookshelf did not match the book: {exc}")
+        return
+    if result.updated:
+        notes.append(f"Audiobookshelf matched the book with {provider}")
+    else:
+        notes.append(
+            f"Audiobookshelf's {provider} match changed nothing"
+            + (f": {result.warning}" if result.warning else "")
+        )
 
 
 async def _find_item(
@@ -438,10 +482,15 @@ async def import_download(
     abs_client: AbsClient | None = None,
     providers: Sequence[MetadataProvider] = (),
     progress: Progress | None = None,
+    metadata: BookMetadata | None = None,
 ) -> ImportReport:
     """Import one completed download (see the module docs); raises :class:`ImportProblem`,
     :class:`gui.core.importer.ImportFailed` or a client error, the book's row untouched
-    but for ``library_path`` and events."""
+    but for ``library_path`` and events.
+
+    ``metadata`` is what the user chose in the review: no provider is asked then. Without
+    it, a match below the confidence threshold stops the import before anything is
+    copied (status `REVIEW`) when the options ask for a review and there is a book."""
     options = (
         settings if isinstance(settings, ImportOptions) else ImportOptions.from_settings(settings)
     )
@@ -473,7 +522,16 @@ async def import_download(
         )
     name = str(torrent.get("name") or "")
     tags = await asyncio.to_thread(_read_source_tags, source_root, plan)
-    meta = metadata_for(book, name, tags)
+    gathered = metadata_for(book, name, tags)
+    score_before = completeness(gathered).percent
+    notes: list[str] = []
+    if metadata is not None:
+        meta = metadata  # the user's reviewed (and maybe edited) choice
+    else:
+        meta, waiting = await _enhanced(gathered, options, providers, notes)
+        if waiting is not None and store is not None and book is not None and book.id:
+            return await _wait_for_review(book.id, torrent_hash, waiting, store, notes)
+    score_after = completeness(meta).percent
     folder = folder_for(meta)
     hardlink = not options.tag_files and options.use_hardlinks_when_not_tagging
     result: ImportResult = await asyncio.to_thread(
@@ -486,27 +544,9 @@ async def import_download(
         upgrade=options.allow_upgrades,
         progress=progress,
     )
-    notes = list(result.notes)
-    score_before = completeness(meta).percent
-    if options.enhance_metadata and providers:
-        from gui.clients.metadata_providers import auto_apply, enhance
-
-        enhancement = await enhance(meta, providers)
-        if auto_apply(enhancement, options.auto_apply_threshold):
-            meta = enhancement.after
-            assert enhancement.candidate is not None
-            notes.append(
-                f"metadata from {enhancement.candidate.provider} "
-                f"({enhancement.confidence:.0%} match)"
-            )
-        elif enhancement.candidate is not None:
-            notes.append(
-                f"a {enhancement.confidence:.0%} match from {enhancement.candidate.provider} "
-                "waits for review"
-            )
-    score_after = completeness(meta).percent
+    notes[:0] = result.notes
     if options.tag_files:
-        notes += await asyncio.to_thread(_tag_copies, result.path, plan, meta)
+        notes += await asyncio.to_thread(_tag_copies, result.path, plan, meta, options.id3_version)
     if store is not None and book is not None and book.id is not None:
         await store.run(
             store.add_event,
@@ -534,6 +574,81 @@ async def import_download(
         score_after=score_after,
         status=result.status,
         notes=tuple(notes),
+    )
+
+
+async def _enhanced(
+    gathered: BookMetadata,
+    options: ImportOptions,
+    providers: Sequence[MetadataProvider],
+    notes: list[str],
+) -> tuple[BookMetadata, Enhancement | None]:
+    """The metadata to write, and the enhancement that waits for a review (if any)."""
+    if not options.enhance_metadata or not providers:
+        return gathered, None
+    from gui.clients.metadata_providers import auto_apply, enhance
+
+    enhancement = await enhance(gathered, providers)
+    notes.extend(f"{f.provider}: {f.message}" for f in enhancement.failures)
+    candidate = enhancement.candidate
+    if candidate is None:
+        return gathered, None
+    if auto_apply(enhancement, options.auto_apply_threshold):
+        notes.append(f"metadata from {candidate.provider} ({enhancement.confidence:.0%} match)")
+        return enhancement.after, None
+    if options.review_below_threshold:
+        return gathered, enhancement
+    notes.append(
+        f"a {enhancement.confidence:.0%} match from {candidate.provider} was left out "
+        f"(below the {options.auto_apply_threshold:.0%} threshold)"
+    )
+    return gathered, None
+
+
+async def _wait_for_review(
+    book_id: int,
+    torrent_hash: str,
+    enhancement: Enhancement,
+    store: Store,
+    notes: list[str],
+) -> ImportReport:
+    """Keep the proposal for the user; nothing is copied or tagged until they decide."""
+    from gui.core.metadata import metadata_to_json
+    from gui.store import Review
+
+    assert enhancement.candidate is not None
+    provider = enhancement.candidate.provider
+    await store.run(
+        store.save_review,
+        Review(
+            book_id=book_id,
+            torrent_hash=torrent_hash,
+            before=metadata_to_json(enhancement.before),
+            proposal=metadata_to_json(enhancement.after),
+            provider=provider,
+            confidence=enhancement.confidence,
+            before_cover=enhancement.before.cover,
+            proposal_cover=enhancement.after.cover,
+        ),
+    )
+    notes.append(review_reason(provider, enhancement.confidence, enhancement.summary))
+    return ImportReport(
+        hash=torrent_hash,
+        library_path="",
+        files=(),
+        abs_item_id=None,
+        score_before=enhancement.score_before.percent,
+        score_after=enhancement.score_after.percent,
+        status=REVIEW,
+        notes=tuple(notes),
+    )
+
+
+def review_reason(provider: str, confidence: float, change: str) -> str:
+    """The book's reason while its metadata waits (the wanted view shows it)."""
+    return (
+        f"metadata waits for your review: a {confidence:.0%} match from {provider} "
+        f"({change}); open the book to check it"
     )
 
 
@@ -600,9 +715,14 @@ class Importer:
         qbt: QBittorrentClient,
         store: Store | None,
         progress: Progress | None = None,
+        metadata: BookMetadata | None = None,
     ) -> ImportReport:
         abs_client = self.abs_factory() if self.abs_factory is not None else None
-        providers = self.providers_factory() if self.providers_factory is not None else ()
+        providers = (
+            self.providers_factory()
+            if self.providers_factory is not None and metadata is None
+            else ()
+        )
         try:
             return await import_download(
                 book,
@@ -613,6 +733,7 @@ class Importer:
                 abs_client=abs_client,
                 providers=providers,
                 progress=progress,
+                metadata=metadata,
             )
         finally:
             for provider in providers:

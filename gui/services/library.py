@@ -39,6 +39,7 @@ from gui.core.matching import (
     match_prepared,
     prepare,
 )
+from gui.core.metadata import BookMetadata, Score, completeness
 from gui.core.ranking import Wanted
 from gui.store import Book, OwnedBook, Store
 
@@ -111,7 +112,44 @@ def owned_from_abs(book: AbsBook, library_id: str) -> OwnedBook:
         asin=book.asin,
         isbn=book.isbn,
         path=book.path,
+        year=book.year,
+        publisher=book.publisher,
+        description=book.description,
+        genres=AUTHOR_SEPARATOR.join(book.genres),
+        language=book.language,
+        has_cover=book.has_cover,
+        duration=book.duration,
     )
+
+
+def _split(joined: str) -> tuple[str, ...]:
+    return tuple(name for name in (n.strip() for n in joined.split(AUTHOR_SEPARATOR)) if name)
+
+
+def metadata_from_owned(owned: OwnedBook) -> BookMetadata:
+    """What Audiobookshelf shows for an owned book, in the form completeness is scored on
+    (the cover stays on the server: `owned_score` counts it from ``has_cover``)."""
+    year = int(owned.year) if owned.year.isdigit() else None
+    return BookMetadata(
+        title=owned.title,
+        subtitle=owned.subtitle,
+        authors=_split(owned.authors),
+        narrators=_split(owned.narrators),
+        series=owned.series,
+        position=owned.sequence,
+        year=year,
+        publisher=owned.publisher,
+        description=owned.description,
+        genres=_split(owned.genres),
+        isbn=owned.isbn,
+        asin=owned.asin,
+        language=owned.language,
+        duration=owned.duration or None,
+    ).cleaned()
+
+
+def owned_score(owned: OwnedBook) -> Score:
+    return completeness(metadata_from_owned(owned), cover=owned.has_cover)
 
 
 def wanted_from_book(book: Book) -> Wanted:

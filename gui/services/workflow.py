@@ -55,6 +55,7 @@ from gui.services.search import Indexer, IndexerGroup, SearchOutcome, search_all
 from gui.store import BOOK_STATES, Book, DownloadRecord, ReleaseRecord, Store
 
 if TYPE_CHECKING:
+    from gui.core.metadata import BookMetadata
     from gui.services.importing import Importer
     from gui.settings import SecretStore, Settings
 
@@ -109,6 +110,11 @@ NOT_STALLING_STATES = frozenset(
 )  # fmt: skip
 #: A failed import is tried again after this long (not on every pass: each try is an event).
 IMPORT_RETRY_SECONDS = 300.0
+#: Import progress goes to the listeners at most this often (the copy reports per chunk).
+PROGRESS_INTERVAL = 0.2
+
+#: (book id, bytes copied, bytes in all) while a book's files are copied into the library.
+ProgressListener = Callable[[int, int, int], None]
 EARMARK_TAG = "earmark"
 MAX_STEPS_PER_PASS = 8
 
@@ -440,6 +446,7 @@ class Workflow:
         self.fetch = fetch
         self.owns_qbt = owns_qbt
         self.listeners: list[TransitionListener] = []
+        self.progress_listeners: list[ProgressListener] = []
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._qbt_failure: ClientError | None = None
@@ -529,10 +536,11 @@ class Workflow:
     async def _import_pass(self, books: Sequence[Book], report: PassReport) -> None:
         """Import every downloaded book (and one left in `importing` by a crash), then
         apply the seeding policy to imported ones."""
+        waiting = await self.store.run(self.store.reviewed_books)
         for book in books:
             if book.state not in ("downloaded", "importing", "in_library"):
                 continue
-            if not book.torrent_hash or self._qbt_failure is not None:
+            if not book.torrent_hash or self._qbt_failure is not None or book.id in waiting:
                 continue
             if (
                 book.state == "downloaded"
@@ -559,15 +567,60 @@ class Workflow:
             await self._import(book)
             return self._moves[-1] if self._moves else None
 
-    async def _import(self, book: Book) -> None:
-        from gui.services.importing import IMPORT_ERRORS, is_permanent
+    async def finish_review(self, book_id: int, metadata: BookMetadata | None) -> Transition | None:
+        """Import a book whose metadata waited for the user: with what they chose (edited
+        or not), or with what was known before the match when ``metadata`` is None."""
+        from gui.core.metadata import metadata_from_json
 
-        assert self.importer is not None and book.torrent_hash
+        async with self._lock:
+            book = await self.store.run(self.store.book, book_id)
+            review = await self.store.run(self.store.review, book_id)
+            if book is None or review is None:
+                raise WorkflowError("this book has no metadata waiting for a review")
+            if metadata is None:
+                metadata = metadata_from_json(review.before, review.before_cover)
+            self._moves.clear()
+            await self._import(book, metadata)
+            if book.state == "in_library":
+                await self.store.run(self.store.drop_review, book_id)
+            return self._moves[-1] if self._moves else None
+
+    def _progress(self, book_id: int) -> Callable[[int, int], None]:
+        """A progress callback for the copy thread that reaches the listeners on the
+        loop, at most every `PROGRESS_INTERVAL` (and always at the end)."""
+        loop = asyncio.get_running_loop()
+        last = [0.0]
+
+        def tell(done: int, total: int) -> None:
+            for listener in list(self.progress_listeners):
+                try:
+                    listener(book_id, done, total)
+                except Exception:
+                    log.exception("a progress listener failed")
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if done < total and now - last[0] < PROGRESS_INTERVAL:
+                return
+            last[0] = now
+            loop.call_soon_threadsafe(tell, done, total)
+
+        return progress
+
+    async def _import(self, book: Book, metadata: BookMetadata | None = None) -> None:
+        from gui.services.importing import IMPORT_ERRORS, REVIEW, is_permanent
+
+        assert self.importer is not None and book.torrent_hash and book.id is not None
         if book.state == "downloaded":
             await self._move(book, "importing", event=f"importing {book.torrent_hash}")
         try:
             imported = await self.importer.run(
-                book, book.torrent_hash, qbt=self.qbt, store=self.store
+                book,
+                book.torrent_hash,
+                qbt=self.qbt,
+                store=self.store,
+                progress=self._progress(book.id),
+                metadata=metadata,
             )
         except IMPORT_ERRORS as exc:
             if isinstance(exc, ClientError):
@@ -581,7 +634,15 @@ class Workflow:
                     book, "downloaded", event=f"{reason}; retried next pass", reason=reason
                 )
             return
+        if imported.status == REVIEW:
+            await self._note(book, imported.notes[-1], "review")
+            self._announce(
+                Transition(book.id, book.title, book.state, book.state, book.reason or "")
+            )
+            return
         book.library_path = imported.library_path
+        book.abs_item_id = imported.abs_item_id
+        book.score_before, book.score_after = imported.score_before, imported.score_after
         where = (
             f"; Audiobookshelf item {imported.abs_item_id}"
             if imported.abs_item_id

@@ -23,6 +23,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QSpinBox,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -69,6 +71,21 @@ PAGES = (
     ("indexers", "Indexers"),
     ("audiobookshelf", "Audiobookshelf"),
     ("library", "Library"),
+    ("import", "Import"),
+)
+#: Providers Audiobookshelf can match an item with (`server/finders/BookFinder.js`),
+#: offered after an import; "" = do not ask.
+ABS_MATCH_CHOICES = (
+    ("", "Don't ask Audiobookshelf to match"),
+    ("audible", "Audible (US)"),
+    ("audible.uk", "Audible (UK)"),
+    ("audible.ca", "Audible (Canada)"),
+    ("audible.au", "Audible (Australia)"),
+    ("audible.de", "Audible (Germany)"),
+    ("audible.fr", "Audible (France)"),
+    ("google", "Google Books"),
+    ("openlibrary", "Open Library"),
+    ("itunes", "iTunes"),
 )
 
 USE_ENV = "env"
@@ -286,6 +303,7 @@ class SettingsDialog(QDialog):
             "indexers": self._indexers_page,
             "audiobookshelf": self._abs_page,
             "library": self._library_page,
+            "import": self._import_page,
         }
         self.pages.setSpacing(3)
         for key, title in PAGES:
@@ -579,6 +597,101 @@ class SettingsDialog(QDialog):
         page.setLayout(layout)
         return page
 
+    def _option(self, name: str, text: str) -> QCheckBox:
+        box = QCheckBox(text)
+        box.setObjectName(name)
+        return box
+
+    def _import_page(self) -> QWidget:
+        """What happens to a finished download: tags, metadata, Audiobookshelf, seeding."""
+        page = QWidget()
+        self.tag_files = self._option("tag_files", "Write tags and cover art on the library copies")
+        self.id3_version = QComboBox()
+        self.id3_version.setObjectName("id3_version")
+        self.id3_version.addItem("ID3v2.3 (Windows Explorer reads it)", 3)
+        self.id3_version.addItem("ID3v2.4", 4)
+        self.use_hardlinks = self._option(
+            "use_hardlinks_when_not_tagging",
+            "Without tagging, hardlink instead of copying (saves space; same disk only)",
+        )
+        self.allow_upgrades = self._option(
+            "allow_upgrades", "Replace a book already in the library with a better release"
+        )
+        self.enhance_metadata = self._option(
+            "enhance_metadata", "Complete the metadata from Audible, Open Library, Google Books"
+        )
+        self.auto_apply_threshold = QSpinBox()
+        self.auto_apply_threshold.setObjectName("auto_apply_threshold")
+        self.auto_apply_threshold.setRange(50, 100)
+        self.auto_apply_threshold.setSuffix(" %")
+        self.review_below_threshold = self._option(
+            "review_below_threshold",
+            "Wait for my review when a match is less sure (otherwise leave it out)",
+        )
+        self.abs_match_provider = QComboBox()
+        self.abs_match_provider.setObjectName("abs_match_provider")
+        for value, label in ABS_MATCH_CHOICES:
+            self.abs_match_provider.addItem(label, value)
+        self.remove_after_seeding = self._option(
+            "remove_after_seeding",
+            "Remove the torrent once qBittorrent stopped it at its ratio or time limit",
+        )
+        self.delete_data_after_seeding = self._option(
+            "delete_data_after_seeding", "…and delete its downloaded files (the library copy stays)"
+        )
+        self.tag_files.toggled.connect(self._import_enabled)
+        self.enhance_metadata.toggled.connect(self._import_enabled)
+        self.remove_after_seeding.toggled.connect(self._import_enabled)
+
+        tags = QFormLayout()
+        tags.addRow(self.tag_files)
+        tags.addRow("MP3 tags", self.id3_version)
+        tags.addRow(self.use_hardlinks)
+        tags.addRow(self.allow_upgrades)
+        metadata = QFormLayout()
+        metadata.addRow(self.enhance_metadata)
+        metadata.addRow("Apply a match without asking from", self.auto_apply_threshold)
+        metadata.addRow(self.review_below_threshold)
+        metadata.addRow("After the scan", self.abs_match_provider)
+        seeding = QFormLayout()
+        seeding.addRow(
+            _note("Earmark never changes the downloaded files: the torrent keeps seeding.")
+        )
+        seeding.addRow(self.remove_after_seeding)
+        seeding.addRow(self.delete_data_after_seeding)
+        layout = QVBoxLayout()
+        for title, form in (
+            ("Copies and tags", tags),
+            ("Metadata", metadata),
+            ("Seeding", seeding),
+        ):
+            group = QGroupBox(title)
+            group.setLayout(form)
+            layout.addWidget(group)
+        layout.addStretch(1)
+        page.setLayout(layout)
+        return page
+
+    def _import_enabled(self) -> None:
+        tagging = self.tag_files.isChecked()
+        self.id3_version.setEnabled(tagging)
+        self.use_hardlinks.setEnabled(not tagging)
+        enhancing = self.enhance_metadata.isChecked()
+        self.auto_apply_threshold.setEnabled(enhancing)
+        self.review_below_threshold.setEnabled(enhancing)
+        self.delete_data_after_seeding.setEnabled(self.remove_after_seeding.isChecked())
+
+    def _import_checks(self) -> dict[str, QCheckBox]:
+        return {
+            "tag_files": self.tag_files,
+            "use_hardlinks_when_not_tagging": self.use_hardlinks,
+            "allow_upgrades": self.allow_upgrades,
+            "enhance_metadata": self.enhance_metadata,
+            "review_below_threshold": self.review_below_threshold,
+            "remove_after_seeding": self.remove_after_seeding,
+            "delete_data_after_seeding": self.delete_data_after_seeding,
+        }
+
     # ---- loading and collecting ----------------------------------------------------
 
     def _text_fields(self) -> dict[str, QLineEdit]:
@@ -616,6 +729,18 @@ class SettingsDialog(QDialog):
         self.mappings.setRowCount(0)
         for remote, local in settings.path_mappings:
             self.add_mapping_row(remote, local)
+        for name, box in self._import_checks().items():
+            box.setChecked(bool(getattr(settings, name)))
+        self.id3_version.setCurrentIndex(max(0, self.id3_version.findData(settings.id3_version)))
+        self.auto_apply_threshold.setValue(round(settings.auto_apply_threshold * 100))
+        choice = self.abs_match_provider.findData(settings.abs_match_provider)
+        if choice < 0:  # a provider this list lacks (a custom one): keep it
+            self.abs_match_provider.addItem(
+                settings.abs_match_provider, settings.abs_match_provider
+            )
+            choice = self.abs_match_provider.count() - 1
+        self.abs_match_provider.setCurrentIndex(choice)
+        self._import_enabled()
 
     def add_empty_mapping(self) -> None:
         self.add_mapping_row("", "")
@@ -658,6 +783,11 @@ class SettingsDialog(QDialog):
         library = self.abs_library.currentData()
         result.abs_library_id = str(library) if library else ""
         result.path_mappings = [(r, loc) for r, loc in self._mapping_rows() if r or loc]
+        for name, box in self._import_checks().items():
+            setattr(result, name, box.isChecked())
+        result.id3_version = int(self.id3_version.currentData())
+        result.auto_apply_threshold = self.auto_apply_threshold.value() / 100
+        result.abs_match_provider = str(self.abs_match_provider.currentData() or "")
         return result
 
     def qbt_config(self) -> QbtConfig:
@@ -728,7 +858,7 @@ class SettingsDialog(QDialog):
     # ---- pages ---------------------------------------------------------------------
 
     def open_page(self, name: str) -> None:
-        """Show the dialog on one page ("qbittorrent", "indexers", "audiobookshelf", "library")."""
+        """Show the dialog on one page (the keys of `PAGES`)."""
         keys = [key for key, _ in PAGES]
         if name not in keys:
             raise ValueError(f"no settings page {name!r}; pages are {', '.join(keys)}")

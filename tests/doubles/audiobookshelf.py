@@ -34,16 +34,35 @@ Behaviour, with its source in advplyr/audiobookshelf:
   ``add_on_disk`` become items and the library's ``lastScan`` changes (a test can hold a
   scan open with ``scan_gate``). A scan asked for while one runs is accepted and does
   nothing (`LibraryScanner.scan`).
+* ``GET /api/items/:id/cover``: no token checked at all (`Auth.ignorePatterns`; the route
+  has no `LibraryItemController.middleware`, so no library check either). An unknown id or
+  an item without a cover is **404** ``Not Found`` (`CacheManager.handleCoverCache`);
+  otherwise the item's JPEG (`BookSpec.cover`, kept at ``/metadata/items/<id>/cover.jpg``
+  as ABS keeps covers it downloaded). ABS picks WebP unless ``format`` says otherwise and
+  the ``Accept`` header lacks ``image/webp`` and is not ``*/*`` (`reqSupportsWebp`); the
+  double stores JPEG only, so it serves ``format=jpeg`` (or ``raw=1``) and answers 501 to
+  anything else. ``width``/``height`` are not applied (the image is served unscaled).
+* ``POST /api/items/:id/match``: `LibraryItemController.middleware` first (**404**
+  unknown id, **403** a library the user may not open, **403** a user without the
+  ``update`` permission, which type "user" lacks by default), then `match` and
+  `Scanner.quickMatchLibraryItem`: the body is recorded in ``match_calls``; the search
+  title (``title`` or the item's) is looked up in ``match_results``; nothing there is
+  ``{"warning": "No <provider> match found"}``; a result fills the item's empty fields
+  (all of them with ``overrideDetails``, the cover with ``overrideCover``) and answers
+  ``{"updated", "libraryItem"}`` with the expanded item. With neither flag sent,
+  ``prefer_matched_metadata`` (the server's ``scannerPreferMatchedMetadata``) sets both.
 
 **Not modelled** (answered 501 or left empty, never faked): filters and collapsed series
 on the items list, ``include=filterdata``, the ``series``/``authors`` parts of a search
 (always empty lists) and tags, podcasts' own settings (an extra podcast library reuses the
-book library's settings), login, API-key management, item updates and matching.
+book library's settings), login, API-key management, item updates, cover scaling and
+formats other than JPEG, and match results with keys other than those in `MATCH_KEYS`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 import re
@@ -78,7 +97,36 @@ SORTING_PREFIXES = ("the", "a")
 _NAMESPACE = uuid.UUID("6f1d3c1e-2f0a-4e4e-9d55-0a6b1f3c2b10")
 _JS_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _DIGITS = re.compile(r"\d+")
-_REASONS = {200: "OK", 403: "Forbidden", 404: "Not Found"}
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
+#: A real 8x8 baseline JPEG (written by Qt), for items that have a cover.
+TINY_JPEG = base64.b64decode(
+    "/9j/4AAQSkZJRgABAQEAZABkAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxO"
+    "QERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2Nj"
+    "Y2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCAAIAAgDASIAAhEBAxEB/8QAHwAAAQUBAQEB"
+    "AQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKB"
+    "kaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1"
+    "dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl"
+    "5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcF"
+    "BAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5"
+    "OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0"
+    "tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwCjRRRXnn0R/9k="
+)
+#: Book fields a provider result fills (`quickMatchBookBuildUpdatePayload`) -> `_Item` names.
+_MATCH_DETAILS = {
+    "title": "title",
+    "subtitle": "subtitle",
+    "description": "description",
+    "publisher": "publisher",
+    "publishedYear": "published_year",
+    "language": "language",
+    "asin": "asin",
+    "isbn": "isbn",
+}
+#: The keys of a `match_results` entry the double understands ("cover" is JPEG bytes here,
+#: where a real provider gives a URL that ABS downloads).
+MATCH_KEYS = frozenset(
+    {*_MATCH_DETAILS, "narrator", "genres", "author", "series", "sequence", "cover"}
+)
 
 
 def load_recorded(responses: Path = ABS_RESPONSES) -> dict[str, Any]:
@@ -134,6 +182,11 @@ def _title_ignore_prefix(title: str) -> str:
     return title
 
 
+def _comma_list(text: str) -> list[str]:
+    """ABS's `.split(',').map(trim).filter(Boolean)` for provider strings."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _last_first(name: str) -> str:
     parts = name.split()
     if len(parts) < 2:
@@ -163,6 +216,8 @@ class BookSpec:
     tracks: int = 1
     #: Relative to the library folder; default Author/Series/Title or Author/Title.
     rel_path: str | None = None
+    #: JPEG bytes of the item's cover (e.g. `TINY_JPEG`); None: no cover (`coverPath` null).
+    cover: bytes | None = None
 
 
 @dataclass
@@ -204,6 +259,12 @@ class _Item:
     files: list[_File]
     chapters: list[dict[str, Any]]
     is_missing: bool = False
+    cover: bytes | None = None
+
+    @property
+    def cover_path(self) -> str | None:
+        """Where ABS keeps a cover it downloaded (`CoverManager`, default settings)."""
+        return f"/metadata/items/{self.id}/cover.jpg" if self.cover is not None else None
 
     @property
     def duration(self) -> float | int:
@@ -312,7 +373,7 @@ class _Renderer:
         values: dict[str, Any] = {
             "id": item.media_id,
             "libraryItemId": item.id,
-            "coverPath": None,
+            "coverPath": item.cover_path,
             "tags": [],
             "numTracks": len(audio),
             "numAudioFiles": len(audio),
@@ -517,6 +578,13 @@ class AbsServerDouble(_Double):
         self.scans: list[tuple[str, bool]] = []
         self.scans_finished = 0
         self._scan_done = asyncio.Condition()
+        #: Search title -> the provider's first result (keys in `MATCH_KEYS`); a title not
+        #: here is a search that finds nothing.
+        self.match_results: dict[str, dict[str, Any]] = {}
+        #: (item id, JSON body) of every match request that passed the permission checks.
+        self.match_calls: list[tuple[str, dict[str, Any]]] = []
+        #: The server setting `scannerPreferMatchedMetadata` (off by default).
+        self.prefer_matched_metadata = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._clock = 0
         self._serial = 0
@@ -764,6 +832,7 @@ class AbsServerDouble(_Double):
             language=spec.language,
             files=files,
             chapters=chapters,
+            cover=spec.cover,
         )
 
     def add_books(self, specs: Iterable[BookSpec], library_id: str | None = None) -> list[str]:
@@ -853,10 +922,12 @@ class AbsServerDouble(_Double):
             return self._json(self.recorded["status_after_init"])
         if not request.path.startswith("/api/"):
             return web.Response(status=501, text=f"not modelled by the double: {request.path}")
+        parts = [p for p in request.path.split("/") if p][1:]
+        if request.method == "GET" and len(parts) == 3 and parts[::2] == ["items", "cover"]:
+            return self._cover(request, parts[1])  # before the token check, as Auth.js does
         user_type = self._user_type(request)
         if user_type is None:
             return web.Response(status=401, body=b"Unauthorized")
-        parts = [p for p in request.path.split("/") if p][1:]
         if request.method == "GET" and parts == ["me"]:
             return self._json(self._me(user_type))
         if request.method == "GET" and parts == ["libraries"]:
@@ -870,6 +941,8 @@ class AbsServerDouble(_Double):
             return await self._library_route(request, user_type, parts)
         if request.method == "GET" and len(parts) == 2 and parts[0] == "items":
             return self._item_route(request, user_type, parts[1])
+        if request.method == "POST" and len(parts) == 3 and parts[::2] == ["items", "match"]:
+            return await self._match(request, user_type, parts[1])
         return web.Response(status=501, text=f"not modelled by the double: {request.path}")
 
     async def _library_route(
@@ -990,6 +1063,127 @@ class AbsServerDouble(_Double):
                     return self._json(self.render.expanded(item))
                 return self._json(self.render.full(item))
         return self._send_status(404)
+
+    def _find(self, item_id: str) -> tuple[_Library, _Item] | None:
+        for library in self.libraries.values():
+            for item in library.items:
+                if item.id == item_id:
+                    return library, item
+        return None
+
+    def _cover(self, request: web.Request, item_id: str) -> web.Response:
+        """`LibraryItemController.getCover` and `CacheManager.handleCoverCache`, JPEG only."""
+        found = self._find(item_id)
+        cover = found[1].cover if found else None
+        if cover is None:
+            return self._send_status(404)  # no cover path for the id: res.sendStatus(404)
+        if request.query.get("raw"):  # `if (raw)`: any non-empty value; res.sendFile(cover.jpg)
+            return web.Response(body=cover, content_type="image/jpeg")
+        accept = request.headers.get("Accept", "")
+        webp = "image/webp" in accept or accept == "*/*"
+        image_format = request.query.get("format") or ("webp" if webp else "jpeg")
+        if image_format != "jpeg":
+            return web.Response(
+                status=501, text=f"format {image_format} is not modelled by the double"
+            )
+        return web.Response(body=cover, content_type="image/jpeg")
+
+    async def _match(self, request: web.Request, user_type: str, item_id: str) -> web.Response:
+        """`LibraryItemController.middleware`, `.match` and `Scanner.quickMatchLibraryItem`."""
+        found = self._find(item_id)
+        if found is None:
+            return self._send_status(404)
+        library, item = found
+        if not self._may_open(user_type, library.id):
+            return self._send_status(403)
+        if not self._me(user_type)["permissions"]["update"]:  # a POST needs req.user.canUpdate
+            return self._send_status(403)
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except ValueError:
+            return self._send_status(400)  # express.json's parse error
+        body = body if isinstance(body, dict) else {}
+        self.match_calls.append((item_id, body))
+        # LibraryItemController.match keeps non-empty strings and `!!` of the flags sent.
+        options = {
+            key: body[key]
+            for key in ("provider", "title", "author", "isbn", "asin")
+            if isinstance(body.get(key), str) and body[key]
+        }
+        cover_flag = bool(body["overrideCover"]) if "overrideCover" in body else None
+        details_flag = bool(body["overrideDetails"]) if "overrideDetails" in body else None
+        provider = options.get("provider", "google")
+        result = self.match_results.get(options.get("title") or item.title)
+        if result is None:
+            return self._json({"warning": f"No {provider} match found"})
+        if set(result) - MATCH_KEYS or not isinstance(result.get("cover", b""), bytes):
+            return web.Response(status=501, text="this match result is not modelled by the double")
+        if cover_flag is None and details_flag is None and self.prefer_matched_metadata:
+            cover_flag = details_flag = True
+        updated = self._apply_match(item, library, result, bool(cover_flag), bool(details_flag))
+        if updated:
+            item.updated_at = self._tick()
+        return self._json({"updated": updated, "libraryItem": self.render.expanded(item)})
+
+    @staticmethod
+    def _apply_match(
+        item: _Item,
+        library: _Library,
+        result: Mapping[str, Any],
+        override_cover: bool,
+        override_details: bool,
+    ) -> bool:
+        """What `quickMatchBookBuildUpdatePayload` changes: an empty field (every field with
+        `override_details`), the cover when there is none (or `override_cover`); authors and
+        series by name, case-insensitively, keeping the ids of those already there."""
+        updated = False
+        cover = result.get("cover")
+        if cover and (item.cover is None or override_cover):
+            item.cover = cover
+            updated = True  # ABS marks coverPath changed even when it is the same file
+        for key, attribute in _MATCH_DETAILS.items():
+            value = result.get(key)
+            current = getattr(item, attribute)
+            if value and (not current or override_details) and value != current:
+                setattr(item, attribute, value)
+                updated = True
+        lists = (("narrator", "narrators"), ("genres", "genres"))
+        for key, attribute in lists:
+            value = result.get(key)
+            if value and (not getattr(item, attribute) or override_details):
+                names = value if isinstance(value, list) else _comma_list(value)
+                if names != getattr(item, attribute):
+                    setattr(item, attribute, list(names))
+                    updated = True
+        author = result.get("author")
+        if author and (not item.authors or override_details):
+            names = author if isinstance(author, list) else _comma_list(author)
+            wanted = {n.lower() for n in names}
+            authors = [(i, n) for i, n in item.authors if n.lower() in wanted]
+            for name in names:
+                if name.lower() not in {n.lower() for _, n in authors}:
+                    authors.append((_id("author", library.id, name), name))
+            if authors != item.authors:
+                item.authors = authors
+                updated = True
+        series = result.get("series")
+        if series and (not item.series or override_details):
+            entries = (
+                [(e["series"], e.get("sequence")) for e in series]
+                if isinstance(series, list)
+                else [(series, result.get("sequence"))]
+            )
+            sequences = {name.lower(): sequence for name, sequence in entries}
+            kept = [
+                (i, n, sequences[n.lower()]) for i, n, _ in item.series if n.lower() in sequences
+            ]
+            for name, sequence in entries:
+                if name.lower() not in {n.lower() for _, n, _ in kept}:
+                    kept.append((_id("series", library.id, name), name, sequence))
+            if kept != item.series:
+                item.series = kept
+                updated = True
+        return updated
 
     async def _scan(self, library: _Library) -> None:
         """What LibraryScanner does for the double: later, the new books appear."""

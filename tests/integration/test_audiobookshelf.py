@@ -13,8 +13,10 @@ import aiohttp
 import pytest
 
 from gui.clients.audiobookshelf import (
+    MATCH_PROVIDERS,
     AbsBook,
     AbsClient,
+    MatchResult,
     book_from_item,
 )
 from gui.clients.errors import (
@@ -25,6 +27,7 @@ from gui.clients.errors import (
     UnreachableError,
 )
 from tests.doubles.audiobookshelf import (
+    TINY_JPEG,
     AbsServerDouble,
     BookSpec,
     load_recorded,
@@ -203,6 +206,11 @@ def test_every_recorded_form_normalises_to_the_same_book() -> None:
         series="Tag Series",
         sequence="2",
         path="/audiobooks/Folder Author2/Folder Title2",
+        year="2021",
+        publisher="Tagged Publisher",
+        description="A tagged description.",
+        genres=("Fantasy",),
+        duration=RECORDED["library_items_minified_limit2"]["results"][0]["media"]["duration"],
     )
     minified = RECORDED["library_items_minified_limit2"]["results"][0]
     for form in (minified, RECORDED["item"], RECORDED["item_expanded"]):
@@ -347,3 +355,179 @@ async def test_a_closed_port_is_unreachable() -> None:
     async with AbsClient(f"http://127.0.0.1:{free_port()}/", "key") as client:
         with pytest.raises(UnreachableError, match="connection refused"):
             await client.libraries()
+
+
+# ---- covers ----------------------------------------------------------------------------
+
+
+async def test_a_cover_is_the_items_jpeg_asked_for_at_a_width() -> None:
+    spec = BookSpec("Covered Book", authors=("Cora Cover",), cover=TINY_JPEG)
+    async with AbsServerDouble() as double, client_for(double) as client:
+        (item_id,) = double.add_books([spec])
+        sized = await client.cover(item_id, width=120)
+        default = await client.cover(item_id)
+        item = await client.item(item_id)
+    assert sized == default == TINY_JPEG
+    assert item["media"]["coverPath"] == f"/metadata/items/{item_id}/cover.jpg"
+    first, second = [r for r in double.received if r.path.endswith("/cover")]
+    assert first.path == f"/api/items/{item_id}/cover"
+    assert first.query == {"format": "jpeg", "width": "120"}
+    assert second.query == {"format": "jpeg"}  # ABS then scales to 400 px
+    assert first.headers["Authorization"] == f"Bearer {double.admin_key}"
+
+
+async def test_no_cover_and_an_unknown_item_are_none() -> None:
+    async with AbsServerDouble() as double, client_for(double) as client:
+        assert RECORDED["item"]["media"]["coverPath"] is None
+        assert await client.cover(PRE_TAGGED_ID) is None
+        assert await client.cover("no-such-item") is None
+        with pytest.raises(ValueError, match="at least 1 pixel"):
+            await client.cover(PRE_TAGGED_ID, width=0)
+
+
+async def test_abs_serves_covers_without_checking_the_key() -> None:
+    """ABS 2.36 skips authentication for `GET /api/items/:id/cover` (`Auth.ignorePatterns`):
+    a revoked key still gets the cover, and so does a request without any."""
+    spec = BookSpec("Open Cover", cover=TINY_JPEG)
+    async with AbsServerDouble() as double:
+        (item_id,) = double.add_books([spec])
+        async with AbsClient(double.url, "revoked-key") as client:
+            assert await client.cover(item_id) == TINY_JPEG
+        async with aiohttp.ClientSession() as http:
+            url = f"{double.url}api/items/{item_id}/cover"
+            async with http.get(url, params={"format": "jpeg"}) as response:
+                assert response.status == 200 and response.content_type == "image/jpeg"
+                assert await response.read() == TINY_JPEG
+            async with http.get(f"{double.url}api/items/nope/cover") as response:
+                assert (response.status, await response.text()) == (404, "Not Found")
+
+
+async def test_a_refused_key_on_a_cover_is_named() -> None:
+    """Servers (or proxies) that do check the key answer 401: the usual key message."""
+    async with (
+        serving("Unauthorized", status=401, content_type="text/plain") as url,
+        AbsClient(url, "some-key") as client,
+    ):
+        with pytest.raises(AuthError, match="refused the API key") as caught:
+            await client.cover("74628783-a726-497b-a90b-79e6083bcf7a")
+    assert caught.value.status == 401 and "some-key" not in str(caught.value)
+    async with AbsServerDouble() as double, AbsClient(double.url, "") as client:
+        with pytest.raises(AuthError, match="no Audiobookshelf API key"):
+            await client.cover(PRE_TAGGED_ID)
+    assert double.received == []
+
+
+async def test_a_web_page_instead_of_a_cover_is_no_image() -> None:
+    page = "<!DOCTYPE html><html><body>Sign in to your proxy</body></html>"
+    async with serving(page) as url, AbsClient(url, "key") as client:
+        with pytest.raises(ProtocolError, match="answered without an image"):
+            await client.cover("item")
+    async with serving(page, status=404) as url, AbsClient(url, "key") as client:
+        with pytest.raises(ProtocolError, match="no Audiobookshelf API at"):
+            await client.cover("item")
+
+
+# ---- matching --------------------------------------------------------------------------
+
+
+async def test_a_match_fills_the_empty_fields_and_the_missing_cover() -> None:
+    async with AbsServerDouble() as double, client_for(double) as client:
+        (item_id,) = double.add_books([BookSpec("Project Hail Mary", publisher="Old House")])
+        double.match_results["Project Hail Mary"] = {
+            "title": "Project Hail Mary",
+            "author": "Andy Weir",
+            "narrator": "Ray Porter",
+            "publisher": "Ballantine",
+            "publishedYear": "2021",
+            "asin": "B08G9PRS1K",
+            "series": "Standalone",
+            "sequence": "1",
+            "cover": TINY_JPEG,
+        }
+        result = await client.match(item_id, provider="audible")
+        cover = await client.cover(item_id)
+    assert result.updated and result.warning == "" and result.item is not None
+    book = book_from_item(result.item)
+    assert book.authors == ("Andy Weir",) and book.narrators == ("Ray Porter",)
+    assert (book.series, book.sequence, book.asin) == ("Standalone", "1", "B08G9PRS1K")
+    assert result.item["media"]["metadata"]["publisher"] == "Old House"  # not empty: kept
+    assert result.item["media"]["metadata"]["publishedYear"] == "2021"
+    assert cover == TINY_JPEG
+    assert double.match_calls == [(item_id, {"provider": "audible"})]
+
+
+async def test_override_details_replaces_what_the_item_has() -> None:
+    spec = BookSpec("Dune", authors=("Frank Herbrt",), publisher="Old House", cover=TINY_JPEG)
+    async with AbsServerDouble() as double, client_for(double) as client:
+        (item_id,) = double.add_books([spec])
+        double.match_results["Dune"] = {"author": "Frank Herbert", "publisher": "Ace"}
+        unchanged = await client.match(item_id, provider="google")
+        replaced = await client.match(
+            item_id, provider="google", override_details=True, override_cover=False
+        )
+    assert unchanged.updated is False and unchanged.item is not None
+    assert book_from_item(unchanged.item).authors == ("Frank Herbrt",)
+    assert replaced.updated and replaced.item is not None
+    assert book_from_item(replaced.item).authors == ("Frank Herbert",)
+    assert replaced.item["media"]["metadata"]["publisher"] == "Ace"
+    assert double.match_calls[1] == (
+        item_id,
+        {"provider": "google", "overrideCover": False, "overrideDetails": True},
+    )
+
+
+async def test_a_match_that_finds_nothing_is_a_warning() -> None:
+    async with AbsServerDouble() as double, client_for(double) as client:
+        result = await client.match(PRE_TAGGED_ID, provider="openlibrary")
+        custom = await client.match(PRE_TAGGED_ID, provider="custom-my-shelf", title="Elsewhere")
+    assert result == MatchResult(updated=False, warning="No openlibrary match found", item=None)
+    assert custom.warning == "No custom-my-shelf match found"
+
+
+async def test_the_search_fields_sent_are_the_non_empty_ones() -> None:
+    async with AbsServerDouble() as double, client_for(double) as client:
+        double.match_results["The Martian"] = {"language": "English"}
+        result = await client.match(
+            PRE_TAGGED_ID,
+            provider="audible.uk",
+            title=" The Martian ",
+            author="Andy Weir",
+            isbn="",
+            asin="B00B5HZGUG",
+            override_cover=True,
+        )
+    assert result.updated and result.item is not None
+    assert result.item["media"]["metadata"]["language"] == "English"  # was null: filled
+    assert double.match_calls == [
+        (
+            PRE_TAGGED_ID,
+            {
+                "provider": "audible.uk",
+                "title": "The Martian",
+                "author": "Andy Weir",
+                "asin": "B00B5HZGUG",
+                "overrideCover": True,
+            },
+        )
+    ]
+
+
+async def test_a_user_without_the_update_permission_may_not_match() -> None:
+    async with AbsServerDouble() as double, client_for(double, double.user_key) as client:
+        assert (await client.me()).permissions["update"] is False  # ABS's default for "user"
+        with pytest.raises(ForbiddenError, match="may not update items") as caught:
+            await client.match(PRE_TAGGED_ID, provider="google")
+    assert "Audiobookshelf's 'update' permission" in str(caught.value)
+    assert caught.value.status == 403
+    assert double.match_calls == []
+
+
+async def test_an_unknown_provider_or_item_is_refused() -> None:
+    assert "audible.es" in MATCH_PROVIDERS and "audnexus" not in MATCH_PROVIDERS
+    async with AbsServerDouble() as double, client_for(double) as client:
+        for provider in ("audnexus", "Google", ""):
+            with pytest.raises(ValueError, match="not an Audiobookshelf metadata provider"):
+                await client.match(PRE_TAGGED_ID, provider=provider)
+        assert double.received == []
+        with pytest.raises(HttpStatusError, match="has no item nope"):
+            await client.match("nope", provider="google")

@@ -16,6 +16,8 @@ from gui.core.metadata import (
     from_wanted,
     language_name,
     merge,
+    metadata_from_json,
+    metadata_to_json,
     score_change,
     source_kind,
 )
@@ -271,3 +273,33 @@ def test_wanted_and_release_sources() -> None:
 )
 def test_language_names_are_unified(text: str, name: str) -> None:
     assert language_name(text) == name
+
+
+def test_metadata_survives_the_store_as_json() -> None:
+    meta = BookMetadata(
+        title="Dune",
+        authors=("Frank Herbert",),
+        narrators=("Scott Brick", "Orlagh Cassidy"),
+        series="Dune",
+        position="1",
+        year=1965,
+        genres=("Science Fiction",),
+        asin="B002V1OF70",
+        cover=b"\xff\xd8\xff\xe0cover-bytes",
+        cover_mime="image/jpeg",
+        duration=75600.5,
+    )
+    text = metadata_to_json(meta)
+    assert "cover-bytes" not in text  # the cover is stored apart
+    assert metadata_from_json(text, meta.cover) == meta
+    assert metadata_from_json(text).cover is None
+    with pytest.raises(ValueError):
+        metadata_from_json("[]")
+
+
+def test_a_cover_known_elsewhere_counts() -> None:
+    """An Audiobookshelf item's cover stays on the server: the index only knows it exists."""
+    meta = BookMetadata(title="Dune", authors=("Frank Herbert",))
+    assert "cover" in completeness(meta).missing
+    assert completeness(meta, cover=True).percent > completeness(meta).percent
+    assert "cover" not in completeness(meta, cover=True).missing

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from gui.store import Book, PendingAdd, Store, StoreError
+from gui.store import MIGRATIONS, Book, OwnedBook, PendingAdd, Review, Store, StoreError
 
 
 def test_books_survive_reopening(tmp_path: Path) -> None:
@@ -104,3 +105,49 @@ def test_an_update_never_undoes_a_reorder(tmp_path: Path) -> None:
     assert [b.title for b in store.books()] == ["Emma", "Dune"]
     del second
     store.close()
+
+
+def test_a_version_2_database_gains_the_library_and_review_columns(tmp_path: Path) -> None:
+    """Schema 3 on top of a database written by the previous release: rows are kept."""
+    path = tmp_path / "earmark.sqlite3"
+    with sqlite3.connect(path) as db:
+        for script in MIGRATIONS[:2]:
+            db.executescript(script)
+        db.execute(
+            "INSERT INTO books (title, author, sort_order, created_at, updated_at)"
+            " VALUES ('Dune', 'Frank Herbert', 1, 0, 0)"
+        )
+        db.execute(
+            "INSERT INTO owned (abs_item_id, library_id, title, updated_at)"
+            " VALUES ('li_1', 'lib', 'Old Book', 0)"
+        )
+        db.execute("PRAGMA user_version = 2")
+    store = Store(path)
+    try:
+        (book,) = store.books()
+        assert (book.title, book.abs_item_id, book.score_before) == ("Dune", None, None)
+        old = store.owned_book("li_1")
+        assert old is not None and old.title == "Old Book" and old.has_cover is False
+        store.replace_owned(
+            "lib",
+            [
+                OwnedBook(
+                    "li_2", "lib", "New", genres="Sci-Fi; Classic", has_cover=True, year="1965"
+                )
+            ],
+        )
+        assert [b.abs_item_id for b in store.owned()] == ["li_2"]
+        new = store.owned_book("li_2")
+        assert new is not None and new.has_cover is True and new.genres == "Sci-Fi; Classic"
+        assert book.id is not None
+        review = Review(book.id, "ab" * 20, before="{}", proposal="{}", proposal_cover=b"\xff\xd8")
+        store.save_review(review)
+        store.save_review(replace(review, provider="Audible"))  # one per book
+        saved = store.review(book.id)
+        assert saved is not None and saved.provider == "Audible"
+        assert saved.proposal_cover == b"\xff\xd8"
+        assert store.reviewed_books() == {book.id}
+        store.remove_book(book.id)  # a removed book takes its review along
+        assert store.reviewed_books() == frozenset()
+    finally:
+        store.close()
