@@ -276,10 +276,9 @@ async def cmd_queue(args: argparse.Namespace, out: Output) -> int:
 async def cmd_import(args: argparse.Namespace, out: Output) -> int:
     """Import the download HASH: the book linked to it, else a loose book named after the
     torrent. The book's state follows (in_library) when one is linked."""
-    from gui.clients.audiobookshelf import AbsClient
     from gui.core.importer import ImportFailed
     from gui.services.importing import Importer, ImportProblem
-    from gui.settings import Secret
+    from gui.services.library import abs_factory
 
     torrent_hash = args.hash.strip().lower()
     if not torrent_hash:
@@ -290,13 +289,7 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
         raise CommandFailed(
             "no library folder is set: choose it in the settings or set EARMARK_LIBRARY_DIR"
         )
-    abs_token = (secrets.get(Secret.ABS_TOKEN) or "").strip()
-    abs_url = settings.abs_url.strip()
-
-    def abs_client() -> AbsClient:
-        return AbsClient(abs_url, abs_token)
-
-    importer = Importer.from_settings(settings, abs_client if abs_url and abs_token else None)
+    importer = Importer.from_settings(settings, abs_factory(settings, secrets))
     # An explicit import runs to the end: a weak match is left out, not held for a review.
     importer.options = dataclasses.replace(importer.options, review_below_threshold=False)
     with open_store() as store:

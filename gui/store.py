@@ -13,6 +13,7 @@ them on the store's own thread so the GUI's event loop never waits on the disk.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -629,23 +630,16 @@ class Store:
     # ---- the Audiobookshelf library index ---------------------------------------------
 
     def replace_owned(self, library_id: str, books: Sequence[OwnedBook]) -> None:
-        """A full refresh of one library: what ABS no longer has is dropped."""
-        now = time.time()
-        names = ", ".join(OWNED_COLUMNS)
-        marks = ", ".join("?" for _ in OWNED_COLUMNS)
-        updates = ", ".join(f"{c}=excluded.{c}" for c in OWNED_COLUMNS if c != "abs_item_id")
+        """A full refresh of one library, in one transaction: what ABS no longer has is
+        dropped."""
         with self._transaction() as db:
             db.execute("DELETE FROM owned WHERE library_id=?", (library_id,))
-            db.executemany(
-                f"INSERT INTO owned ({names}, updated_at) VALUES ({marks}, ?)"
-                f" ON CONFLICT (abs_item_id) DO UPDATE SET {updates},"
-                " updated_at=excluded.updated_at",
-                [
-                    (*(library_id if c == "library_id" else getattr(b, c)
-                       for c in OWNED_COLUMNS), now)
-                    for b in books
-                ],
-            )  # fmt: skip
+            _upsert_owned(db, [dataclasses.replace(b, library_id=library_id) for b in books])
+
+    def save_owned(self, book: OwnedBook) -> None:
+        """One item changed (after a match): the rest of its library stays as indexed."""
+        with self._transaction() as db:
+            _upsert_owned(db, [book])
 
     def owned(
         self, *, search: str | None = None, limit: int = -1, offset: int = 0
@@ -738,6 +732,17 @@ def _release(row: sqlite3.Row) -> ReleaseRecord:
 
 def _download(row: sqlite3.Row) -> DownloadRecord:
     return DownloadRecord(**dict(row))
+
+
+def _upsert_owned(db: sqlite3.Connection, books: Sequence[OwnedBook]) -> None:
+    names = ", ".join(OWNED_COLUMNS)
+    marks = ", ".join("?" for _ in OWNED_COLUMNS)
+    updates = ", ".join(f"{c}=excluded.{c}" for c in OWNED_COLUMNS if c != "abs_item_id")
+    db.executemany(
+        f"INSERT INTO owned ({names}, updated_at) VALUES ({marks}, ?)"
+        f" ON CONFLICT (abs_item_id) DO UPDATE SET {updates}, updated_at=excluded.updated_at",
+        [(*(getattr(b, c) for c in OWNED_COLUMNS), time.time()) for b in books],
+    )
 
 
 def _owned(row: sqlite3.Row) -> OwnedBook:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from gui.clients.audiobookshelf import book_from_item
 from gui.clients.errors import ClientError, ForbiddenError
 from gui.core.importer import (
     DestinationConflict,
@@ -57,7 +58,7 @@ from gui.core.release_title import parse_release_title
 from gui.core.torrent_states import is_complete, state_words
 
 if TYPE_CHECKING:
-    from gui.clients.audiobookshelf import AbsClient, AbsLibrary
+    from gui.clients.audiobookshelf import AbsBook, AbsClient, AbsLibrary
     from gui.clients.metadata_providers import Enhancement, MetadataProvider
     from gui.clients.qbittorrent import QBittorrentClient
     from gui.settings import Settings
@@ -381,8 +382,9 @@ async def _abs_sync(
     meta: BookMetadata,
     options: ImportOptions,
     notes: list[str],
-) -> str | None:
-    """Scan (when allowed), wait for it, find the book; returns its item id or None."""
+) -> AbsBook | None:
+    """Scan (when allowed), wait for it, find the book (matched when asked): the item as
+    Audiobookshelf now describes it, or None."""
     try:
         library = choose_library(
             await abs_client.libraries(), options.library_dir, options.abs_library_id
@@ -417,15 +419,18 @@ async def _abs_sync(
                 break
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
-    item_id = await _find_item(abs_client, library.id, meta, notes)
-    if item_id is not None and options.abs_match_provider:
-        await _abs_match(abs_client, item_id, meta, options.abs_match_provider, notes)
-    return item_id
+    found = await _find_item(abs_client, library.id, meta, notes)
+    if found is not None and options.abs_match_provider:
+        matched = await _abs_match(
+            abs_client, found.item_id, meta, options.abs_match_provider, notes
+        )
+        found = matched or found
+    return found
 
 
 async def _abs_match(
     abs_client: AbsClient, item_id: str, meta: BookMetadata, provider: str, notes: list[str]
-) -> None:
+) -> AbsBook | None:
     """Ask Audiobookshelf to match the new item with one of its providers (the user's
     choice in the settings); what it says goes into the notes, a refusal included."""
     try:
@@ -439,7 +444,7 @@ async def _abs_match(
         )
     except (ClientError, ValueError) as exc:
         notes.append(f"Audiobookshelf did not match the book: {exc}")
-        return
+        return None
     if result.updated:
         notes.append(f"Audiobookshelf matched the book with {provider}")
     else:
@@ -447,11 +452,15 @@ async def _abs_match(
             f"Audiobookshelf's {provider} match changed nothing"
             + (f": {result.warning}" if result.warning else "")
         )
+    try:
+        return book_from_item(result.item) if result.item else None
+    except ValueError:
+        return None
 
 
 async def _find_item(
     abs_client: AbsClient, library_id: str, meta: BookMetadata, notes: list[str]
-) -> str | None:
+) -> AbsBook | None:
     try:
         hits = await abs_client.search(library_id, meta.title)
     except ClientError as exc:
@@ -464,7 +473,7 @@ async def _find_item(
             continue
         if authors and not authors & {fold(a) for a in found.authors}:
             continue
-        return found.item_id
+        return found
     notes.append(f"'{meta.title}' is not in Audiobookshelf yet")
     return None
 
@@ -557,7 +566,13 @@ async def import_download(
         )
     abs_item_id = None
     if abs_client is not None:
-        abs_item_id = await _abs_sync(abs_client, meta, options, notes)
+        item = await _abs_sync(abs_client, meta, options, notes)
+        abs_item_id = item.item_id if item is not None else None
+        if item is not None and store is not None:
+            from gui.services.library import owned_from_abs
+
+            # the library view shows the new book now, not at the next full refresh
+            await store.run(store.save_owned, owned_from_abs(item, item.library_id))
         if store is not None and book is not None and book.id is not None:
             message = (
                 f"in Audiobookshelf as item {abs_item_id}"

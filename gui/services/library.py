@@ -31,6 +31,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gui.clients.audiobookshelf import AbsBook, AbsClient, AbsLibrary, book_from_item
 from gui.core.matching import (
@@ -42,6 +43,9 @@ from gui.core.matching import (
 from gui.core.metadata import BookMetadata, Score, completeness
 from gui.core.ranking import Wanted
 from gui.store import Book, OwnedBook, Store
+
+if TYPE_CHECKING:
+    from gui.settings import SecretStore, Settings
 
 __all__ = [
     "MATCH_THRESHOLD",
@@ -150,6 +154,22 @@ def metadata_from_owned(owned: OwnedBook) -> BookMetadata:
 
 def owned_score(owned: OwnedBook) -> Score:
     return completeness(metadata_from_owned(owned), cover=owned.has_cover)
+
+
+def abs_factory(settings: Settings, secrets: SecretStore) -> Callable[[], AbsClient] | None:
+    """How to open the configured Audiobookshelf, or None when it is not configured
+    (an address and a key are both needed)."""
+    from gui.settings import Secret
+
+    url = settings.abs_url.strip()
+    token = (secrets.get(Secret.ABS_TOKEN) or "").strip()
+    if not url or not token:
+        return None
+
+    def open_client() -> AbsClient:
+        return AbsClient(url, token)
+
+    return open_client
 
 
 def wanted_from_book(book: Book) -> Wanted:

@@ -50,7 +50,7 @@ from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.ranking import Ranked, RankingPolicy, rank
 from gui.core.torrent_states import STATE_WORDS, is_complete
 from gui.core.torrents import Magnet, TorrentFile, TorrentInputError, parse_magnet
-from gui.services.library import LibraryIndex, wanted_from_book
+from gui.services.library import LibraryIndex, abs_factory, wanted_from_book
 from gui.services.search import Indexer, IndexerGroup, SearchOutcome, search_all
 from gui.store import BOOK_STATES, Book, DownloadRecord, ReleaseRecord, Store
 
@@ -1255,7 +1255,6 @@ def workflow_from_settings(
 
     The workflow owns the qBittorrent client it creates here: `await workflow.aclose()`.
     """
-    from gui.clients.audiobookshelf import AbsClient
     from gui.services.importing import Importer
     from gui.services.search import indexers_from_settings
     from gui.settings import Secret, qbt_config
@@ -1265,19 +1264,10 @@ def workflow_from_settings(
             "qBittorrent is not configured: set its address in the settings or EARMARK_QBT_URL"
         )
     qbt = QBittorrentClient(qbt_config(settings, secrets))
-    library: LibraryIndex | None = None
-    abs_factory: Callable[[], AbsClient] | None = None
-    abs_token = (secrets.get(Secret.ABS_TOKEN) or "").strip()
-    if settings.abs_url.strip() and abs_token:
-        abs_url = settings.abs_url
-
-        def abs_client() -> AbsClient:
-            return AbsClient(abs_url, abs_token)
-
-        library = LibraryIndex(store, abs_client)
-        abs_factory = abs_client
+    abs_client = abs_factory(settings, secrets)
+    library = LibraryIndex(store, abs_client) if abs_client is not None else None
     importer = (
-        Importer.from_settings(settings, abs_factory) if settings.library_dir.strip() else None
+        Importer.from_settings(settings, abs_client) if settings.library_dir.strip() else None
     )
     prowlarr: ProwlarrFactory | None = None
     prowlarr_key = (secrets.get(Secret.PROWLARR_API_KEY) or "").strip()

@@ -1,4 +1,4 @@
-"""The main window: toolbar, Wanted, Downloads and History tabs, notices, status bar.
+"""The main window: toolbar, Wanted, Downloads, Library and History tabs, notices, status bar.
 
 A view only: it shows what the models hold and forwards what the user wants (toolbar
 actions, drops, pastes) as signals; `gui.app` wires them to the services.
@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         downloads: QWidget | None = None,
         parent: QWidget | None = None,
         history: QWidget | None = None,
+        library: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Earmark {__version__}")
@@ -108,8 +109,9 @@ class MainWindow(QMainWindow):
         self._downloads = downloads or _placeholder("Loading…")
         self._downloads_layout.addWidget(self._downloads, 1)
         self.tabs.addTab(downloads_page, "Downloads")
-        self.tabs.addTab(_placeholder("Your Audiobookshelf library will show here."), "Library")
-        self.tabs.setTabEnabled(LIBRARY_TAB, False)  # the next milestone
+        self._library = library or _placeholder("Your Audiobookshelf library will show here.")
+        self.tabs.addTab(self._library, "Library")
+        self.tabs.setTabEnabled(LIBRARY_TAB, library is not None)
         self._history = history or _placeholder("The history of every book will show here.")
         self.tabs.addTab(self._history, "History")
         self.tabs.setTabEnabled(HISTORY_TAB, history is not None)
@@ -123,36 +125,44 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.link_label = QLabel()
+        self.import_label = QLabel()  # "Importing 'Dune': 45%" while a copy runs
+        self.import_label.setObjectName("import-progress")
+        self.import_label.hide()
         self.speed_label = QLabel()
         self.version_label = QLabel()
         status = self.statusBar()
         status.addWidget(self.link_label, 1)
+        status.addPermanentWidget(self.import_label)
         status.addPermanentWidget(self.speed_label)
         status.addPermanentWidget(self.version_label)
         self.show_status(Status(Link.NOT_CONFIGURED, "qBittorrent is not configured"))
 
     def set_pages(
-        self, wanted: QWidget, downloads: QWidget, history: QWidget | None = None
+        self,
+        wanted: QWidget,
+        downloads: QWidget,
+        history: QWidget | None = None,
+        library: QWidget | None = None,
     ) -> None:
         """Put the real views in place: the window is shown (and painted) before the
         network stack they need is even imported."""
         current = self.tabs.currentIndex()
-        old_wanted = self._wanted
-        self.tabs.removeTab(WANTED_TAB)
-        self.tabs.insertTab(WANTED_TAB, wanted, "Wanted")
-        old_wanted.deleteLater()
-        self._wanted = wanted
+        self._wanted = self._replace_tab(WANTED_TAB, self._wanted, wanted, "Wanted")
         self._downloads_layout.replaceWidget(self._downloads, downloads)
         self._downloads.deleteLater()
         self._downloads = downloads
+        if library is not None:
+            self._library = self._replace_tab(LIBRARY_TAB, self._library, library, "Library")
         if history is not None:
-            old_history = self._history
-            self.tabs.removeTab(HISTORY_TAB)
-            self.tabs.insertTab(HISTORY_TAB, history, "History")
-            self.tabs.setTabEnabled(HISTORY_TAB, True)
-            old_history.deleteLater()
-            self._history = history
+            self._history = self._replace_tab(HISTORY_TAB, self._history, history, "History")
         self.tabs.setCurrentIndex(current)
+
+    def _replace_tab(self, index: int, old: QWidget, new: QWidget, title: str) -> QWidget:
+        self.tabs.removeTab(index)
+        self.tabs.insertTab(index, new, title)
+        self.tabs.setTabEnabled(index, True)
+        old.deleteLater()
+        return new
 
     # ---- what the window shows ------------------------------------------------------
 
@@ -169,6 +179,14 @@ class MainWindow(QMainWindow):
         self.version_label.setText(status.version or "")
         for name in ("start", "stop", "remove"):
             self.actions_by_name[name].setEnabled(connected)
+
+    def show_import_progress(self, text: str) -> None:
+        """The status bar's import line ("" hides it)."""
+        self.import_label.setText(text)
+        self.import_label.setVisible(bool(text))
+
+    def show_library(self) -> None:
+        self.tabs.setCurrentIndex(LIBRARY_TAB)
 
     def show_downloads(self) -> None:
         self.tabs.setCurrentIndex(DOWNLOADS_TAB)

@@ -174,6 +174,8 @@ async def test_a_reviewed_match_is_what_the_tags_say(
         assert (folder / "cover.jpg").is_file()
         assert store.review(book.id) is None
         assert done.abs_item_id and done.abs_item_id in {i["id"] for i in abs_double.items_of()}
+        owned = store.owned_book(done.abs_item_id)  # the library view has it at once
+        assert owned is not None and owned.title == TITLE
         assert done.score_before is not None and done.score_after is not None
         assert done.score_after > done.score_before
         # Audiobookshelf was asked to match the new item with the chosen provider
