@@ -28,8 +28,10 @@ from gui.clients.errors import ClientError
 from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.goodreads import CsvBook, ImportPlan, OwnedLookup, plan_import, read_csv_file
+from gui.core.metadata import BookMetadata
 from gui.core.ranking import Ranked, RankingPolicy, Wanted, rank
 from gui.core.torrents import Magnet, TorrentInputError, TorrentSource, describe_source
+from gui.library_controller import LibraryController
 from gui.logging_setup import REDACTOR
 from gui.models.connection import Connection
 from gui.models.downloads import DownloadsModel
@@ -52,11 +54,12 @@ from gui.services.workflow import (
 from gui.settings import SecretStore, Settings, qbt_config, save_settings
 from gui.store import Book, DownloadRecord, Store
 from gui.views.add_dialog import AddTorrentDialog, options_from_defaults
+from gui.views.book_details import BookDetailsDialog
 from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
 from gui.views.history_view import HistoryView
-from gui.views.main_window import MainWindow
+from gui.views.main_window import LIBRARY_TAB, MainWindow
 from gui.views.queue_view import BookDialog, QueueView
 from gui.views.search_dialog import SearchDialog, SearchResults
 from gui.views.settings_dialog import SettingsDialog
@@ -97,13 +100,22 @@ class AppController(QObject):
         self.queue_view = QueueView(self.queue_model)
         self.downloads_view = DownloadsView(self.downloads_model)
         self.history_view = HistoryView(self.history_model)
+        self.library = LibraryController(settings, secrets, store, spawn=self._spawn, parent=self)
         if window is None:
-            window = MainWindow(self.queue_view, self.downloads_view, history=self.history_view)
+            window = MainWindow(
+                self.queue_view,
+                self.downloads_view,
+                history=self.history_view,
+                library=self.library.view,
+            )
         else:
-            window.set_pages(self.queue_view, self.downloads_view, self.history_view)
+            window.set_pages(
+                self.queue_view, self.downloads_view, self.history_view, self.library.view
+            )
         self.window = window
         self.tray = Tray(self._notify_in_window, self)
         self._dialogs: list[QObject] = []
+        self._book_dialogs: dict[int, BookDetailsDialog] = {}
         self._quitting = False
         self.quit_requested = asyncio.Event()
         # The acquisition workflow, run in the background on the downloads service's client.
@@ -143,6 +155,7 @@ class AppController(QObject):
             await asyncio.wait_for(self.connection.stop(), timeout=3)
         except TimeoutError:
             log.warning("the downloads loop did not stop in time")
+        await self.library.close()
         if self.tray.icon is not None:
             self.tray.icon.hide()
 
@@ -212,6 +225,8 @@ class AppController(QObject):
         queue.prowlarr_requested.connect(lambda book: self._spawn(self.send_via_prowlarr(book)))
         queue.copy_magnet_requested.connect(lambda book: self._spawn(self.copy_book_magnet(book)))
         queue.doctor_requested.connect(self.open_doctor)
+        queue.details_requested.connect(self.open_book_details)
+        window.tabs.currentChanged.connect(self._tab_changed)
         self.history_view.book_chosen.connect(
             lambda book_id: self._spawn(self.history_model.set_book(book_id))
         )
@@ -220,6 +235,12 @@ class AppController(QObject):
         tray.start_all_requested.connect(lambda: self._all("start"))
         tray.stop_all_requested.connect(lambda: self._all("stop"))
         tray.quit_requested.connect(self.quit)
+
+    def _tab_changed(self, index: int) -> None:
+        """The library index changes behind the view (the workflow's refreshes): re-read
+        it when the user looks, rather than every few seconds for a big library."""
+        if index == LIBRARY_TAB:
+            self._spawn(self.library.model.reload())
 
     def _remove_clicked(self) -> None:
         """The toolbar's Remove acts on the table the user is looking at."""
@@ -385,6 +406,52 @@ class AppController(QObject):
 
         return lookup
 
+    # ---- a book's details and its metadata review ---------------------------------------
+
+    def open_book_details(self, book: Book) -> BookDetailsDialog | None:
+        """The book's page; with the metadata that waits for a review when there is one."""
+        if book.id is None:
+            return None
+        shown = self._book_dialogs.get(book.id)
+        if shown is not None:
+            shown.show()
+            shown.raise_()
+            return shown
+        dialog = BookDetailsDialog(book, self.store.review(book.id), self.window)
+        book_id = book.id
+        dialog.apply_requested.connect(
+            lambda _id, meta: self._spawn(self._finish_review(dialog, book_id, meta))
+        )
+        dialog.keep_requested.connect(
+            lambda _id: self._spawn(self._finish_review(dialog, book_id, None))
+        )
+        dialog.history_requested.connect(lambda _id: self.show_history(book))
+        dialog.finished.connect(lambda _result: self._book_dialogs.pop(book_id, None))
+        self._book_dialogs[book_id] = dialog
+        dialog.show()
+        return dialog
+
+    async def _finish_review(
+        self, dialog: BookDetailsDialog, book_id: int, meta: BookMetadata | None
+    ) -> None:
+        """Import the reviewed book with the user's choice (the copy, tags, ABS)."""
+        dialog.set_busy(True)
+        try:
+            move = await self._require_workflow().finish_review(book_id, meta)
+        except (ClientError, WorkflowError) as exc:
+            dialog.show_result(False, str(exc))
+            return
+        finally:
+            dialog.set_busy(False)
+            self._refresh_soon()
+        book = await self.store.run(self.store.book, book_id)
+        if move is not None and move.to_state == "in_library" and book is not None:
+            dialog.show_result(True, f"Imported into {book.library_path}.")
+        else:
+            dialog.show_result(
+                False, (book.reason if book else None) or "The import did not finish."
+            )
+
     def show_history(self, book: Book | None) -> None:
         self._update_history_books()
         self.window.show_history()
@@ -398,6 +465,7 @@ class AppController(QObject):
     async def _load_views(self) -> None:
         await self.queue_model.reload()
         self._update_history_books()
+        await self.library.model.reload()
         await self.history_model.reload()
 
     def _periodic_refresh(self) -> None:
@@ -479,10 +547,26 @@ class AppController(QObject):
         workflow.qbt = client
         workflow.owns_qbt = False
         workflow.listeners.append(self._on_transition)
+        workflow.progress_listeners.append(self._on_import_progress)
         return workflow
 
     def _on_transition(self, move: Transition) -> None:
         self._refresh_soon()
+        if move.from_state == "importing" and move.to_state == "in_library":
+            self.window.show_import_progress("")
+            self.tray.notify("Added to your library", f"'{move.title}' is in your library.")
+            self._spawn(self.library.model.reload())
+        elif move.from_state == move.to_state == "importing":
+            self.tray.notify("Metadata to review", f"'{move.title}': {move.message}")
+
+    def _on_import_progress(self, book_id: int, done: int, total: int) -> None:
+        self.queue_model.set_import_progress(book_id, done, total)
+        book = self.queue_model.book(book_id)
+        title = book.title if book is not None else f"book {book_id}"
+        percent = 100 * done // total if total else 100
+        self.window.show_import_progress(
+            "" if done >= total else f"Importing '{_short(title, 40)}': {percent}%"
+        )
 
     def _wake_workflow(self) -> None:
         if self.workflow is not None:
@@ -702,6 +786,7 @@ class AppController(QObject):
         async def reconfigure() -> None:
             await self._with_workflow_held(lambda: self.service.configure(config))
             self.downloads_model.reset_from_mirror()  # the mirror was emptied
+            await self.library.reconfigure(settings)
 
         self._spawn(reconfigure())
 

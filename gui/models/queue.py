@@ -31,6 +31,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from gui.core.formatting import human_size
+from gui.models.downloads import PROGRESS_ROLE
 from gui.models.table import ListTableModel
 from gui.store import Book, Event, Store
 
@@ -56,18 +58,52 @@ STATE_COLOURS = {
 }
 #: A book waiting on the user (qBittorrent refused its torrent): amber.
 ATTENTION_COLOURS = ("#a15c00", "#fff3e0")
+#: A book whose metadata waits for the user's review: blue, apart from the amber of a
+#: refusal (a review is a question about the book, not a problem with qBittorrent).
+REVIEW_COLOURS = ("#1f5fa8", "#e8f1fb")
+REVIEW_WORDS = "Review metadata"
 BOOK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 MIME_TYPE = "application/x-earmark-book-ids"
 #: Words that start a book's reason when qBittorrent would not take its torrent
 #: (gui.services.workflow: the refusal offers the doctor, Prowlarr and the magnet).
 REFUSAL_START = "qBittorrent could not take the torrent"
 AUTH_REFUSAL_START = "qBittorrent refused Earmark"
+#: Words that start a book's reason while its metadata waits for the user
+#: (gui.services.importing.review_reason); the book stays "importing" meanwhile.
+REVIEW_START = "metadata waits for your review"
 
 
 def qbt_refused(book: Book) -> bool:
     """Whether the book waits because qBittorrent refused its torrent (or Earmark)."""
     reason = book.reason or ""
     return reason.startswith((REFUSAL_START, AUTH_REFUSAL_START))
+
+
+def awaits_review(book: Book) -> bool:
+    """Whether the book's import stopped for the user to review the metadata found."""
+    return book.state == "importing" and (book.reason or "").startswith(REVIEW_START)
+
+
+def state_words(book: Book) -> str:
+    """The book's state as the wanted view and the details dialog name it."""
+    if awaits_review(book):
+        return REVIEW_WORDS
+    return STATE_WORDS.get(book.state, book.state)
+
+
+def state_colours(book: Book) -> tuple[str, str] | None:
+    """(text colour, row tint) of a state worth telling apart; None for the others."""
+    if qbt_refused(book):
+        return ATTENTION_COLOURS
+    if awaits_review(book):
+        return REVIEW_COLOURS
+    return STATE_COLOURS.get(book.state)
+
+
+def import_progress_text(done: int, total: int) -> str:
+    """ "Importing 45% · 120.0 MiB of 270.0 MiB": the copy's share and its sizes."""
+    percent = int(100 * done / total) if total > 0 else 0
+    return f"Importing {percent}% · {human_size(done)} of {human_size(total)}"
 
 
 def event_time(at: float, now: float | None = None) -> str:
@@ -90,6 +126,8 @@ class QueueModel(ListTableModel):
         self.store = store
         self._books: list[Book] = []
         self._events: dict[int, Event] = {}
+        #: Book id -> (bytes copied, bytes in all) while its files are being copied.
+        self._progress: dict[int, tuple[int, int]] = {}
         self._moving = asyncio.Lock()
 
     # ---- Qt's model interface -------------------------------------------------------
@@ -108,7 +146,12 @@ class QueueModel(ListTableModel):
             return self._display(book, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(book)
-        colours = ATTENTION_COLOURS if qbt_refused(book) else STATE_COLOURS.get(book.state)
+        if role == PROGRESS_ROLE:
+            if column != STATE_COLUMN:
+                return None
+            copied = self._progress.get(book.id or -1)
+            return copied[0] / copied[1] if copied is not None else None
+        colours = state_colours(book)
         if colours is not None:
             if role == Qt.ItemDataRole.ForegroundRole and column == STATE_COLUMN:
                 return QColor(colours[0])
@@ -128,9 +171,15 @@ class QueueModel(ListTableModel):
             book.narrator,
             book.series,
             book.position,
-            STATE_WORDS.get(book.state, book.state),
+            self._state_text(book),
         )
         return values[column]
+
+    def _state_text(self, book: Book) -> str:
+        copied = self._progress.get(book.id or -1)
+        if copied is not None:
+            return import_progress_text(*copied)
+        return state_words(book)
 
     def _tooltip(self, book: Book) -> str | None:
         lines = []
@@ -200,11 +249,45 @@ class QueueModel(ListTableModel):
     def last_event(self, book_id: int) -> Event | None:
         return self._events.get(book_id)
 
+    def import_progress(self, book_id: int) -> tuple[int, int] | None:
+        """(bytes copied, bytes in all) of the book's running import, if any."""
+        return self._progress.get(book_id)
+
+    def running_imports(self) -> dict[int, tuple[int, int]]:
+        """Book id -> (bytes copied, bytes in all) of every import being shown."""
+        return dict(self._progress)
+
+    # ---- import progress --------------------------------------------------------------
+
+    def set_import_progress(self, book_id: int, done: int, total: int) -> None:
+        """Show how far the copy of a book's files is (the workflow's progress listener).
+
+        Only the State cell changes. The model may not have seen the book move to
+        "importing" yet (it refreshes periodically), so a downloaded book takes progress
+        too; `done == total` ends it, and so does a refresh finding the book elsewhere.
+        """
+        row = self.row_of(book_id)
+        if row < 0:
+            return
+        if self._books[row].state not in ("downloaded", "importing"):
+            return
+        if total <= 0 or done >= total:
+            if self._progress.pop(book_id, None) is None:
+                return
+        else:
+            copied = (max(0, done), total)
+            if self._progress.get(book_id) == copied:
+                return
+            self._progress[book_id] = copied
+        cell = self.index(row, STATE_COLUMN)
+        self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DisplayRole, PROGRESS_ROLE])
+
     async def reload(self) -> None:
         books, events = await self.store.run(_snapshot, self.store)
         self.beginResetModel()
         self._books = books
         self._events = events
+        self._forget_finished_imports()
         self.endResetModel()
 
     async def refresh(self) -> bool:
@@ -239,12 +322,23 @@ class QueueModel(ListTableModel):
             assert book.id is not None
             old_event = self._events.get(book.id)
             new_event = events.get(book.id)
-            if self._books[row] != book or _event_id(old_event) != _event_id(new_event):
+            ended = book.state != "importing" and book.id in self._progress
+            if ended:
+                del self._progress[book.id]
+            if ended or self._books[row] != book or _event_id(old_event) != _event_id(new_event):
                 self._books[row] = book
                 self.dataChanged.emit(self.index(row, 0), self.index(row, last))
                 changed = True
         self._events = events
+        self._forget_finished_imports()
         return changed
+
+    def _forget_finished_imports(self) -> None:
+        """Drop the progress of books gone or no longer importing (no repaint needed:
+        callers repaint those rows anyway)."""
+        importing = {b.id for b in self._books if b.state == "importing"}
+        for book_id in [i for i in self._progress if i not in importing]:
+            del self._progress[book_id]
 
     def _reorder(self, order: Sequence[int | None]) -> None:
         """Put the rows in `order` (ids), keeping persistent indexes (the selection)."""
@@ -293,6 +387,7 @@ class QueueModel(ListTableModel):
             del self._books[row]
             self.endRemoveRows()
         self._events.pop(book_id, None)
+        self._progress.pop(book_id, None)
 
     async def move(self, book_ids: Sequence[int], before_row: int) -> None:
         """Move these books (in their current order) to before `before_row`, persisted.

@@ -3,14 +3,25 @@
 A view only: adding, editing, importing, reordering, searching and the alternatives to a
 refused grab are forwarded as signals; `gui.controller` does them. Every dialog here is
 non-modal (the app runs one qasync loop; a nested `exec()` would stall it).
+
+A book the workflow has taken past the download (importing, in the library, failed) opens
+its details on a double-click: there is nothing left to edit in the wanted entry, but
+there may be metadata to review or an import to check. Earlier books open the editor.
 """
 
 from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QModelIndex, QPoint, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,6 +35,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QTabWidget,
     QTreeWidget,
@@ -34,16 +47,39 @@ from PySide6.QtWidgets import (
 
 from gui.core.goodreads import FORMATS, ImportPlan
 from gui.core.matching import canonical_isbn
+from gui.models.downloads import PROGRESS_ROLE
 from gui.models.queue import (
     BOOK_ID_ROLE,
     COLUMNS,
     REFUSAL_START,
+    STATE_COLUMN,
     QueueModel,
+    awaits_review,
+    import_progress_text,
     qbt_refused,
 )
 from gui.store import Book
+from gui.views.downloads_view import ProgressDelegate
 
 _ASIN = re.compile(r"^[A-Za-z0-9]{10}$")
+#: Books a double-click opens the details of, rather than the wanted entry's editor.
+DETAIL_STATES = frozenset({"importing", "in_library", "failed"})
+STATE_WIDTH = 95
+
+
+class ImportProgressDelegate(ProgressDelegate):
+    """The State cell: a progress bar while the book's files are copied, else plain text."""
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        if index.data(PROGRESS_ROLE) is None:
+            QStyledItemDelegate.paint(self, painter, option, index)
+        else:
+            super().paint(painter, option, index)
 
 
 class BookDialog(QDialog):
@@ -200,6 +236,7 @@ class QueueView(QWidget):
     prowlarr_requested = Signal(object)  # Book: send its release through Prowlarr
     copy_magnet_requested = Signal(object)  # Book
     doctor_requested = Signal()
+    details_requested = Signal(object)  # Book: its details, or its metadata review
 
     def __init__(self, model: QueueModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -224,10 +261,16 @@ class QueueView(QWidget):
         self.table.setDragDropOverwriteMode(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((260, 150, 130, 140, 40, 95)):
+        for column, width in enumerate((260, 150, 130, 140, 40, STATE_WIDTH)):
             header.resizeSection(column, width)
         header.setStretchLastSection(True)
-        self.table.doubleClicked.connect(lambda _index: self._edit())
+        self.progress_delegate = ImportProgressDelegate(self.table)
+        self.table.setItemDelegateForColumn(STATE_COLUMN, self.progress_delegate)
+        #: (width before, width given) while the column is widened for an import.
+        self._state_widths: tuple[int, int] | None = None
+        model.dataChanged.connect(self._fit_state_column)
+        model.modelReset.connect(self._fit_state_column)
+        self.table.doubleClicked.connect(self._open)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._show_menu)
         self.search = QLineEdit()
@@ -285,6 +328,8 @@ class QueueView(QWidget):
         self.magnet_action.triggered.connect(self._copy_magnet)
         self.doctor_action = QAction("Run the connection doctor", self)
         self.doctor_action.triggered.connect(self.doctor_requested)
+        self.details_action = QAction("Details…", self)
+        self.details_action.triggered.connect(self._details)
         self.edit_action = QAction("Edit…", self)
         self.edit_action.triggered.connect(self._edit)
         self.remove_action = QAction("Remove", self)
@@ -326,6 +371,9 @@ class QueueView(QWidget):
         self.search_button.setText("Search…" if books else "Search anything…")
         self.search_action.setEnabled(one)
         self.history_action.setEnabled(one)
+        self.details_action.setEnabled(one)
+        review = one and awaits_review(books[0])
+        self.details_action.setText("Review metadata…" if review else "Details…")
         self.edit_action.setEnabled(one)
         self.remove_action.setEnabled(bool(books))
         refused = one and qbt_refused(books[0])
@@ -342,9 +390,13 @@ class QueueView(QWidget):
         self.update_actions()
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        books = self.selected_books()
+        menu.addAction(self.details_action)
+        if len(books) == 1 and books[0].state in DETAIL_STATES:
+            menu.setDefaultAction(self.details_action)  # what a double-click does
+        menu.addSeparator()
         menu.addAction(self.search_action)
         menu.addAction(self.history_action)
-        books = self.selected_books()
         if len(books) == 1 and qbt_refused(books[0]):
             menu.addSeparator()
             section = menu.addAction("qBittorrent did not take it:")
@@ -354,6 +406,8 @@ class QueueView(QWidget):
                     menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.edit_action)
+        if len(books) == 1 and books[0].state not in DETAIL_STATES:
+            menu.setDefaultAction(self.edit_action)
         menu.addAction(self.remove_action)
         return menu
 
@@ -386,6 +440,44 @@ class QueueView(QWidget):
         books = self.selected_books()
         if books:
             self.edit_requested.emit(books[0])
+
+    def _details(self) -> None:
+        books = self.selected_books()
+        if books:
+            self.details_requested.emit(books[0])
+
+    def _open(self, index: QModelIndex) -> None:
+        """Double-click: the details of a book past its download, the editor otherwise."""
+        if not index.isValid():
+            return
+        book = self.model.book_at(self.proxy.mapToSource(index).row())
+        if book.state in DETAIL_STATES:
+            self.details_requested.emit(book)
+        else:
+            self.edit_requested.emit(book)
+
+    def _fit_state_column(self, *_: object) -> None:
+        """Widen the State column while an import's progress does not fit; give the
+        width back when no import runs (unless the user resized the column meanwhile)."""
+        header = self.table.horizontalHeader()
+        current = header.sectionSize(STATE_COLUMN)
+        running = self.model.running_imports()
+        if not running:
+            if self._state_widths is not None:
+                before, widened = self._state_widths
+                if current == widened:
+                    header.resizeSection(STATE_COLUMN, before)
+                self._state_widths = None
+            return
+        metrics = self.table.fontMetrics()
+        needed = 16 + max(
+            metrics.horizontalAdvance(import_progress_text(done, total))
+            for done, total in running.values()
+        )
+        if needed > current:
+            before = current if self._state_widths is None else self._state_widths[0]
+            self._state_widths = (before, needed)
+            header.resizeSection(STATE_COLUMN, needed)
 
     def _search(self) -> None:
         books = self.selected_books()

@@ -113,7 +113,7 @@ def test_the_history_tab_and_show_history_from_the_wanted_view(
     async def scenario() -> None:
         app.start()
         tabs = app.window.tabs
-        assert tabs.isTabEnabled(HISTORY_TAB) and not tabs.isTabEnabled(LIBRARY_TAB)
+        assert tabs.isTabEnabled(HISTORY_TAB) and tabs.isTabEnabled(LIBRARY_TAB)
         assert tabs.widget(HISTORY_TAB) is app.history_view
         await until(lambda: app.queue_model.rowCount() == 2, "the wanted queue")
         await until(lambda: app.history_model.rowCount() == 31, "the history")

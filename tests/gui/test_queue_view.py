@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from gui.controller import AppController
-from gui.models.queue import MIME_TYPE, QueueModel
+from gui.models.downloads import PROGRESS_ROLE
+from gui.models.queue import MIME_TYPE, REVIEW_COLOURS, STATE_COLUMN, QueueModel
 from gui.services.workflow import WorkflowError
 from gui.settings import SecretStore, Settings
 from gui.store import Book, OwnedBook, Store
@@ -511,5 +512,145 @@ def test_delete_and_the_toolbar_remove_act_on_the_table_in_view(
         QTest.keyClick(app.downloads_view.table, Qt.Key.Key_Delete)
         assert removed_downloads == [True]
         await app.shutdown()
+
+    qloop.run_until_complete(scenario())
+
+
+MIB = 1024 * 1024
+REVIEW_REASON = (
+    "metadata waits for your review: a 78% match from Audible (42% -> 94%); "
+    "open the book to check it"
+)
+
+
+def test_import_progress_shows_in_the_state_cell_only(
+    store: Store, qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    dune, emma = want(store, "Dune", "Emma")
+    store.set_state(dune, "importing", event="importing")
+
+    async def scenario() -> None:
+        model = QueueModel(store)
+        view = wired(model, qtbot)
+        await model.reload()
+        state_width = view.table.horizontalHeader().sectionSize(STATE_COLUMN)
+        changes: list[tuple[int, int, int, int]] = []
+        model.dataChanged.connect(
+            lambda top, bottom, *_: changes.append(
+                (top.row(), top.column(), bottom.row(), bottom.column())
+            )
+        )
+        row = model.row_of(dune.id or 0)
+        model.set_import_progress(dune.id or 0, 120 * MIB, 270 * MIB)
+        assert changes == [(row, STATE_COLUMN, row, STATE_COLUMN)]
+        state = model.index(row, STATE_COLUMN)
+        assert state.data() == "Importing 44% · 120.0 MiB of 270.0 MiB"
+        assert state.data(PROGRESS_ROLE) == pytest.approx(120 / 270)
+        assert model.index(row, 0).data(PROGRESS_ROLE) is None  # the State cell only
+        assert model.index(model.row_of(emma.id or 0), STATE_COLUMN).data(PROGRESS_ROLE) is None
+        # the column widens to show it (and the delegate draws a bar: it paints fine)
+        header = view.table.horizontalHeader()
+        assert header.sectionSize(STATE_COLUMN) > state_width
+        assert not view.table.viewport().grab().isNull()
+
+        model.set_import_progress(dune.id or 0, 120 * MIB, 270 * MIB)  # the same: quiet
+        model.set_import_progress(emma.id or 0, 1, 2)  # not importing: ignored
+        assert len(changes) == 1
+        model.set_import_progress(dune.id or 0, 270 * MIB, 270 * MIB)  # done
+        assert changes[-1] == (row, STATE_COLUMN, row, STATE_COLUMN)
+        assert state.data() == "Importing" and state.data(PROGRESS_ROLE) is None
+        assert header.sectionSize(STATE_COLUMN) == state_width  # given back
+
+        # progress again, then the book leaves "importing": the next refresh clears it
+        model.set_import_progress(dune.id or 0, 10 * MIB, 270 * MIB)
+        assert model.import_progress(dune.id or 0) == (10 * MIB, 270 * MIB)
+        store.set_state(dune, "in_library", event="imported")
+        assert await model.refresh()
+        assert model.import_progress(dune.id or 0) is None
+        assert state.data() == "In library"
+        # a reload forgets progress of a book no longer importing, too
+        store.set_state(dune, "importing", event="importing")
+        await model.refresh()
+        model.set_import_progress(dune.id or 0, 10 * MIB, 270 * MIB)
+        store.set_state(dune, "failed", reason="import failed: disk full")
+        await model.reload()
+        assert model.running_imports() == {}
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_book_waiting_for_a_review_reads_review_metadata(
+    store: Store, qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    waiting, refused, plain = want(store, "Project Hail Mary", "Dune", "Emma")
+    store.set_state(waiting, "importing", reason=REVIEW_REASON)
+    store.set_state(refused, "grabbed", reason="qBittorrent could not take the torrent: away")
+    store.set_state(plain, "importing", event="importing")
+
+    async def scenario() -> None:
+        model = QueueModel(store)
+        view = wired(model, qtbot)
+        await model.reload()
+        review = model.index(model.row_of(waiting.id or 0), STATE_COLUMN)
+        assert review.data() == "Review metadata"
+        assert model.index(model.row_of(plain.id or 0), STATE_COLUMN).data() == "Importing"
+        colour = review.data(Qt.ItemDataRole.ForegroundRole)
+        attention = model.index(model.row_of(refused.id or 0), STATE_COLUMN).data(
+            Qt.ItemDataRole.ForegroundRole
+        )
+        assert isinstance(colour, QColor) and colour == QColor(REVIEW_COLOURS[0])
+        assert isinstance(attention, QColor) and attention != colour
+        assert review.data(Qt.ItemDataRole.ToolTipRole).startswith("metadata waits")
+        # the menu offers the review; for other books, plain details
+        view.select_book(waiting.id or 0)
+        menu = view.context_menu()
+        texts = [a.text() for a in menu.actions()]
+        assert texts[0] == "Review metadata…"
+        assert menu.defaultAction() is view.details_action
+        asked: list[Book] = []
+        view.details_requested.connect(asked.append)
+        view.details_action.trigger()
+        assert [b.id for b in asked] == [waiting.id]
+        view.select_book(refused.id or 0)
+        menu = view.context_menu()
+        assert menu.actions()[0].text() == "Details…"
+        assert menu.defaultAction() is view.edit_action  # a grabbed book: edit, as before
+        # once the review is done and the copy runs, the progress wins over the words
+        model.set_import_progress(waiting.id or 0, 5 * MIB, 10 * MIB)
+        assert review.data().startswith("Importing 50%")
+
+    qloop.run_until_complete(scenario())
+
+
+def test_double_click_opens_details_past_the_download_and_edits_before(
+    store: Store, qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    importing, owned, failed, wanted, grabbed = want(
+        store, "Importing", "Owned", "Failed", "Wanted", "Grabbed"
+    )
+    store.set_state(importing, "importing", reason=REVIEW_REASON)
+    store.set_state(owned, "in_library", event="imported")
+    store.set_state(failed, "failed", reason="import failed: no audio files")
+    store.set_state(grabbed, "grabbed", event="chose a release")
+
+    async def scenario() -> None:
+        model = QueueModel(store)
+        view = wired(model, qtbot)
+        await model.reload()
+        details: list[str] = []
+        edits: list[str] = []
+        view.details_requested.connect(lambda book: details.append(book.title))
+        view.edit_requested.connect(lambda book: edits.append(book.title))
+        for book in (importing, owned, failed, wanted, grabbed):
+            index = view.proxy.mapFromSource(model.index(model.row_of(book.id or 0), 1))
+            centre = view.table.visualRect(index).center()
+            QTest.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+            QTest.mouseDClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+        assert details == ["Importing", "Owned", "Failed"]
+        assert edits == ["Wanted", "Grabbed"]
+        # the Edit button and menu entry still edit whatever is selected
+        view.select_book(owned.id or 0)
+        view.edit_button.click()
+        assert edits[-1] == "Owned"
 
     qloop.run_until_complete(scenario())
