@@ -227,7 +227,7 @@ def make_row(book: OwnedBook) -> LibraryRow:
         series,
         narrators,
         f"{score.percent}%",
-        hours_minutes(book.duration),
+        hours_minutes(book.duration) if book.duration > 0 else "",  # unknown, not 0:00
         book.path,
     )
     title = book.title.casefold()

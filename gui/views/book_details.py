@@ -19,7 +19,13 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QRegularExpression, Qt, Signal
-from PySide6.QtGui import QFont, QPalette, QPixmap, QRegularExpressionValidator
+from PySide6.QtGui import (
+    QFont,
+    QGuiApplication,
+    QPalette,
+    QPixmap,
+    QRegularExpressionValidator,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -189,13 +195,22 @@ class BookDetailsDialog(QDialog):
         if self.review is not None:
             self.setWindowTitle(f"Review metadata: {book.title}")
             self._build_review(layout, self.review)
-            self.resize(980, 800)
+            self._fit(980, 800)
         else:
             self.setWindowTitle(f"Details: {book.title}")
             self._build_summary(layout)
             self.resize(620, 440)
             if unreadable:
                 self._say(unreadable, "error")
+
+    def _fit(self, width: int, height: int) -> None:
+        """The wanted size, but never taller or wider than the screen (a laptop's 768
+        pixels would hide the buttons; the fields scroll instead)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:
+            room = screen.availableGeometry()
+            width, height = min(width, room.width() - 40), min(height, room.height() - 60)
+        self.resize(width, height)
 
     # ---- common parts -----------------------------------------------------------------
 
