@@ -99,20 +99,13 @@ MEDIUM_TINT = "#ffcc80"
 GOOD_TINT = "#a5d6a7"
 
 
-def score_tint(percent: int) -> str:
+def score_band(percent: int) -> tuple[str, str]:
+    """(text colour, bar tint) of a completeness score: red, amber or green."""
     if percent < LOW_SCORE:
-        return LOW_TINT
+        return LOW_COLOUR, LOW_TINT
     if percent < GOOD_SCORE:
-        return MEDIUM_TINT
-    return GOOD_TINT
-
-
-def score_colour(percent: int) -> str:
-    if percent < LOW_SCORE:
-        return LOW_COLOUR
-    if percent < GOOD_SCORE:
-        return MEDIUM_COLOUR
-    return GOOD_COLOUR
+        return MEDIUM_COLOUR, MEDIUM_TINT
+    return GOOD_COLOUR, GOOD_TINT
 
 
 def hours_minutes(seconds: float) -> str:
@@ -227,7 +220,7 @@ def make_row(book: OwnedBook) -> LibraryRow:
         series,
         narrators,
         f"{score.percent}%",
-        hours_minutes(book.duration) if book.duration > 0 else "",  # unknown, not 0:00
+        hours_minutes(book.duration),
         book.path,
     )
     title = book.title.casefold()
@@ -377,7 +370,7 @@ class LibraryModel(ListTableModel):
             return None
         if column == Column.COMPLETENESS:
             if role == _FOREGROUND:
-                return QColor(score_colour(row.score.percent))
+                return QColor(score_band(row.score.percent)[0])
             if role == _TOOLTIP:
                 return missing_text(row.score)
             if role == _ALIGNMENT:

@@ -34,7 +34,7 @@ from gui.models.library import (
     hours_minutes,
     missing_gains,
     people,
-    score_tint,
+    score_band,
 )
 from gui.store import OwnedBook
 
@@ -238,7 +238,7 @@ class OwnedDetailsDialog(QDialog):
         self.score_bar.setStyleSheet(
             "QProgressBar { border:1px solid #b0bec5; border-radius:3px; background:#eceff1;"
             " text-align:center; color:#212121; }"
-            f" QProgressBar::chunk {{ background:{score_tint(score.percent)}; }}"
+            f" QProgressBar::chunk {{ background:{score_band(score.percent)[1]}; }}"
         )
         self.score_bar.setToolTip(f"{score.earned} of {score.possible} points")
         gains = missing_gains(book)
