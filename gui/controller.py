@@ -225,7 +225,7 @@ class AppController(QObject):
         queue.prowlarr_requested.connect(lambda book: self._spawn(self.send_via_prowlarr(book)))
         queue.copy_magnet_requested.connect(lambda book: self._spawn(self.copy_book_magnet(book)))
         queue.doctor_requested.connect(self.open_doctor)
-        queue.details_requested.connect(self.open_book_details)
+        queue.details_requested.connect(lambda book: self._spawn(self.open_book_details(book)))
         window.tabs.currentChanged.connect(self._tab_changed)
         self.history_view.book_chosen.connect(
             lambda book_id: self._spawn(self.history_model.set_book(book_id))
@@ -408,17 +408,18 @@ class AppController(QObject):
 
     # ---- a book's details and its metadata review ---------------------------------------
 
-    def open_book_details(self, book: Book) -> BookDetailsDialog | None:
+    async def open_book_details(self, book: Book) -> BookDetailsDialog | None:
         """The book's page; with the metadata that waits for a review when there is one."""
         if book.id is None:
             return None
-        shown = self._book_dialogs.get(book.id)
-        if shown is not None:
+        book_id = book.id
+        review = await self.store.run(self.store.review, book_id)
+        shown = self._book_dialogs.get(book_id)  # (also opened while the review was read)
+        if shown is not None and isValid(shown):
             shown.show()
             shown.raise_()
             return shown
-        dialog = BookDetailsDialog(book, self.store.review(book.id), self.window)
-        book_id = book.id
+        dialog = BookDetailsDialog(book, review, self.window)
         dialog.apply_requested.connect(
             lambda _id, meta: self._spawn(self._finish_review(dialog, book_id, meta))
         )
@@ -434,23 +435,31 @@ class AppController(QObject):
     async def _finish_review(
         self, dialog: BookDetailsDialog, book_id: int, meta: BookMetadata | None
     ) -> None:
-        """Import the reviewed book with the user's choice (the copy, tags, ABS)."""
+        """Import the reviewed book with the user's choice (the copy, tags, ABS).
+
+        The user may close the page while the import runs: the outcome then goes to the
+        window's notice bar (a closed page is deleted)."""
+
+        def tell(ok: bool, text: str) -> None:
+            if isValid(dialog):
+                dialog.set_busy(False)
+                dialog.show_result(ok, text)
+            elif not ok:
+                self.window.notices.show_notice(text, "error")
+
         dialog.set_busy(True)
         try:
             move = await self._require_workflow().finish_review(book_id, meta)
         except (ClientError, WorkflowError) as exc:
-            dialog.show_result(False, str(exc))
+            tell(False, str(exc))
             return
         finally:
-            dialog.set_busy(False)
             self._refresh_soon()
         book = await self.store.run(self.store.book, book_id)
         if move is not None and move.to_state == "in_library" and book is not None:
-            dialog.show_result(True, f"Imported into {book.library_path}.")
+            tell(True, f"Imported into {book.library_path}.")
         else:
-            dialog.show_result(
-                False, (book.reason if book else None) or "The import did not finish."
-            )
+            tell(False, (book.reason if book else None) or "The import did not finish.")
 
     def show_history(self, book: Book | None) -> None:
         self._update_history_books()
@@ -552,8 +561,9 @@ class AppController(QObject):
 
     def _on_transition(self, move: Transition) -> None:
         self._refresh_soon()
-        if move.from_state == "importing" and move.to_state == "in_library":
+        if move.from_state == "importing" and move.to_state != "importing":
             self.window.show_import_progress("")
+        if move.from_state == "importing" and move.to_state == "in_library":
             self.tray.notify("Added to your library", f"'{move.title}' is in your library.")
             self._spawn(self.library.model.reload())
         elif move.from_state == move.to_state == "importing":

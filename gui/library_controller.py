@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject
+from shiboken6 import isValid
 
 from gui.clients.audiobookshelf import AbsClient, book_from_item
 from gui.clients.errors import ClientError
@@ -60,7 +61,7 @@ class LibraryController(QObject):
         self.model = LibraryModel(store, self, spawn=spawn, cover_loader=self.cover)
         self.view = LibraryView(self.model)
         self.view.refresh_requested.connect(self.refresh_soon)
-        self.view.details_requested.connect(self.open_details)
+        self.view.details_requested.connect(lambda item_id: spawn(self.open_details(item_id)))
         if abs_factory(settings, secrets) is None:
             self.view.set_status(f"Audiobookshelf is {NOT_CONFIGURED}.")
 
@@ -119,13 +120,13 @@ class LibraryController(QObject):
 
     # ---- one book ------------------------------------------------------------------------
 
-    def open_details(self, item_id: str) -> OwnedDetailsDialog | None:
-        dialog = self._dialogs.get(item_id)
+    async def open_details(self, item_id: str) -> OwnedDetailsDialog | None:
+        owned = await self.store.run(self.store.owned_book, item_id)
+        dialog = self._dialogs.get(item_id)  # (also opened while the book was read)
         if dialog is not None:
             dialog.show()
             dialog.raise_()
             return dialog
-        owned = self.store.owned_book(item_id)
         if owned is None:
             return None
         dialog = OwnedDetailsDialog(
@@ -134,12 +135,17 @@ class LibraryController(QObject):
         dialog.match_requested.connect(
             lambda item, provider: self._spawn(self.match(dialog, item, provider))
         )
-        dialog.finished.connect(lambda _result: self._dialogs.pop(item_id, None))
+        dialog.finished.connect(lambda _result: self._closed(item_id))
         self._dialogs[item_id] = dialog
         dialog.show()
         if owned.has_cover:
             self._spawn(self._show_cover(dialog, item_id))
         return dialog
+
+    def _closed(self, item_id: str) -> None:
+        dialog = self._dialogs.pop(item_id, None)
+        if dialog is not None:
+            dialog.deleteLater()
 
     async def _show_cover(self, dialog: OwnedDetailsDialog, item_id: str) -> None:
         try:
@@ -147,15 +153,19 @@ class LibraryController(QObject):
         except ClientError as exc:
             log.info("no cover for %s: %s", item_id, exc)
             image = None
-        dialog.set_cover(image)
+        if isValid(dialog):  # closed meanwhile: deleted
+            dialog.set_cover(image)
 
     async def match(self, dialog: OwnedDetailsDialog, item_id: str, provider: str) -> None:
-        """Ask Audiobookshelf to match the item; the index and the dialog follow."""
+        """Ask Audiobookshelf to match the item; the index and the dialog follow (the
+        dialog only while it is open: a closed one is deleted)."""
+        dialog.set_busy(True)
         owned = await self.store.run(self.store.owned_book, item_id)
         if owned is None:
-            dialog.show_result(False, "This book is no longer in the index; refresh the library.")
+            if isValid(dialog):
+                dialog.set_busy(False)
+                dialog.show_result(False, "This book is no longer indexed; refresh the library.")
             return
-        dialog.set_busy(True)
         try:
             result = await self._abs().match(
                 item_id,
@@ -166,18 +176,23 @@ class LibraryController(QObject):
                 asin=owned.asin,
             )
         except (ClientError, ValueError) as exc:
-            dialog.show_result(False, str(exc))
+            if isValid(dialog):
+                dialog.set_busy(False)
+                dialog.show_result(False, str(exc))
             return
-        finally:
-            dialog.set_busy(False)
-        if not result.updated or result.item is None:
+        updated = None
+        if result.updated and result.item is not None:
+            updated = owned_from_abs(book_from_item(result.item), owned.library_id)
+            await self.store.run(self.store.save_owned, updated)
+            self.model.invalidate_cover(item_id)  # a match may bring a cover
+            await self.model.reload()
+        if not isValid(dialog):
+            return
+        dialog.set_busy(False)
+        if updated is None:
             dialog.show_result(False, result.warning or f"{provider} changed nothing.")
             return
-        updated = owned_from_abs(book_from_item(result.item), owned.library_id)
-        await self.store.run(self.store.save_owned, updated)
         dialog.set_book(updated)
         dialog.show_result(True, f"Audiobookshelf matched the book with {provider}.")
-        self.model.invalidate_cover(item_id)  # a match may bring a cover
-        await self.model.reload()
         if updated.has_cover:
             await self._show_cover(dialog, item_id)

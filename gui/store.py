@@ -436,6 +436,8 @@ class Store:
                 "INSERT INTO events (book_id, at, kind, message) VALUES (?, ?, ?, ?)",
                 (book.id, now, state, event or reason or state),
             )
+            if state != "importing":  # a review belongs to one import of one download
+                db.execute("DELETE FROM reviews WHERE book_id=?", (book.id,))
 
     def move_book(self, book_id: int, new_order: int) -> None:
         with self._transaction() as db:
@@ -685,10 +687,6 @@ class Store:
         with self._lock:
             rows = self._db.execute("SELECT book_id FROM reviews").fetchall()
         return frozenset(row["book_id"] for row in rows)
-
-    def drop_review(self, book_id: int) -> None:
-        with self._transaction() as db:
-            db.execute("DELETE FROM reviews WHERE book_id=?", (book_id,))
 
     # ---- pending adds -----------------------------------------------------------------
 

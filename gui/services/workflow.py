@@ -535,12 +535,12 @@ class Workflow:
 
     async def _import_pass(self, books: Sequence[Book], report: PassReport) -> None:
         """Import every downloaded book (and one left in `importing` by a crash), then
-        apply the seeding policy to imported ones."""
-        waiting = await self.store.run(self.store.reviewed_books)
+        apply the seeding policy to imported ones. A book whose metadata waits for the
+        user is left to them (`finish_review`)."""
         for book in books:
             if book.state not in ("downloaded", "importing", "in_library"):
                 continue
-            if not book.torrent_hash or self._qbt_failure is not None or book.id in waiting:
+            if not book.torrent_hash or self._qbt_failure is not None:
                 continue
             if (
                 book.state == "downloaded"
@@ -550,6 +550,16 @@ class Workflow:
                 continue  # failed a moment ago: retried after IMPORT_RETRY_SECONDS
             try:
                 async with self._lock:
+                    # the user may have finished a review (or grabbed another release)
+                    # while this pass waited for the lock: act on the book as it is now
+                    current = await self.store.run(self.store.book, book.id) if book.id else None
+                    if (
+                        current is None
+                        or (current.state, current.torrent_hash) != (book.state, book.torrent_hash)
+                        or current.id in await self.store.run(self.store.reviewed_books)
+                    ):
+                        continue
+                    book = current
                     self._moves.clear()
                     if book.state == "in_library":
                         await self._seeding_done(book)
@@ -575,14 +585,20 @@ class Workflow:
         async with self._lock:
             book = await self.store.run(self.store.book, book_id)
             review = await self.store.run(self.store.review, book_id)
-            if book is None or review is None:
+            if (
+                book is None
+                or review is None
+                or book.state != "importing"
+                or book.torrent_hash != review.torrent_hash
+            ):
                 raise WorkflowError("this book has no metadata waiting for a review")
             if metadata is None:
-                metadata = metadata_from_json(review.before, review.before_cover)
+                try:
+                    metadata = metadata_from_json(review.before, review.before_cover)
+                except (ValueError, TypeError) as exc:
+                    raise WorkflowError(f"the stored metadata cannot be read: {exc}") from exc
             self._moves.clear()
-            await self._import(book, metadata)
-            if book.state == "in_library":
-                await self.store.run(self.store.drop_review, book_id)
+            await self._import(book, metadata)  # leaving `importing` drops the review
             return self._moves[-1] if self._moves else None
 
     def _progress(self, book_id: int) -> Callable[[int, int], None]:
@@ -603,7 +619,8 @@ class Workflow:
             if done < total and now - last[0] < PROGRESS_INTERVAL:
                 return
             last[0] = now
-            loop.call_soon_threadsafe(tell, done, total)
+            with contextlib.suppress(RuntimeError):  # the loop closed at quit: the copy goes on
+                loop.call_soon_threadsafe(tell, done, total)
 
         return progress
 

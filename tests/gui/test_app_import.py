@@ -109,7 +109,7 @@ def test_a_review_in_the_window_then_the_book_is_in_the_library(
             )
             assert list(library.iterdir()) == []
 
-            dialog = app.open_book_details(waiting)  # type: ignore[arg-type]
+            dialog = await app.open_book_details(waiting)  # type: ignore[arg-type]
             assert isinstance(dialog, BookDetailsDialog) and dialog.review is not None
             assert dialog.rows["publisher"].text() == "Harbour Books"  # the proposal
             dialog.rows["narrators"].set_text("Edited Reader")

@@ -88,7 +88,7 @@ def test_refresh_scores_covers_and_a_match(
             await until(lambda: model.cover_pixmap(dune_id) is not None, "Dune's cover")
 
             # the book's page asks Audiobookshelf to match Emma with Audible UK
-            dialog = library.open_details(emma_id)
+            dialog = await library.open_details(emma_id)
             assert isinstance(dialog, OwnedDetailsDialog)
             dialog.match_requested.emit(emma_id, "audible.uk")
             await until(lambda: abs_double.match_calls, "the match request")

@@ -147,6 +147,11 @@ def test_a_version_2_database_gains_the_library_and_review_columns(tmp_path: Pat
         assert saved is not None and saved.provider == "Audible"
         assert saved.proposal_cover == b"\xff\xd8"
         assert store.reviewed_books() == {book.id}
+        store.set_state(book, "importing", reason="metadata waits for your review")
+        assert store.reviewed_books() == {book.id}  # the review belongs to this import
+        store.set_state(book, "downloaded", reason="import failed: disk full")
+        assert store.reviewed_books() == frozenset()  # ...and ends with it
+        store.save_review(review)
         store.remove_book(book.id)  # a removed book takes its review along
         assert store.reviewed_books() == frozenset()
     finally:
