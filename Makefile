@@ -42,6 +42,7 @@ bench: test-deps venv
 	$(PY) bench/sync_scale.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/table_refresh.py
 	$(PY) bench/ranking_speed.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/library_view.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

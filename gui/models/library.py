@@ -49,6 +49,11 @@ Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Future[Any]"]
 CoverLoader = Callable[[str], Awaitable[bytes | None]]
 
 
+#: More changed rows than this are announced as one span (a full refresh after a library
+#: scan): hundreds of single-row signals through the sorting proxy stall the window.
+SPAN_CHANGES = 32
+
+
 class Column(IntEnum):
     COVER = 0
     TITLE = 1
@@ -227,8 +232,8 @@ def make_row(book: OwnedBook) -> LibraryRow:
     sort_keys = (
         int(book.has_cover),
         (title, authors.casefold()),
-        (authors.casefold(), book.series.casefold(), book.sequence, title),
-        (book.series.casefold(), book.sequence, title),
+        (authors.casefold(), book.series.casefold(), _position(book.sequence), title),
+        (book.series.casefold(), _position(book.sequence), title),
         (narrators.casefold(), title),
         score.percent,
         book.duration,
@@ -236,6 +241,14 @@ def make_row(book: OwnedBook) -> LibraryRow:
     )
     haystack = "\n".join((book.title, book.subtitle, authors, series, narrators)).casefold()
     return LibraryRow(book, content_key(book), score, texts, sort_keys, haystack)
+
+
+def _position(sequence: str) -> tuple[float, str]:
+    """Series positions in number order ("2" before "10"), text ones ("1-3") after."""
+    try:
+        return float(sequence), sequence
+    except ValueError:
+        return float("inf"), sequence
 
 
 def make_rows(books: Sequence[OwnedBook], known: dict[str, LibraryRow]) -> list[LibraryRow]:
@@ -326,6 +339,7 @@ class LibraryModel(ListTableModel):
         self.cover_cache_size = cover_cache_size
         self._spawn = spawn or asyncio.ensure_future
         self._rows: list[LibraryRow] = []
+        self._sort: tuple[int, Qt.SortOrder] | None = None  # (column, order) of the view
         self._row_of: dict[str, int] = {}
         self._generation = 0
         self._average = 0.0
@@ -437,6 +451,12 @@ class LibraryModel(ListTableModel):
         if not self._rows:
             self.beginResetModel()
             self._rows = list(rows)
+            if self._sort is not None:
+                column, order = self._sort
+                self._rows.sort(
+                    key=lambda row: row.sort_keys[column],
+                    reverse=order == Qt.SortOrder.DescendingOrder,
+                )
             self._reindex()
             self.endResetModel()
             return
@@ -466,8 +486,9 @@ class LibraryModel(ListTableModel):
                     # most often a match, which may well have brought a new cover
                     self.invalidate_cover(new.item_id, repaint=False)
         last_column = len(COLUMNS) - 1
-        if len(changed) > len(self._rows) // 2:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, last_column))
+        if len(changed) > SPAN_CHANGES:  # one signal: the sorting proxy pays per signal
+            first, last = min(changed), max(changed)
+            self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
         else:
             for number in changed:
                 self.dataChanged.emit(self.index(number, 0), self.index(number, last_column))
@@ -479,9 +500,38 @@ class LibraryModel(ListTableModel):
             self._rows.extend(new_rows)
             self._reindex()
             self.endInsertRows()
+        if self._sort is not None and (changed or new_rows):
+            self.sort(*self._sort)  # changed and new books go where they belong
 
     def _reindex(self) -> None:
         self._row_of = {row.item_id: number for number, row in enumerate(self._rows)}
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort the rows here, on the keys made with them, in one Python `sorted` (~10 ms
+        for 10,000 books); the proxy only filters. Its own sort calls a Python
+        `lessThan` some 140,000 times for 10,000 rows: a freeze of over a second."""
+        self._sort = (column, order)
+        if not self._rows:
+            return
+        self.layoutAboutToBeChanged.emit()
+        old = list(self._rows)
+        self._rows.sort(
+            key=lambda row: row.sort_keys[column],
+            reverse=order == Qt.SortOrder.DescendingOrder,
+        )
+        self._reindex()
+        moved = {row.item_id: self._row_of[row.item_id] for row in old}
+        persistent = self.persistentIndexList()
+        self.changePersistentIndexList(
+            persistent,
+            [
+                self.index(moved[old[index.row()].item_id], index.column())
+                if 0 <= index.row() < len(old)
+                else QModelIndex()
+                for index in persistent
+            ],
+        )
+        self.layoutChanged.emit()
 
     def _summarise(self, rows: Sequence[LibraryRow]) -> None:
         scores = [row.score.percent for row in rows]
@@ -596,8 +646,9 @@ class LibraryModel(ListTableModel):
 
 
 class LibraryFilterProxy(RawSortProxy):
-    """Sorts on `SORT_ROLE`; shows the books whose title, subtitle, authors, series or
-    narrators contain every word typed (in any order, ignoring case)."""
+    """Shows the books whose title, subtitle, authors, series or narrators contain every
+    word typed (in any order, ignoring case). Sorting is the `LibraryModel`'s own (see
+    `LibraryModel.sort`); over another model it sorts on `SORT_ROLE` itself."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -623,6 +674,13 @@ class LibraryFilterProxy(RawSortProxy):
         self.beginFilterChange()
         self._words = words
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if self._library is None:
+            super().sort(column, order)
+            return
+        super().sort(-1)  # keep the source's order: it is sorted already
+        self._library.sort(column, order)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if not self._words or self._library is None:

@@ -568,3 +568,41 @@ def test_details_dialog_fields_missing_and_match(qtbot: QtBot) -> None:
     nothing = OwnedDetailsDialog(WELL)
     qtbot.addWidget(nothing)
     assert nothing.cover.text() == "No cover"
+
+
+def test_the_model_sorts_series_positions_as_numbers_and_keeps_the_selection(
+    store: Store, qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    """The model sorts (the proxy only filters): "#2" comes before "#10", a reload that
+    adds a book puts it in its place, and the selected book stays selected."""
+    books = [
+        OwnedBook(f"li_{n}", "lib", f"Book {n}", authors="A", series="Saga", sequence=str(n))
+        for n in (10, 2, 1)
+    ]
+    store.replace_owned("lib", books)
+
+    async def scenario() -> None:
+        model = LibraryModel(store, spawn=asyncio.ensure_future)
+        view = LibraryView(model)
+        qtbot.addWidget(view)
+        await model.reload()
+        view.table.sortByColumn(Column.SERIES, Qt.SortOrder.AscendingOrder)
+
+        def shown() -> list[str]:
+            return [
+                view.proxy.index(row, Column.SERIES).data() for row in range(view.proxy.rowCount())
+            ]
+
+        assert shown() == ["Saga #1", "Saga #2", "Saga #10"]
+        view.select_item("li_10")
+        store.replace_owned(
+            "lib", [*books, OwnedBook("li_3", "lib", "Book 3", authors="A", series="Saga",
+                                      sequence="3")]
+        )  # fmt: skip
+        await model.reload()
+        assert shown() == ["Saga #1", "Saga #2", "Saga #3", "Saga #10"]
+        assert view.selected_item_id() == "li_10"
+        view.table.sortByColumn(Column.SERIES, Qt.SortOrder.DescendingOrder)
+        assert shown()[0] == "Saga #10" and view.selected_item_id() == "li_10"
+
+    qloop.run_until_complete(scenario())
