@@ -21,6 +21,7 @@ from gui.clients.doctor import Step, diagnose
 from gui.clients.errors import ClientError
 from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
+from gui.core.formatting import human_size
 from gui.core.torrents import TorrentInputError, TorrentUrl, parse_source
 from gui.settings import SecretStore, SettingsError, config_dir, load_settings, qbt_config
 from gui.store import Store, StoreError
@@ -186,6 +187,7 @@ def open_store() -> Iterator[Store]:
 async def cmd_search(args: argparse.Namespace, out: Output) -> int:
     from gui.core.ranking import RankingPolicy, Wanted, rank
     from gui.services.search import indexers_from_settings, search_all
+    from gui.services.workflow import WorkflowSettings
 
     settings = load_settings()
     indexers = indexers_from_settings(settings, SecretStore())
@@ -197,10 +199,8 @@ async def cmd_search(args: argparse.Namespace, out: Output) -> int:
     if not args.query.strip():
         raise CommandFailed("QUERY is empty")
     wanted = Wanted(title=args.query.strip(), author=args.author.strip())
-    timeout = settings.per_indexer_timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        timeout = 20.0
-    outcome = await search_all(wanted, indexers, per_indexer_timeout=float(timeout))
+    timeout = WorkflowSettings.from_settings(settings).per_indexer_timeout
+    outcome = await search_all(wanted, indexers, per_indexer_timeout=timeout)
     for failure in outcome.failures:
         out.error(f"{failure.indexer}: {failure.reason}")
     if outcome.failures and not outcome.releases and len(outcome.failures) >= len(indexers):
@@ -221,22 +221,13 @@ async def cmd_search(args: argparse.Namespace, out: Output) -> int:
     for r in ranked:
         mark = f"REJECTED ({r.rejected})" if r.rejected else ""
         out.text(
-            f"{r.score:6.1f}  {r.release.seeders:>5} seeders  {_size(r.release.size):>9}  "
+            f"{r.score:6.1f}  {r.release.seeders:>5} seeders  {human_size(r.release.size):>10}  "
             f"{r.release.title}  [{r.release.indexer}] {mark}".rstrip()
         )
     if not ranked:
         out.text("No results.")
     out.document(rows)
     return EXIT_OK
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit in ("B", "KB") else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 async def cmd_want(args: argparse.Namespace, out: Output) -> int:
@@ -275,10 +266,12 @@ async def cmd_queue(args: argparse.Namespace, out: Output) -> int:
 
 async def cmd_import(args: argparse.Namespace, out: Output) -> int:
     """Import the download HASH: the book linked to it, else a loose book named after the
-    torrent. The book's state follows (in_library) when one is linked."""
-    from gui.core.importer import ImportFailed
-    from gui.services.importing import Importer, ImportProblem
+    torrent. A linked book waiting for its import goes through the workflow's import step
+    (`in_library`, or back to `downloaded` / to `failed` with the reason)."""
+    from gui.core.ranking import RankingPolicy
+    from gui.services.importing import IMPORT_ERRORS, Importer
     from gui.services.library import abs_factory
+    from gui.services.workflow import Workflow, WorkflowSettings
 
     torrent_hash = args.hash.strip().lower()
     if not torrent_hash:
@@ -296,25 +289,26 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
         book = next(
             (b for b in store.books() if (b.torrent_hash or "").lower() == torrent_hash), None
         )
-        importing = book is not None and book.state == "downloaded"
-        if book is not None and importing:
-            store.set_state(book, "importing", event=f"importing {torrent_hash} (earmark import)")
         async with QBittorrentClient(qbt_config(settings, secrets)) as client:
-            try:
-                report = await importer.run(book, torrent_hash, qbt=client, store=store)
-            except (ImportProblem, ImportFailed, ClientError) as exc:
-                if book is not None and importing:
-                    reason = f"import failed: {exc}"
-                    store.set_state(book, "downloaded", reason=reason, event=reason)
-                raise CommandFailed(str(exc)) from exc
-        if book is not None and book.state in ("downloaded", "importing"):
-            book.library_path = report.library_path
-            store.set_state(
-                book,
-                "in_library",
-                event=f"imported with `earmark import` into {report.library_path}; "
-                f"metadata {report.score_change}",
-            )
+            if book is not None and book.state in ("downloaded", "importing"):
+                workflow = Workflow(
+                    store,
+                    qbt=client,
+                    indexers=[],
+                    library=None,
+                    policy=RankingPolicy(),
+                    settings=WorkflowSettings.from_settings(settings),
+                    importer=importer,
+                )
+                imported = await workflow.import_book(book)
+                if imported is None:
+                    raise CommandFailed(book.reason or "the import failed")
+                report = imported
+            else:  # no book, or one the workflow does not import now: the files only
+                try:
+                    report = await importer.run(book, torrent_hash, qbt=client, store=store)
+                except IMPORT_ERRORS as exc:
+                    raise CommandFailed(str(exc)) from exc
     out.text(f"Imported into {report.library_path} ({len(report.files)} files)")
     out.text(f"Metadata: {report.score_change}")
     out.text(

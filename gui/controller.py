@@ -114,7 +114,6 @@ class AppController(QObject):
             )
         self.window = window
         self.tray = Tray(self._notify_in_window, self)
-        self._dialogs: list[QObject] = []
         self._book_dialogs: dict[int, BookDetailsDialog] = {}
         self._quitting = False
         self.quit_requested = asyncio.Event()

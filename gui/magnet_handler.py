@@ -20,10 +20,11 @@ import contextlib
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
+
+from gui.settings import write_atomically
 
 __all__ = [
     "DESKTOP_FILE",
@@ -355,7 +356,7 @@ class LinuxMagnetRegistrar:
 
     def register(self) -> None:
         try:
-            _write_atomically(self.desktop_path, self.desktop_entry())
+            write_atomically(self.desktop_path, self.desktop_entry())
         except OSError as exc:
             raise RegistrationError(f"cannot write {self.desktop_path}: {exc}") from exc
         self._update_database()
@@ -389,24 +390,6 @@ class LinuxMagnetRegistrar:
         self._run(["update-desktop-database", str(self._dir)])
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 _ASSOCIATION_GROUPS = ("[Default Applications]", "[Added Associations]")
 
 
@@ -438,7 +421,7 @@ def _forget_in_mimeapps(path: Path, desktop_id: str) -> None:
                 continue
         out.append(line)
     if changed:
-        _write_atomically(path, "".join(out))
+        write_atomically(path, "".join(out))
 
 
 def registrar_for_platform() -> MagnetRegistrar | None:

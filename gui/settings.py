@@ -9,6 +9,7 @@ a plaintext file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -164,15 +165,28 @@ def save_settings(settings: Settings, directory: Path | None = None) -> Path:
     target_dir.mkdir(parents=True, exist_ok=True)
     path = target_dir / SETTINGS_FILE
     data = json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=target_dir)
+    write_atomically(path, data, new_mode=0o600)
+    return path
+
+
+def write_atomically(path: Path, text: str, *, new_mode: int = 0o644) -> None:
+    """Replace `path` with `text` (UTF-8, LF) so that a crash leaves the old file or the
+    new one, never a part. The file keeps its permissions; a new one gets `new_mode`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = new_mode
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
-    return path
 
 
 def _keyring() -> ModuleType:
@@ -222,10 +236,6 @@ class SecretStore:
             pass
         except _keyring().errors.KeyringError as exc:
             raise SecretStoreUnavailable(self.unavailable_message()) from exc
-
-    def backend_name(self) -> str:
-        backend = _keyring().get_keyring()
-        return f"{type(backend).__module__}.{type(backend).__name__}"
 
     def available(self) -> bool:
         backend = _keyring().get_keyring()

@@ -411,12 +411,8 @@ class Store:
     def update_book(self, book: Book) -> None:
         if book.id is None:
             raise ValueError("a book must be added before it is updated")
-        assignments = ", ".join(f"{c}=?" for c in UPDATE_COLUMNS)
         with self._transaction() as db:
-            db.execute(
-                f"UPDATE books SET {assignments}, updated_at=? WHERE id=?",
-                (*(getattr(book, c) for c in UPDATE_COLUMNS), time.time(), book.id),
-            )
+            _write_book(db, book, time.time())
 
     def set_state(
         self, book: Book, state: str, *, reason: str | None = None, event: str | None = None
@@ -426,16 +422,9 @@ class Store:
             raise ValueError(f"unknown book state {state!r}")
         now = time.time()
         book.state, book.reason, book.state_since = state, reason, now
-        assignments = ", ".join(f"{c}=?" for c in UPDATE_COLUMNS)
         with self._transaction() as db:
-            db.execute(
-                f"UPDATE books SET {assignments}, updated_at=? WHERE id=?",
-                (*(getattr(book, c) for c in UPDATE_COLUMNS), now, book.id),
-            )
-            db.execute(
-                "INSERT INTO events (book_id, at, kind, message) VALUES (?, ?, ?, ?)",
-                (book.id, now, state, event or reason or state),
-            )
+            _write_book(db, book, now)
+            _insert_event(db, book.id, state, event or reason or state, now)
             if state != "importing":  # a review belongs to one import of one download
                 db.execute("DELETE FROM reviews WHERE book_id=?", (book.id,))
 
@@ -523,10 +512,6 @@ class Store:
             row = self._db.execute("SELECT * FROM releases WHERE id=?", (release_id,)).fetchone()
         return _release(row) if row else None
 
-    def set_release_hash(self, release_id: int, info_hash: str) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE releases SET info_hash=? WHERE id=?", (info_hash, release_id))
-
     # ---- downloads ----------------------------------------------------------------------
 
     def record_download(self, record: DownloadRecord) -> DownloadRecord:
@@ -592,20 +577,13 @@ class Store:
             rows = self._db.execute("SELECT * FROM blocklist ORDER BY id DESC").fetchall()
         return [dict(row) for row in rows]
 
-    def unblock(self, entry_id: int) -> None:
-        with self._transaction() as db:
-            db.execute("DELETE FROM blocklist WHERE id=?", (entry_id,))
-
     # ---- events -------------------------------------------------------------------------
 
     def add_event(self, book_id: int | None, kind: str, message: str) -> Event:
         now = time.time()
         with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO events (book_id, at, kind, message) VALUES (?, ?, ?, ?)",
-                (book_id, now, kind, message),
-            )
-        return Event(book_id, kind, message, now, cursor.lastrowid)
+            event_id = _insert_event(db, book_id, kind, message, now)
+        return Event(book_id, kind, message, now, event_id)
 
     def events(
         self, *, book_id: int | None = None, limit: int = 200, offset: int = 0
@@ -617,7 +595,7 @@ class Store:
                 f"SELECT * FROM events {clause} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
             ).fetchall()
-        return [Event(r["book_id"], r["kind"], r["message"], r["at"], r["id"]) for r in rows]
+        return [_event(row) for row in rows]
 
     def last_events(self) -> dict[int, Event]:
         """Each book's latest event, for the wanted view's "last event" column."""
@@ -626,8 +604,7 @@ class Store:
                 "SELECT e.* FROM events e JOIN (SELECT book_id, MAX(id) AS id FROM events"
                 " WHERE book_id IS NOT NULL GROUP BY book_id) last ON e.id = last.id"
             ).fetchall()
-        return {r["book_id"]: Event(r["book_id"], r["kind"], r["message"], r["at"], r["id"])
-                for r in rows}  # fmt: skip
+        return {row["book_id"]: _event(row) for row in rows}
 
     # ---- the Audiobookshelf library index ---------------------------------------------
 
@@ -655,6 +632,12 @@ class Store:
                 (*args, limit, offset),
             ).fetchall()
         return [_owned(row) for row in rows]
+
+    def owned_library_ids(self) -> frozenset[str]:
+        """The libraries the index holds books of."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT library_id FROM owned").fetchall()
+        return frozenset(row["library_id"] for row in rows)
 
     def owned_book(self, abs_item_id: str) -> OwnedBook | None:
         with self._lock:
@@ -751,3 +734,25 @@ def _owned(row: sqlite3.Row) -> OwnedBook:
 
 def _book(row: sqlite3.Row) -> Book:
     return Book(id=row["id"], **{c: row[c] for c in BOOK_COLUMNS})
+
+
+def _write_book(db: sqlite3.Connection, book: Book, now: float) -> None:
+    assignments = ", ".join(f"{c}=?" for c in UPDATE_COLUMNS)
+    db.execute(
+        f"UPDATE books SET {assignments}, updated_at=? WHERE id=?",
+        (*(getattr(book, c) for c in UPDATE_COLUMNS), now, book.id),
+    )
+
+
+def _insert_event(
+    db: sqlite3.Connection, book_id: int | None, kind: str, message: str, now: float
+) -> int | None:
+    cursor = db.execute(
+        "INSERT INTO events (book_id, at, kind, message) VALUES (?, ?, ?, ?)",
+        (book_id, now, kind, message),
+    )
+    return cursor.lastrowid
+
+
+def _event(row: sqlite3.Row) -> Event:
+    return Event(row["book_id"], row["kind"], row["message"], row["at"], row["id"])

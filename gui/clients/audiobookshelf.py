@@ -452,8 +452,6 @@ class AbsClient(SessionOwner):
         headers: dict[str, str] = {}
         if auth:
             headers["Authorization"] = f"Bearer {self._token}"
-        if self._http.host_header:
-            headers["Host"] = self._http.host_header
         try:
             async with self.session.request(
                 method,

@@ -30,9 +30,10 @@ from gui.clients.errors import (
     IpBannedError,
     TlsError,
     UnreachableError,
+    short_answer,
 )
 from gui.clients.http import display_url, ensure_base_url, normalize_fingerprint
-from gui.clients.qbittorrent import Answer, QBittorrentClient, QbtConfig
+from gui.clients.qbittorrent import Answer, QBittorrentClient, QbtConfig, login_succeeded
 
 VERDICTS = (
     "ok",
@@ -365,7 +366,7 @@ class Doctor:
             "webui",
             False,
             f"GET api/v2/app/version answered HTTP {answer.status} "
-            f"{_quote(body)}, not a qBittorrent answer",
+            f"{short_answer(body, 80)!r}, not a qBittorrent answer",
         )
         await self._check_plain_http_to_tls(base, address)
         raise _Verdict(
@@ -510,7 +511,7 @@ class Doctor:
             data={"username": self.config.username, "password": self.config.password},
             headers=headers,
         )
-        if not _login_succeeded(login):
+        if not login_succeeded(login):
             return None
         prefs = await self._send(client, "GET", "app/preferences", headers=headers)
         if prefs.status != 200:
@@ -541,7 +542,9 @@ class Doctor:
             client.check_login_answer(answer)
         except BadCredentialsError as exc:
             self._step(
-                "login", False, f"qBittorrent refused the credentials: {_quote(answer.text)}"
+                "login",
+                False,
+                f"qBittorrent refused the credentials: {short_answer(answer.text, 80)!r}",
             )
             raise _Verdict(
                 "bad_credentials",
@@ -552,7 +555,7 @@ class Doctor:
                 "Earmark will not retry on its own.",
             ) from exc
         except IpBannedError as exc:
-            self._step("login", False, f"qBittorrent says: {_quote(answer.text)}")
+            self._step("login", False, f"qBittorrent says: {short_answer(answer.text, 80)!r}")
             raise _Verdict(
                 "ip_banned",
                 "qBittorrent has banned this computer's IP address after too many failed "
@@ -564,7 +567,7 @@ class Doctor:
                 {"web_ui_max_auth_fail_count": 10},
             ) from exc
         except ClientError as exc:
-            self._step("login", False, f"HTTP {answer.status} {_quote(answer.text)}")
+            self._step("login", False, f"HTTP {answer.status} {short_answer(answer.text, 80)!r}")
             raise _Verdict(
                 "unexpected",
                 f"The login answer was not one qBittorrent gives: HTTP {answer.status}.",
@@ -580,7 +583,7 @@ class Doctor:
             self._step("session", True, f"the session works (Web API {self.api_version})")
             return
         if answer.status != 403 or bypass:
-            self._step("session", False, f"HTTP {answer.status} {_quote(answer.text)}")
+            self._step("session", False, f"HTTP {answer.status} {short_answer(answer.text, 80)!r}")
             raise _Verdict(
                 "unexpected",
                 f"After login qBittorrent answered HTTP {answer.status}.",
@@ -694,10 +697,6 @@ def _cookie_names(headers: Sequence[str]) -> set[str]:
     return names
 
 
-def _login_succeeded(answer: Answer) -> bool:
-    return answer.status == 204 or (answer.status == 200 and answer.text.strip() == "Ok.")
-
-
 def _is_qbt_text(body: str) -> bool:
     return body in ("Forbidden", "")
 
@@ -705,11 +704,6 @@ def _is_qbt_text(body: str) -> bool:
 def _looks_like_version(body: str) -> bool:
     text = body.lstrip("v")
     return bool(text) and len(text) < 40 and text[0].isdigit() and "." in text and "<" not in text
-
-
-def _quote(text: str) -> str:
-    text = " ".join(text.split())
-    return repr(text if len(text) <= 80 else text[:79] + "…")
 
 
 async def diagnose(config: QbtConfig, *, on_step: StepListener | None = None) -> Diagnosis:

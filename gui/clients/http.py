@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email.utils
 import re
 import ssl
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Self
 
 import aiohttp
@@ -41,6 +43,7 @@ class HttpOptions:
     basic_auth: tuple[str, str] | None = None
     #: Sent instead of the URL's host:port, e.g. to reach a qBittorrent behind a port
     #: remap whose Host-header check wants its own port (what the doctor found working).
+    #: A session default: a request that passes its own Host header still overrides it.
     host_header: str | None = None
 
 
@@ -74,6 +77,8 @@ def make_session(options: HttpOptions) -> aiohttp.ClientSession:
     headers = {"User-Agent": USER_AGENT}
     if options.basic_auth:
         headers["Authorization"] = basic_auth_header(*options.basic_auth)
+    if options.host_header:
+        headers["Host"] = options.host_header
     return aiohttp.ClientSession(
         connector=connector,
         cookie_jar=aiohttp.CookieJar(unsafe=True),
@@ -89,6 +94,35 @@ def basic_auth_header(username: str, password: str) -> str:
     """RFC 7617 credentials (UTF-8); a session header, so only this server's session gets it."""
     token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     return f"Basic {token}"
+
+
+def parse_http_date(text: str | None) -> datetime | None:
+    """An RFC 5322 / HTTP date as an aware datetime (UTC when it names no zone), else None."""
+    if not text:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def parse_retry_after(header: str | None) -> tuple[float | None, datetime | None]:
+    """`Retry-After` as seconds or an HTTP date (RFC 9110 10.2.3): (seconds to wait, when).
+
+    (None, None) when the header is absent or unreadable; a date in the past waits 0 s.
+    """
+    if not header:
+        return None, None
+    text = header.strip()
+    now = datetime.now(UTC)
+    if text.isdigit():
+        seconds = float(text)
+        return seconds, datetime.fromtimestamp(now.timestamp() + seconds, UTC)
+    when = parse_http_date(text)
+    if when is None:
+        return None, None
+    return max((when - now).total_seconds(), 0.0), when
 
 
 def display_url(url: str | URL) -> str:

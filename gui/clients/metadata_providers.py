@@ -40,8 +40,6 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
 from typing import Any, Protocol, runtime_checkable
@@ -56,6 +54,7 @@ from gui.clients.http import (
     SessionOwner,
     display_url,
     ensure_base_url,
+    parse_retry_after,
     read_capped,
     transport_error,
 )
@@ -111,34 +110,9 @@ CATALOG_RESPONSE_GROUPS = "contributors,media,product_attrs,product_desc,series,
 # ---- queries and candidates ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BookQuery:
-    """What is asked of every provider; identifiers make the answer certain."""
-
-    title: str
-    authors: tuple[str, ...] = ()
-    asin: str = ""
-    isbn: str = ""
-    position: str = ""
-
-    @classmethod
-    def from_metadata(cls, meta: BookMetadata) -> BookQuery:
-        return cls(
-            title=meta.title,
-            authors=meta.authors,
-            asin=meta.asin,
-            isbn=meta.isbn,
-            position=meta.position,
-        )
-
-    def key(self) -> BookKey:
-        return BookKey(
-            title=self.title,
-            authors=self.authors,
-            asin=self.asin,
-            isbn=self.isbn,
-            position=self.position,
-        )
+#: The old name of what every provider is asked: a `BookKey` (identifiers make the answer
+#: certain), as `BookMetadata.key()` gives it.
+BookQuery = BookKey
 
 
 @dataclass(frozen=True)
@@ -159,7 +133,7 @@ class MetadataProvider(Protocol):
 
     name: str
 
-    async def search(self, query: BookQuery) -> list[Candidate]:
+    async def search(self, query: BookKey) -> list[Candidate]:
         """Candidates for the query, best first; an empty list when nothing matched."""
         ...
 
@@ -225,22 +199,6 @@ _COVER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def _retry_after_seconds(header: str | None) -> float | None:
-    """`Retry-After` as delay-seconds or an HTTP-date (RFC 9110 10.2.3)."""
-    if not header:
-        return None
-    text = header.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 class _JsonProvider(SessionOwner):
     """Session, capped JSON GETs, typed errors and the Retry-After gate, shared by all."""
 
@@ -296,7 +254,7 @@ class _JsonProvider(SessionOwner):
             raise transport_error(exc, service=self.name, url=shown, endpoint=endpoint) from exc
         where: dict[str, Any] = {"service": self.name, "url": shown, "endpoint": endpoint}
         if status == 429:
-            seconds = _retry_after_seconds(retry_header)
+            seconds, _ = parse_retry_after(retry_header)
             delay = DEFAULT_RETRY_AFTER if seconds is None else seconds
             until = self._clock() + delay
             self._blocked_until[origin] = max(self._blocked_until.get(origin, 0.0), until)
@@ -347,8 +305,8 @@ class _JsonProvider(SessionOwner):
         return data
 
 
-def _scored(query: BookQuery, meta: BookMetadata) -> float:
-    return round(match_score(query.key(), meta.key()), 4)
+def _scored(query: BookKey, meta: BookMetadata) -> float:
+    return round(match_score(query, meta.key()), 4)
 
 
 def _strings(value: Any) -> list[str]:
@@ -410,7 +368,7 @@ class AudibleProvider(_JsonProvider):
         self.max_results = max_results
         self.max_details = max_details
 
-    async def search(self, query: BookQuery) -> list[Candidate]:
+    async def search(self, query: BookKey) -> list[Candidate]:
         """By ASIN first (as ABS does), then by title and author through the catalogue."""
         error: ClientError | None = None
         if query.asin:
@@ -481,7 +439,7 @@ class AudibleProvider(_JsonProvider):
             return data
         return None
 
-    def _candidate(self, query: BookQuery, book: Mapping[str, Any]) -> Candidate:
+    def _candidate(self, query: BookKey, book: Mapping[str, Any]) -> Candidate:
         meta, cover = _from_audnexus(book)
         return Candidate(
             provider=self.name,
@@ -591,7 +549,7 @@ class OpenLibraryProvider(_JsonProvider):
         self.limit = limit
         self.work_lookups = work_lookups
 
-    async def search(self, query: BookQuery) -> list[Candidate]:
+    async def search(self, query: BookKey) -> list[Candidate]:
         params = {"fields": OPEN_LIBRARY_FIELDS, "limit": str(self.limit)}
         if query.isbn:
             params["isbn"] = clean_isbn(query.isbn)
@@ -623,7 +581,7 @@ class OpenLibraryProvider(_JsonProvider):
                 described[candidate.provider_id] = self._with_work(candidate, work)
         return [described.get(c.provider_id, c) for c in candidates]
 
-    def _candidate(self, query: BookQuery, doc: Mapping[str, Any]) -> Candidate:
+    def _candidate(self, query: BookKey, doc: Mapping[str, Any]) -> Candidate:
         isbns = _strings(doc.get("isbn"))
         wanted_isbn = canonical_isbn(query.isbn) if query.isbn else ""
         isbn = next((i for i in isbns if wanted_isbn and canonical_isbn(i) == wanted_isbn), "")
@@ -693,7 +651,7 @@ class GoogleBooksProvider(_JsonProvider):
         self.api_key = api_key.strip()
         self.max_results = max_results
 
-    async def search(self, query: BookQuery) -> list[Candidate]:
+    async def search(self, query: BookKey) -> list[Candidate]:
         if query.isbn:
             q = f"isbn:{clean_isbn(query.isbn)}"
         elif query.title.strip():
@@ -715,7 +673,7 @@ class GoogleBooksProvider(_JsonProvider):
         candidates.sort(key=lambda c: -c.confidence)
         return candidates
 
-    def _candidate(self, query: BookQuery, item: Any) -> Candidate | None:
+    def _candidate(self, query: BookKey, item: Any) -> Candidate | None:
         info = item.get("volumeInfo") if isinstance(item, dict) else None
         if not isinstance(info, dict) or not info.get("title"):
             return None
@@ -808,7 +766,7 @@ def _failure(provider: str, exc: BaseException) -> ProviderFailure:
 
 
 async def _ask(
-    provider: MetadataProvider, query: BookQuery, deadline: float
+    provider: MetadataProvider, query: BookKey, deadline: float
 ) -> tuple[list[Candidate], ProviderFailure | None]:
     """One provider's answer or its failure note; never raises (but lets cancellation out)."""
     try:
@@ -849,7 +807,7 @@ async def enhance(
     ``max_cover_bytes``) only when it will be used.
     """
     meta = meta.cleaned()
-    query = BookQuery.from_metadata(meta)
+    query = meta.key()
     answers = await asyncio.gather(*(_ask(p, query, timeout) for p in providers))
     failures: list[ProviderFailure] = [f for _, f in answers if f is not None]
     order = {p.name: index for index, p in enumerate(providers)}

@@ -42,13 +42,14 @@ from typing import Any, Literal
 
 from yarl import URL
 
-from gui.clients.errors import AuthError, HttpStatusError, ProtocolError, short_answer
+from gui.clients.errors import AuthError, HttpStatusError, ProtocolError
 from gui.clients.http import (
     TRANSPORT_ERRORS,
     HttpOptions,
     SessionOwner,
     display_url,
     ensure_base_url,
+    parse_retry_after,
     read_capped,
     transport_error,
 )
@@ -56,11 +57,11 @@ from gui.clients.torznab import (
     AUDIOBOOK_CATEGORY,
     MAX_FEED_BYTES,
     RateLimitedError,
-    magnet_info_hash,
-    normalize_info_hash,
+    _preview,
     size_text,
 )
 from gui.core.ranking import Release
+from gui.core.torrents import magnet_info_hash, normalize_info_hash
 
 __all__ = [
     "GrabFailedError",
@@ -373,10 +374,11 @@ class ProwlarrClient(SessionOwner):
                 **where,
             )
         if answer.status == 429:
+            seconds, at = parse_retry_after(answer.retry_after)
             raise RateLimitedError(
                 f"Prowlarr is rate-limited: {_message(value) or 'too many requests'}",
-                retry_after=_int(answer.retry_after),
-                retry_at=None,
+                retry_after=seconds,
+                retry_at=at,
                 **where,
             )
         if answer.status >= 400:
@@ -516,7 +518,3 @@ def _message(value: Any) -> str | None:
         ]
         return "; ".join(messages) or None
     return None
-
-
-def _preview(body: bytes) -> str:
-    return short_answer(body[:400].decode("utf-8", errors="replace"))

@@ -158,6 +158,11 @@ class Answer:
         return json.loads(self.text)
 
 
+def login_succeeded(answer: Answer) -> bool:
+    """Every shape of a successful login: HTTP 204, or HTTP 200 with the body "Ok."."""
+    return answer.status == 204 or (answer.status == 200 and answer.text.strip() == "Ok.")
+
+
 class QBittorrentClient(SessionOwner):
     """One qBittorrent server. Create it, use it, `await close()` it (or `async with`)."""
 
@@ -206,8 +211,6 @@ class QBittorrentClient(SessionOwner):
         headers: Mapping[str, str] | None = None,
     ) -> Answer:
         """One HTTP exchange, no authentication logic; transport failures become typed errors."""
-        if self.config.http.host_header and not (headers and "Host" in headers):
-            headers = {**(headers or {}), "Host": self.config.http.host_header}
         try:
             async with self.session.request(
                 method,
@@ -290,7 +293,7 @@ class QBittorrentClient(SessionOwner):
         """Raise the typed error a login answer means; return quietly on every success shape."""
         body = answer.text.strip()
         endpoint = "auth/login"
-        if answer.status == 204 or (answer.status == 200 and body == "Ok."):
+        if login_succeeded(answer):
             return
         if answer.status == 200 and body == "Fails.":
             raise self._error(BadCredentialsError, "wrong user name or password", endpoint, answer)

@@ -62,10 +62,7 @@ __all__ = [
     "torznab_endpoint",
 ]
 
-#: Answers bigger than this are not what a status request returns.
-MAX_ANSWER_BYTES = 2 * 1024 * 1024
 MIN_SCRUB = 8
-ADMIN_TYPES = ("root", "admin")
 
 
 @dataclass(frozen=True)

@@ -34,14 +34,12 @@ and answers are capped at `MAX_FEED_BYTES`.
 
 from __future__ import annotations
 
-import base64
-import email.utils
 import json
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from yarl import URL
@@ -59,10 +57,13 @@ from gui.clients.http import (
     SessionOwner,
     display_url,
     ensure_base_url,
+    parse_http_date,
+    parse_retry_after,
     read_capped,
     transport_error,
 )
 from gui.core.ranking import Release
+from gui.core.torrents import magnet_info_hash, normalize_info_hash
 
 __all__ = [
     "AUDIOBOOK_CATEGORY",
@@ -101,9 +102,6 @@ KEY_ERROR_CODES = frozenset({100, 101, 102})
 SERVICE = "Torznab feed"
 
 _DOCTYPE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-_HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
-_BASE32_32 = re.compile(r"^[A-Za-z2-7]{32}$")
-_BTIH = re.compile(r"[?&]xt=urn:btih:([0-9A-Za-z]+)", re.IGNORECASE)
 
 
 # ---- errors ------------------------------------------------------------------------------
@@ -351,36 +349,6 @@ def choose_categories(wanted: Iterable[int], available: Iterable[int]) -> tuple[
 # ---- results ----------------------------------------------------------------------------
 
 
-def normalize_info_hash(value: str | None) -> str | None:
-    """A v1 info-hash as 40 lowercase hex digits (base32 accepted), else None."""
-    if not value:
-        return None
-    text = value.strip()
-    if _HEX40.match(text):
-        return text.lower()
-    if _BASE32_32.match(text):
-        return base64.b32decode(text.upper()).hex()
-    return None
-
-
-def magnet_info_hash(magnet: str | None) -> str | None:
-    """The btih of a magnet URI, normalised; None when absent or malformed."""
-    if not magnet:
-        return None
-    match = _BTIH.search(magnet)
-    return normalize_info_hash(match.group(1)) if match else None
-
-
-def _parse_date(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = email.utils.parsedate_to_datetime(text.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _is_magnet(url: str | None) -> bool:
     return url is not None and url.strip().lower().startswith("magnet:")
 
@@ -504,7 +472,7 @@ def _item(element: ElementTree.Element) -> FeedItem | None:
         guid=_text(element, "guid") or "",
         link=_text(element, "link"),
         comments=_text(element, "comments"),
-        publish_date=_parse_date(_text(element, "pubDate")),
+        publish_date=parse_http_date(_text(element, "pubDate")),
         size=size,
         enclosure_url=enclosure.get("url") if enclosure is not None else None,
         enclosure_length=_int(enclosure.get("length")) if enclosure is not None else None,
@@ -540,21 +508,6 @@ def parse_feed(root: ElementTree.Element) -> list[FeedItem]:
 
 
 # ---- errors in answers ------------------------------------------------------------------
-
-
-def _retry_after(header: str | None) -> tuple[float | None, datetime | None]:
-    """`Retry-After` as seconds or an HTTP date (RFC 9110 10.2.3)."""
-    if not header:
-        return None, None
-    text = header.strip()
-    now = datetime.now(UTC)
-    if text.isdigit():
-        seconds = float(text)
-        return seconds, datetime.fromtimestamp(now.timestamp() + seconds, UTC)
-    when = _parse_date(text)
-    if when is None:
-        return None, None
-    return max((when - now).total_seconds(), 0.0), when
 
 
 def _when(seconds: float | None, at: datetime | None) -> str:
@@ -599,7 +552,7 @@ def error_from_xml(
             **where,
         )
     if status == 429 or code == 429:
-        seconds, at = _retry_after(retry_after)
+        seconds, at = parse_retry_after(retry_after)
         return RateLimitedError(
             f"the indexer is rate-limited: {description}; try again {_when(seconds, at)}",
             retry_after=seconds,
@@ -751,7 +704,7 @@ class TorznabClient(SessionOwner):
                 root, status=answer.status, retry_after=answer.retry_after, **where
             )
         if answer.status == 429:
-            seconds, at = _retry_after(answer.retry_after)
+            seconds, at = parse_retry_after(answer.retry_after)
             raise RateLimitedError(
                 f"the indexer is rate-limited; try again {_when(seconds, at)}",
                 retry_after=seconds,
@@ -872,8 +825,6 @@ class TorznabClient(SessionOwner):
                 words.append(title)
             if author and "author" not in params:
                 words.append(author)
-            if not title and not author and query:
-                words.append(query)
         else:
             params["t"] = "search"
             words.append(query or " ".join(x for x in (title, author) if x))

@@ -84,6 +84,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Protocol
 
+from gui.core.formatting import human_size
 from gui.core.layout import ImportPlan, PlannedFile
 
 if sys.platform == "win32":
@@ -157,8 +158,8 @@ class NotEnoughSpace(ImportFailed):
     def __init__(self, needed: int, available: int, path: Path, *, during_copy: bool = False):
         when = "filled up while copying" if during_copy else "has too little free space"
         super().__init__(
-            f"The library at {path} {when}: the book needs {_size(needed)} ({needed} bytes) "
-            f"but only {_size(available)} ({available} bytes) are free.",
+            f"The library at {path} {when}: the book needs {human_size(needed)} ({needed} bytes) "
+            f"but only {human_size(available)} ({available} bytes) are free.",
             paths=(path,),
         )
         self.needed = needed
@@ -261,15 +262,6 @@ class ImportResult:
 # ---------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------
-
-
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"  # pragma: no cover - the loop always returns
 
 
 class _Checksum(Protocol):

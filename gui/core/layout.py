@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from typing import Literal
 
-from gui.core.paths import MAX_COMPONENT_LENGTH, safe_relative, sanitize_component
+from gui.core.paths import MAX_COMPONENT_LENGTH, path_components, sanitize_component
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -42,11 +42,13 @@ __all__ = [
     "select_files",
 ]
 
+FileKind = Literal["audio", "cover", "cue", "nfo", "opf", "text"]
+
 AUDIO_EXTENSIONS = frozenset(
     {".mp3", ".m4a", ".m4b", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma", ".wav"}
 )
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp"})
-_SIDECAR_EXTENSIONS = {".cue": "cue", ".nfo": "nfo", ".opf": "opf"}
+_SIDECAR_EXTENSIONS: dict[str, FileKind] = {".cue": "cue", ".nfo": "nfo", ".opf": "opf"}
 # ABS reads these two by name: desc.txt -> description, reader.txt -> narrators.
 _TEXT_FILES = frozenset({"desc.txt", "reader.txt"})
 # Partial downloads (qBittorrent's own ".!qB" included) and what ABS ignores.
@@ -55,8 +57,6 @@ _DISC = re.compile(r"^(cd|dis[ck])\s*\d{1,3}$", re.IGNORECASE)
 _SAMPLE = re.compile(r"(^|[\W_])samples?($|[\W_])", re.IGNORECASE)
 _COVER_NAMES = ("cover", "folder", "front")
 _MAX_NARRATOR_CHARS = 60
-
-FileKind = Literal["audio", "cover", "cue", "nfo", "opf", "text"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -233,16 +233,7 @@ class _Candidate:
 
 def _split(source: str) -> list[str] | None:
     """Components of a torrent path with traversal removed; None if nothing is left."""
-    try:
-        safe_relative(source)  # raises when there is no usable component
-    except ValueError:
-        return None
-    pieces = [piece for piece in re.split(r"[\\/]+", source) if piece not in ("", ".", "..")]
-    if pieces and re.match(r"^[A-Za-z]:", pieces[0]):
-        pieces[0] = pieces[0][2:]
-        if not pieces[0]:
-            pieces.pop(0)
-    return pieces or None
+    return path_components(source) or None
 
 
 def _classify(name: str) -> FileKind | None:
@@ -253,7 +244,7 @@ def _classify(name: str) -> FileKind | None:
     if extension in IMAGE_EXTENSIONS:
         return "cover"
     if extension in _SIDECAR_EXTENSIONS:
-        return "cue" if extension == ".cue" else "nfo" if extension == ".nfo" else "opf"
+        return _SIDECAR_EXTENSIONS[extension]
     if lower in _TEXT_FILES:
         return "text"
     return None

@@ -31,6 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from gui.core.formatting import human_size
+from gui.core.layout import is_disc_folder
 from gui.core.matching import (
     BookKey,
     canonical_position,
@@ -45,7 +47,6 @@ __all__ = [
     "FIELDS",
     "IDENTITY_ORDER",
     "PRECEDENCE",
-    "SCORE_FIELDS",
     "SOURCE_LAYOUT",
     "SOURCE_PROVIDER",
     "SOURCE_RELEASE",
@@ -346,7 +347,6 @@ _LAYOUT_SEQUENCE = re.compile(
     re.IGNORECASE,
 )
 _LAYOUT_YEAR = re.compile(r"^\(?(\d{4})\)?\s+-\s+(.+)$")
-_DISC_FOLDER = re.compile(r"^(cd|dis[ck])\s*\d{1,3}$", re.IGNORECASE)
 
 
 def from_layout(parts: Sequence[str]) -> BookMetadata:
@@ -358,7 +358,7 @@ def from_layout(parts: Sequence[str]) -> BookMetadata:
     ``[ASIN]``, a trailing ``{Narrator}``, a ``Vol 1 - `` sequence (only under a series
     folder) and a ``1994 - `` year.
     """
-    names = [p for p in parts if p and not _DISC_FOLDER.match(p.strip())][-3:]
+    names = [p for p in parts if p and not is_disc_folder(p)][-3:]
     if not names:
         return BookMetadata()
     author = names[0] if len(names) >= 2 else ""
@@ -521,7 +521,6 @@ WEIGHTS: Mapping[str, int] = {
     "language": 5,
     "cover": 10,
 }
-SCORE_FIELDS: tuple[str, ...] = tuple(WEIGHTS)
 
 _LABELS = {
     "title": "title",
@@ -599,21 +598,13 @@ def display_value(meta: BookMetadata, name: str) -> str:
     value = getattr(meta, name)
     if name == "cover":
         assert meta.cover is not None
-        return f"{meta.cover_mime or 'image'}, {_size(len(meta.cover))}"
+        return f"{meta.cover_mime or 'image'}, {human_size(len(meta.cover))}"
     if name == "duration":
         seconds = round(float(value))
         return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
     if isinstance(value, tuple):
         return ", ".join(value)
     return str(value)
-
-
-def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count} B"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.0f} kB"
-    return f"{count / (1024 * 1024):.1f} MB"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ __all__ = [
     "check_mapping",
     "is_windows_path",
     "map_remote_path",
+    "path_components",
     "safe_relative",
     "sanitize_component",
 ]
@@ -240,6 +241,8 @@ characters of Japanese are 540 bytes."""
 # Forbidden on Windows, plus C0 and C1 control characters (invisible, break terminals).
 _ILLEGAL = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f-\x9f]')
 _SPACES = re.compile(r"\s+")
+_SEPARATORS = re.compile(r"[\\/]+")
+_DRIVE_PREFIX = re.compile(r"^[A-Za-z]:")
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}$")
 _RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
@@ -295,6 +298,23 @@ def _is_blank(piece: str) -> bool:
     return not _SPACES.sub(" ", _ILLEGAL.sub("", piece)).strip(" .")
 
 
+def path_components(path_parts: str | Iterable[str]) -> list[str]:
+    r"""The components of a torrent path as :func:`safe_relative` sees them, unsanitised.
+
+    Split on ``/`` and ``\``; ``..``, ``.``, empty components (so a leading root) and a
+    leading drive letter are dropped. Empty when nothing is left.
+    """
+    given = [path_parts] if isinstance(path_parts, str) else path_parts
+    pieces = [
+        piece for part in given for piece in _SEPARATORS.split(part) if piece not in ("", ".", "..")
+    ]
+    if pieces and _DRIVE_PREFIX.match(pieces[0]):
+        pieces[0] = pieces[0][2:]
+        if not pieces[0]:
+            pieces.pop(0)
+    return pieces
+
+
 def safe_relative(path_parts: str | Iterable[str]) -> PurePosixPath:
     r"""A relative path that cannot leave the folder it is joined to.
 
@@ -306,14 +326,7 @@ def safe_relative(path_parts: str | Iterable[str]) -> PurePosixPath:
     Raises ValueError when nothing usable is left.
     """
     given = [path_parts] if isinstance(path_parts, str) else list(path_parts)
-    pieces: list[str] = []
-    for part in given:
-        pieces.extend(re.split(r"[\\/]+", part))
-    pieces = [piece for piece in pieces if piece not in ("", ".", "..")]
-    if pieces and re.match(r"^[A-Za-z]:", pieces[0]):
-        pieces[0] = pieces[0][2:]
-        if not pieces[0]:
-            pieces.pop(0)
+    pieces = path_components(given)
     cleaned: list[str] = []
     for index, piece in enumerate(pieces):
         if _is_blank(piece) and index < len(pieces) - 1:

@@ -42,6 +42,7 @@ from gui.core.matching import (
 )
 from gui.core.release_title import ParsedRelease, language_code, parse_release_title
 from gui.core.release_title import clear_caches as clear_title_caches
+from gui.core.torrents import magnet_info_hash
 
 __all__ = [
     "Ranked",
@@ -82,7 +83,6 @@ LOW_BITRATE_KBPS = 48
 #: Name similarity (see matching.name_similarity) from which two credits are one person.
 NAME_MATCH = 0.9
 
-_BTIH = re.compile(r"xt=urn:btih:([0-9a-zA-Z]+)", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -391,10 +391,7 @@ def _gate(t: _Target, release: Release, parsed: ParsedRelease) -> str | None:
 
 def _blocklisted(t: _Target, release: Release) -> bool:
     ids = {fold(release.guid).strip()} if release.guid else set()
-    info_hash = release.info_hash
-    if not info_hash and release.magnet:
-        match = _BTIH.search(release.magnet)
-        info_hash = match.group(1) if match else None
+    info_hash = release.info_hash or magnet_info_hash(release.magnet)
     if info_hash:
         ids.add(fold(info_hash).strip())
     return not ids.isdisjoint(t.blocklist)

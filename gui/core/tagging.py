@@ -58,7 +58,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -601,11 +601,7 @@ def read_tags(path: Path) -> BookMetadata:
         meta = _read_mp4(audio.tags)
     else:
         meta = _read_vorbis(audio, kind)
-    return BookMetadata(**{**_as_dict(meta), "duration": length}).cleaned()
-
-
-def _as_dict(meta: BookMetadata) -> dict[str, Any]:
-    return {name: getattr(meta, name) for name in meta.__dataclass_fields__}
+    return replace(meta, duration=length).cleaned()
 
 
 def _first(*values: str | None) -> str:

@@ -28,6 +28,8 @@ __all__ = [
     "decode_source",
     "describe_source",
     "encode_source",
+    "magnet_info_hash",
+    "normalize_info_hash",
     "parse_magnet",
     "parse_source",
     "parse_torrent",
@@ -50,6 +52,8 @@ MAX_TORRENT_BYTES = 10 * 1024 * 1024
 _HEX40 = re.compile(r"[0-9a-fA-F]{40}")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _BASE32_32 = re.compile(r"[A-Za-z2-7]{32}")
+# Lenient: finds the btih of a magnet URI without parsing (or validating) the rest of it.
+_MAGNET_BTIH = re.compile(r"[?&]xt=urn:btih:([0-9A-Za-z]+)", re.IGNORECASE)
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _DIGITS = re.compile(r"[0-9]+")
 _MAGNET_KEY = re.compile(r"([a-z]+)(?:\.[0-9]+)?")
@@ -131,6 +135,24 @@ def _parse_btih(value: str) -> str:
     raise TorrentInputError(
         f"magnet link info-hash {_shorten(value)} is neither 40 hex nor 32 base32 characters"
     )
+
+
+def normalize_info_hash(value: str | None) -> str | None:
+    """A v1 info-hash as 40 lowercase hex digits (base32 accepted), else None."""
+    if not value:
+        return None
+    try:
+        return _parse_btih(value.strip())
+    except TorrentInputError:
+        return None
+
+
+def magnet_info_hash(magnet: str | None) -> str | None:
+    """The btih of a magnet URI, normalised; None when absent or malformed."""
+    if not magnet:
+        return None
+    match = _MAGNET_BTIH.search(magnet)
+    return normalize_info_hash(match.group(1)) if match else None
 
 
 def _parse_btmh(value: str) -> str:

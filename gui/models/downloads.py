@@ -57,6 +57,7 @@ from gui.core.torrent_states import (
     is_complete,
     state_words,
 )
+from gui.models.table import ListTableModel
 
 log = logging.getLogger(__name__)
 
@@ -692,6 +693,19 @@ class RawSortProxy(QSortFilterProxyModel):
         role = self.sortRole()
         return raw_less(model.data(source_left, role), model.data(source_right, role))
 
+    def _change_filter(self, change: Callable[[], None]) -> None:
+        """Run `change` (which alters what `filterAcceptsRow` accepts) and refilter the rows.
+
+        Qt 6.9 wants the change between `beginFilterChange` and `endFilterChange`; older
+        versions only have `invalidateRowsFilter`, called after it."""
+        if not hasattr(self, "beginFilterChange"):  # Qt < 6.9
+            change()
+            self.invalidateRowsFilter()
+            return
+        self.beginFilterChange()
+        change()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
 
 class DownloadsFilterProxy(RawSortProxy):
     """State group, category and name filters over a `DownloadsModel`, plus sorting.
@@ -738,15 +752,6 @@ class DownloadsFilterProxy(RawSortProxy):
         folded = text.strip().casefold()
         if folded != self._text:
             self._change_filter(lambda: setattr(self, "_text", folded))
-
-    def _change_filter(self, change: Callable[[], None]) -> None:
-        if not hasattr(self, "beginFilterChange"):  # Qt < 6.9
-            change()
-            self.invalidateRowsFilter()
-            return
-        self.beginFilterChange()
-        change()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if self._group is StateGroup.ALL and self._category is None and not self._text:
@@ -808,8 +813,10 @@ class FileColumn(IntEnum):
 FILE_HEADERS = ("Name", "Size", "Progress", "Download Priority")
 
 
-class FilesModel(QAbstractTableModel):
+class FilesModel(ListTableModel):
     """The `torrents/files` list of one torrent, read-only."""
+
+    columns = FILE_HEADERS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -820,16 +827,8 @@ class FilesModel(QAbstractTableModel):
         self._files = [dict(f) for f in files]
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._files)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(FileColumn)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY:
-            return FILE_HEADERS[section]
-        return None
+    def rows(self) -> list[dict[str, Any]]:
+        return self._files
 
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
         if not index.isValid():

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from gui.models.palette import BAD, GOOD
 from gui.models.queue import STATE_WORDS
 from gui.models.table import ListTableModel
 from gui.store import Event, Store
@@ -27,7 +28,6 @@ COLUMNS = ("Time", "Book", "Kind", "Message")
 KIND_COLUMN = 2
 MESSAGE_COLUMN = 3
 PAGE = 200
-BOOK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 KIND_WORDS = {
     **STATE_WORDS,
     "indexer_failed": "Indexer failed",
@@ -45,8 +45,6 @@ KIND_WORDS = {
 #: Kinds that mean something went wrong, and those that mean a book arrived.
 BAD_KINDS = frozenset({"failed", "indexer_failed", "grab_refused", "error"})
 GOOD_KINDS = frozenset({"downloaded", "in_library"})
-BAD_COLOUR = "#c62828"
-GOOD_COLOUR = "#2e7d32"
 
 
 def history_time(at: float) -> str:
@@ -92,15 +90,13 @@ class HistoryModel(ListTableModel):
         if not index.isValid() or index.row() >= len(self._events):
             return None
         event = self._events[index.row()]
-        if role == BOOK_ID_ROLE:
-            return event.book_id
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == MESSAGE_COLUMN:
             return event.message
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == KIND_COLUMN:
             if event.kind in BAD_KINDS:
-                return QColor(BAD_COLOUR)
+                return QColor(BAD)
             if event.kind in GOOD_KINDS:
-                return QColor(GOOD_COLOUR)
+                return QColor(GOOD)
             return None
         if role != Qt.ItemDataRole.DisplayRole:
             return None
@@ -117,9 +113,6 @@ class HistoryModel(ListTableModel):
         if book_id is None:
             return "—"
         return self.titles.get(book_id, f"#{book_id}")
-
-    def event_at(self, row: int) -> Event:
-        return self._events[row]
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and not self._exhausted

@@ -30,7 +30,6 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QRect,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -38,6 +37,7 @@ from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPen
 
 from gui.core.metadata import WEIGHTS, BookMetadata, Score, completeness
 from gui.models.downloads import RAW_ROLE, RawSortProxy
+from gui.models.palette import BAD, BAD_TINT, GOOD, GOOD_TINT, WARN, WARN_TINT
 from gui.models.table import ListTableModel
 from gui.services.library import metadata_from_owned, owned_score
 from gui.store import OWNED_COLUMNS, OwnedBook, Store
@@ -68,8 +68,6 @@ class Column(IntEnum):
 COLUMNS = ("Cover", "Title", "Author", "Series", "Narrator", "Completeness", "Duration", "Folder")
 SORT_ROLE = RAW_ROLE
 """Plain Python value to sort on (see `gui.models.downloads.raw_less`)."""
-ITEM_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 2
-"""The Audiobookshelf item id, on every column."""
 
 #: Thumbnails fit in a square of this side (logical pixels); rows are a little taller.
 THUMB_SIZE = 48
@@ -84,9 +82,9 @@ COVER_QUEUE_LIMIT = 120
 #: Completeness bands: below LOW is red, below GOOD amber, the rest green.
 LOW_SCORE = 60
 GOOD_SCORE = 85
-LOW_COLOUR = "#c62828"
-MEDIUM_COLOUR = "#a15c00"
-GOOD_COLOUR = "#2e7d32"
+LOW_COLOUR = BAD
+MEDIUM_COLOUR = WARN
+GOOD_COLOUR = GOOD
 
 SEPARATOR = "; "
 
@@ -98,18 +96,12 @@ _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 _CENTER = Qt.AlignmentFlag.AlignCenter
 
 
-#: Light versions of the band colours, for fills that carry dark text.
-LOW_TINT = "#ef9a9a"
-MEDIUM_TINT = "#ffcc80"
-GOOD_TINT = "#a5d6a7"
-
-
 def score_band(percent: int) -> tuple[str, str]:
     """(text colour, bar tint) of a completeness score: red, amber or green."""
     if percent < LOW_SCORE:
-        return LOW_COLOUR, LOW_TINT
+        return LOW_COLOUR, BAD_TINT
     if percent < GOOD_SCORE:
-        return MEDIUM_COLOUR, MEDIUM_TINT
+        return MEDIUM_COLOUR, WARN_TINT
     return GOOD_COLOUR, GOOD_TINT
 
 
@@ -298,16 +290,20 @@ def _placeholder(text: str, dashed: bool) -> QPixmap:
     return pixmap
 
 
-def thumbnail(data: bytes) -> QPixmap | None:
-    """The image scaled to fit the thumbnail square (None when it is not an image)."""
-    image = QImage.fromData(data)
+def thumbnail(
+    data: bytes | QImage, side: int = THUMB_SIZE, *, ratio: float | None = None
+) -> QPixmap | None:
+    """The image scaled to fit a square of `side` logical pixels, sharp at the pixel ratio
+    (the screen's, unless given); None when it is not an image. `data` may be an image
+    decoded already (by a caller that wants its size too)."""
+    image = data if isinstance(data, QImage) else QImage.fromData(data)
     if image.isNull():
         return None
-    ratio = _pixel_ratio()
-    side = round(THUMB_SIZE * ratio)
+    ratio = ratio or _pixel_ratio()
+    pixels = round(side * ratio)
     scaled = image.scaled(
-        side,
-        side,
+        pixels,
+        pixels,
         Qt.AspectRatioMode.KeepAspectRatio,
         Qt.TransformationMode.SmoothTransformation,
     )
@@ -369,8 +365,6 @@ class LibraryModel(ListTableModel):
             return row.texts[column] or None
         if role == SORT_ROLE:
             return row.sort_keys[column]
-        if role == ITEM_ID_ROLE:
-            return row.item_id
         if column == Column.COVER:
             if role == _DECORATION:
                 return self._cover(row.book)
@@ -406,9 +400,6 @@ class LibraryModel(ListTableModel):
 
     def row_book(self, row: int) -> OwnedBook:
         return self._rows[row].book
-
-    def row_score(self, row: int) -> Score:
-        return self._rows[row].score
 
     def row_haystack(self, row: int) -> str:
         return self._rows[row].haystack
@@ -667,13 +658,7 @@ class LibraryFilterProxy(RawSortProxy):
         words = tuple(text.casefold().split())
         if words == self._words:
             return
-        if not hasattr(self, "beginFilterChange"):  # Qt < 6.9
-            self._words = words
-            self.invalidateRowsFilter()
-            return
-        self.beginFilterChange()
-        self._words = words
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        self._change_filter(lambda: setattr(self, "_words", words))
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if self._library is None:

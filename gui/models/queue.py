@@ -33,6 +33,16 @@ from PySide6.QtGui import QColor
 
 from gui.core.formatting import human_size
 from gui.models.downloads import PROGRESS_ROLE
+from gui.models.palette import (
+    BAD,
+    BAD_BACKGROUND,
+    GOOD,
+    GOOD_BACKGROUND,
+    INFO,
+    INFO_BACKGROUND,
+    WARN,
+    WARN_BACKGROUND,
+)
 from gui.models.table import ListTableModel
 from gui.store import Book, Event, Store
 
@@ -53,14 +63,14 @@ STATE_WORDS = {
 }
 #: Subtle: a coloured word in the State column and a faint tint of the row.
 STATE_COLOURS = {
-    "failed": ("#c62828", "#fdecec"),
-    "in_library": ("#2e7d32", "#eaf6ea"),
+    "failed": (BAD, BAD_BACKGROUND),
+    "in_library": (GOOD, GOOD_BACKGROUND),
 }
 #: A book waiting on the user (qBittorrent refused its torrent): amber.
-ATTENTION_COLOURS = ("#a15c00", "#fff3e0")
+ATTENTION_COLOURS = (WARN, WARN_BACKGROUND)
 #: A book whose metadata waits for the user's review: blue, apart from the amber of a
 #: refusal (a review is a question about the book, not a problem with qBittorrent).
-REVIEW_COLOURS = ("#1f5fa8", "#e8f1fb")
+REVIEW_COLOURS = (INFO, INFO_BACKGROUND)
 REVIEW_WORDS = "Review metadata"
 BOOK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 MIME_TYPE = "application/x-earmark-book-ids"

@@ -138,23 +138,21 @@ class ImportOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImportOptions:
-        threshold = getattr(settings, "auto_apply_threshold", 0.9)
+        threshold = settings.auto_apply_threshold
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-            threshold = 0.9
+            threshold = 0.9  # a hand-edited file
         return cls(
             library_dir=settings.library_dir,
             path_mappings=tuple(PathMapping(r, local) for r, local in settings.path_mappings),
-            tag_files=bool(getattr(settings, "tag_files", True)),
-            use_hardlinks_when_not_tagging=bool(
-                getattr(settings, "use_hardlinks_when_not_tagging", True)
-            ),
-            enhance_metadata=bool(getattr(settings, "enhance_metadata", False)),
+            tag_files=bool(settings.tag_files),
+            use_hardlinks_when_not_tagging=bool(settings.use_hardlinks_when_not_tagging),
+            enhance_metadata=bool(settings.enhance_metadata),
             auto_apply_threshold=float(threshold),
-            allow_upgrades=bool(getattr(settings, "allow_upgrades", False)),
+            allow_upgrades=bool(settings.allow_upgrades),
             abs_library_id=settings.abs_library_id,
-            review_below_threshold=bool(getattr(settings, "review_below_threshold", True)),
-            id3_version=4 if getattr(settings, "id3_version", 3) == 4 else 3,
-            abs_match_provider=str(getattr(settings, "abs_match_provider", "") or ""),
+            review_below_threshold=bool(settings.review_below_threshold),
+            id3_version=4 if settings.id3_version == 4 else 3,
+            abs_match_provider=str(settings.abs_match_provider or ""),
         )
 
 
@@ -487,7 +485,7 @@ async def import_download(
     *,
     qbt: QBittorrentClient,
     store: Store | None,
-    settings: Settings | ImportOptions,
+    settings: ImportOptions,
     abs_client: AbsClient | None = None,
     providers: Sequence[MetadataProvider] = (),
     progress: Progress | None = None,
@@ -500,9 +498,7 @@ async def import_download(
     ``metadata`` is what the user chose in the review: no provider is asked then. Without
     it, a match below the confidence threshold stops the import before anything is
     copied (status `REVIEW`) when the options ask for a review and there is a book."""
-    options = (
-        settings if isinstance(settings, ImportOptions) else ImportOptions.from_settings(settings)
-    )
+    options = settings
     if not options.library_dir.strip():
         raise ImportProblem("no library folder is set (settings or EARMARK_LIBRARY_DIR)")
     torrent = await qbt.torrent(torrent_hash)
@@ -521,7 +517,8 @@ async def import_download(
     remote = str(properties.get("save_path") or torrent.get("save_path") or "")
     if not remote:
         raise ImportProblem(f"qBittorrent reports no save path for {torrent_hash}")
-    source_root = local_save_path(remote, options.path_mappings)
+    # off the loop: the folder may be on a share that answers slowly
+    source_root = await asyncio.to_thread(local_save_path, remote, options.path_mappings)
     plan = plan_download(files)
     if not plan.has_audio:
         skipped = "; ".join(f"{s.source}: {s.reason}" for s in plan.skipped[:5])

@@ -412,8 +412,7 @@ class LibraryIndex:
 
     async def _drop_vanished(self, current: set[str]) -> list[str]:
         """Forget libraries ABS stopped listing, so their books stop counting as owned."""
-        owned = await self.store.run(self.store.owned)
-        vanished = sorted({book.library_id for book in owned} - current)
+        vanished = sorted(await self.store.run(self.store.owned_library_ids) - current)
         for old in vanished:
             await self.store.run(self.store.replace_owned, old, [])
         return vanished

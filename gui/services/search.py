@@ -17,6 +17,7 @@ runs on the whole list afterwards, finds every title in the parser's cache.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import re
@@ -45,16 +46,21 @@ from gui.clients.torznab import (
     UnsafeXmlError,
     choose_categories,
     feed_name,
-    magnet_info_hash,
-    normalize_info_hash,
     torznab_endpoint,
 )
 from gui.core.ranking import Release, Wanted
 from gui.core.release_title import parse_release_title
+from gui.core.torrents import (
+    TorrentInputError,
+    magnet_info_hash,
+    normalize_info_hash,
+    parse_magnet,
+)
 from gui.settings import Secret, SecretStore, Settings
 
 __all__ = [
     "BookQuery",
+    "HasInfoHash",
     "Indexer",
     "IndexerFailure",
     "IndexerGroup",
@@ -67,6 +73,7 @@ __all__ = [
     "deduplicate",
     "describe_failure",
     "indexers_from_settings",
+    "release_hash",
     "search_all",
 ]
 
@@ -184,10 +191,6 @@ class ProwlarrSource:
                 found = [ix for ix in await client.indexers() if ix.supports_search]
             self._listed = (time.monotonic(), found)
             return found
-
-    def forget(self) -> None:
-        """Drop the cached list (after the user changed Prowlarr's indexers)."""
-        self._listed = None
 
     async def expand(self) -> list[Indexer]:
         found = await self.list_indexers()
@@ -422,8 +425,24 @@ def describe_failure(indexer: str, exc: BaseException, timeout: float) -> Indexe
     return IndexerFailure(indexer, f"unexpected error: {type(exc).__name__}: {exc}", "error")
 
 
-def _info_hash(release: Release) -> str | None:
-    return normalize_info_hash(release.info_hash) or magnet_info_hash(release.magnet)
+class HasInfoHash(Protocol):
+    """A release as an indexer found it (`Release`) or as the store keeps it."""
+
+    @property
+    def info_hash(self) -> str | None: ...
+
+    @property
+    def magnet(self) -> str | None: ...
+
+
+def release_hash(release: HasInfoHash) -> str | None:
+    """The v1 info-hash (40 lower-case hex digits, qBittorrent's form) a release is known
+    by: the indexer's (hex or base32), else its magnet's; None when neither has one."""
+    found = normalize_info_hash(release.info_hash) or magnet_info_hash(release.magnet)
+    if found is None and release.magnet:
+        with contextlib.suppress(TorrentInputError):  # e.g. a v2-only (btmh) magnet
+            found = parse_magnet(release.magnet).info_hash.lower()
+    return found
 
 
 def deduplicate(releases: Iterable[Release]) -> list[Release]:
@@ -432,7 +451,7 @@ def deduplicate(releases: Iterable[Release]) -> list[Release]:
     out: list[Release] = []
     where: dict[str, int] = {}
     for release in releases:
-        key = _info_hash(release)
+        key = release_hash(release)
         if key is None:
             out.append(release)
             continue

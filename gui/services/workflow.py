@@ -51,12 +51,19 @@ from gui.core.ranking import Ranked, RankingPolicy, rank
 from gui.core.torrent_states import STATE_WORDS, is_complete
 from gui.core.torrents import Magnet, TorrentFile, TorrentInputError, parse_magnet
 from gui.services.library import LibraryIndex, abs_factory, wanted_from_book
-from gui.services.search import Indexer, IndexerGroup, SearchOutcome, search_all
+from gui.services.search import (
+    Indexer,
+    IndexerGroup,
+    ProwlarrSource,
+    SearchOutcome,
+    release_hash,
+    search_all,
+)
 from gui.store import BOOK_STATES, Book, DownloadRecord, ReleaseRecord, Store
 
 if TYPE_CHECKING:
     from gui.core.metadata import BookMetadata
-    from gui.services.importing import Importer
+    from gui.services.importing import Importer, ImportReport
     from gui.settings import SecretStore, Settings
 
 __all__ = [
@@ -72,12 +79,14 @@ __all__ = [
     "WorkflowError",
     "WorkflowSettings",
     "backoff_seconds",
+    "bare_magnet",
     "book_json",
     "grab_tags",
     "is_blocked",
     "next_best",
     "plan_retry",
     "record_from_ranked",
+    "release_hash",
     "stall_verdict",
     "want_book",
     "workflow_from_settings",
@@ -250,16 +259,9 @@ def _fold(value: str | None) -> str:
     return (value or "").strip().lower()
 
 
-def release_hash(release: ReleaseRecord) -> str | None:
-    """The info-hash a saved release is known by, if any (from the indexer or its magnet)."""
-    if release.info_hash:
-        return release.info_hash.lower()
-    if release.magnet:
-        try:
-            return parse_magnet(release.magnet).info_hash.lower()
-        except TorrentInputError:
-            return None
-    return None
+def bare_magnet(info_hash: str, title: str) -> str:
+    """A magnet of a bare info-hash (no trackers: it needs DHT to find the metadata)."""
+    return f"magnet:?xt=urn:btih:{info_hash}&dn={quote(title, safe='')}"
 
 
 def is_blocked(release: ReleaseRecord, blocked: Iterable[str]) -> bool:
@@ -278,10 +280,7 @@ def next_best(releases: Sequence[ReleaseRecord], blocked: Iterable[str]) -> Rele
 
 def record_from_ranked(book_id: int, ranked: Ranked) -> ReleaseRecord:
     release = ranked.release
-    info_hash = release.info_hash.lower() if release.info_hash else None
-    if info_hash is None and release.magnet:
-        with contextlib.suppress(TorrentInputError):
-            info_hash = parse_magnet(release.magnet).info_hash.lower()
+    info_hash = release_hash(release)
     guid = release.guid or release.download_url or release.magnet or info_hash or release.title
     return ReleaseRecord(
         book_id=book_id,
@@ -392,9 +391,9 @@ class PassReport:
 
 @dataclass(frozen=True)
 class GrabAlternatives:
-    """What the user can do when qBittorrent refuses a book's torrent."""
+    """What the user can do when qBittorrent refuses a book's torrent (besides running
+    `earmark doctor`, which they always can)."""
 
-    doctor: bool
     prowlarr: bool  # the release can be sent through Prowlarr's own download client
     magnet: str | None
 
@@ -537,8 +536,12 @@ class Workflow:
         """Import every downloaded book (and one left in `importing` by a crash), then
         apply the seeding policy to imported ones. A book whose metadata waits for the
         user is left to them (`finish_review`)."""
+        assert self.importer is not None
         for book in books:
-            if book.state not in ("downloaded", "importing", "in_library"):
+            if book.state == "in_library":
+                if not self.importer.remove_after_seeding:
+                    continue  # nothing to do for it: no store reads, no lock
+            elif book.state not in ("downloaded", "importing"):
                 continue
             if not book.torrent_hash or self._qbt_failure is not None:
                 continue
@@ -553,10 +556,12 @@ class Workflow:
                     # the user may have finished a review (or grabbed another release)
                     # while this pass waited for the lock: act on the book as it is now
                     current = await self.store.run(self.store.book, book.id) if book.id else None
-                    if (
-                        current is None
-                        or (current.state, current.torrent_hash) != (book.state, book.torrent_hash)
-                        or current.id in await self.store.run(self.store.reviewed_books)
+                    seen = (book.state, book.torrent_hash)
+                    if current is None or (current.state, current.torrent_hash) != seen:
+                        continue
+                    # only an import in progress has a review (leaving `importing` drops it)
+                    if current.state == "importing" and current.id in (
+                        await self.store.run(self.store.reviewed_books)
                     ):
                         continue
                     book = current
@@ -570,12 +575,12 @@ class Workflow:
                 log.exception("import failed for book %s", book.id)
                 report.errors.append(f"{book.title}: {type(exc).__name__}: {exc}")
 
-    async def import_book(self, book: Book) -> Transition | None:
-        """Import one downloaded book now (the window's "import" action)."""
+    async def import_book(self, book: Book) -> ImportReport | None:
+        """Import one book in `downloaded` (or `importing`) now, as a pass would: the
+        import's report, or None when it failed (the book's state and reason say why)."""
         async with self._lock:
             self._moves.clear()
-            await self._import(book)
-            return self._moves[-1] if self._moves else None
+            return await self._import(book)
 
     async def finish_review(self, book_id: int, metadata: BookMetadata | None) -> Transition | None:
         """Import a book whose metadata waited for the user: with what they chose (edited
@@ -624,7 +629,10 @@ class Workflow:
 
         return progress
 
-    async def _import(self, book: Book, metadata: BookMetadata | None = None) -> None:
+    async def _import(
+        self, book: Book, metadata: BookMetadata | None = None
+    ) -> ImportReport | None:
+        """Import the book and move it on; the report, or None when the import failed."""
         from gui.services.importing import IMPORT_ERRORS, REVIEW, is_permanent
 
         assert self.importer is not None and book.torrent_hash and book.id is not None
@@ -650,13 +658,13 @@ class Workflow:
                 await self._move(
                     book, "downloaded", event=f"{reason}; retried next pass", reason=reason
                 )
-            return
+            return None
         if imported.status == REVIEW:
             await self._note(book, imported.notes[-1], "review")
             self._announce(
                 Transition(book.id, book.title, book.state, book.state, book.reason or "")
             )
-            return
+            return imported
         book.library_path = imported.library_path
         book.abs_item_id = imported.abs_item_id
         book.score_before, book.score_after = imported.score_before, imported.score_after
@@ -673,6 +681,7 @@ class Workflow:
         )
         notes = [n for n in imported.notes if "Audiobookshelf" in n]
         await self._move(book, "in_library", event=event, reason="; ".join(notes) or None)
+        return imported
 
     async def _seeding_done(self, book: Book) -> None:
         assert self.importer is not None and book.torrent_hash and book.id is not None
@@ -1008,9 +1017,7 @@ class Workflow:
                 )
                 return None
         if source is None and release.info_hash:
-            source = parse_magnet(
-                f"magnet:?xt=urn:btih:{release.info_hash}&dn={quote(release.title, safe='')}"
-            )
+            source = parse_magnet(bare_magnet(release.info_hash, release.title))
         if source is None:
             raise _UnusableRelease("it has neither a magnet link nor a download link")
         info_hash = source.info_hash.lower()
@@ -1061,13 +1068,11 @@ class Workflow:
         if release is not None:
             magnet = release.magnet
             if magnet is None and release.info_hash:
-                magnet = (
-                    f"magnet:?xt=urn:btih:{release.info_hash}&dn={quote(release.title, safe='')}"
-                )
+                magnet = bare_magnet(release.info_hash, release.title)
             prowlarr = (
                 self.prowlarr is not None and release.indexer_id is not None and bool(release.guid)
             )
-        return GrabAlternatives(doctor=True, prowlarr=prowlarr, magnet=magnet)
+        return GrabAlternatives(prowlarr=prowlarr, magnet=magnet)
 
     async def send_via_prowlarr(self, book: Book) -> None:
         """Send the book's chosen release through Prowlarr's own download client.
@@ -1095,11 +1100,6 @@ class Workflow:
             )
             for name in Book.__dataclass_fields__:
                 setattr(book, name, getattr(current, name))
-
-    async def reconnect(self) -> None:
-        """The user's explicit "try again" after a refused login (clears the latch)."""
-        self._qbt_failure = None
-        await self.qbt.login()
 
     # ---- downloading -------------------------------------------------------------------
 
@@ -1274,7 +1274,7 @@ def workflow_from_settings(
     """
     from gui.services.importing import Importer
     from gui.services.search import indexers_from_settings
-    from gui.settings import Secret, qbt_config
+    from gui.settings import qbt_config
 
     if not settings.qbt_url.strip():
         raise WorkflowError(
@@ -1286,19 +1286,14 @@ def workflow_from_settings(
     importer = (
         Importer.from_settings(settings, abs_client) if settings.library_dir.strip() else None
     )
-    prowlarr: ProwlarrFactory | None = None
-    prowlarr_key = (secrets.get(Secret.PROWLARR_API_KEY) or "").strip()
-    if settings.prowlarr_url.strip() and prowlarr_key:
-        prowlarr_url = settings.prowlarr_url
-
-        def prowlarr_client() -> ProwlarrClient:
-            return ProwlarrClient(prowlarr_url, prowlarr_key)
-
-        prowlarr = prowlarr_client
+    indexers = indexers_from_settings(settings, secrets)
+    prowlarr: ProwlarrFactory | None = next(
+        (ix.client for ix in indexers if isinstance(ix, ProwlarrSource)), None
+    )
     return Workflow(
         store,
         qbt=qbt,
-        indexers=indexers_from_settings(settings, secrets),
+        indexers=indexers,
         library=library,
         policy=RankingPolicy.from_dict(settings.ranking_policy),
         settings=WorkflowSettings.from_settings(settings),

@@ -7,6 +7,7 @@ explained before anything is sent.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,6 +36,7 @@ from gui.core.torrents import (
     describe_source,
     parse_source,
 )
+from gui.models.palette import BAD
 
 LAYOUTS = (("Default", None), ("Original", "Original"), ("Create subfolder", "Subfolder"),
            ("Don't create subfolder", "NoSubfolder"))  # fmt: skip
@@ -140,10 +142,11 @@ class AddTorrentDialog(QDialog):
             self._source = parse_source(text)
         except TorrentInputError as exc:
             self._source = None
-            self.source_info.setText(f"<span style='color:#b00020'>{_escape(str(exc))}</span>")
+            reason = html.escape(str(exc), quote=False)
+            self.source_info.setText(f"<span style='color:{BAD}'>{reason}</span>")
             ok_button.setEnabled(False)
             return
-        self.source_info.setText(_escape(describe_source(self._source)))
+        self.source_info.setText(html.escape(describe_source(self._source), quote=False))
         ok_button.setEnabled(True)
         is_file = isinstance(self._source, TorrentFile)
         self.skip_checking.setEnabled(is_file or isinstance(self._source, TorrentUrl))
@@ -197,7 +200,3 @@ def options_from_defaults(defaults: dict[str, Any]) -> AddOptions:
         first_last_piece=bool(defaults.get("first_last_piece")),
         content_layout=defaults.get("content_layout"),
     )
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

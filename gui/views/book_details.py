@@ -54,6 +54,8 @@ from gui.core.metadata import (
     display_value,
     metadata_from_json,
 )
+from gui.models.library import thumbnail
+from gui.models.palette import BAD, GOOD, WARN
 from gui.models.queue import state_colours, state_words
 from gui.store import Book, Review
 from gui.views.notices import LEVEL_STYLE
@@ -78,7 +80,7 @@ FORM_FIELDS: tuple[tuple[str, str], ...] = (
 )
 LIST_FIELDS = frozenset({"authors", "narrators", "genres"})
 #: How a row whose proposal differs from what is known is marked (`metadata.diff` kinds).
-CHANGE_COLOURS = {"added": "#2e7d32", "changed": "#a15c00", "removed": "#c62828"}
+CHANGE_COLOURS = {"added": GOOD, "changed": WARN, "removed": BAD}
 PLACEHOLDERS = {
     "authors": "names separated by commas",
     "narrators": "names separated by commas",
@@ -563,16 +565,9 @@ def _thumbnail(data: bytes | None) -> QLabel:
     label.setFixedSize(THUMBNAIL, THUMBNAIL)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setFrameShape(QFrame.Shape.StyledPanel)
-    pixmap = QPixmap()
-    if data and pixmap.loadFromData(data):
-        label.setPixmap(
-            pixmap.scaled(
-                THUMBNAIL - 4,
-                THUMBNAIL - 4,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
+    pixmap = thumbnail(data, THUMBNAIL - 4, ratio=label.devicePixelRatioF()) if data else None
+    if pixmap is not None:
+        label.setPixmap(pixmap)
     else:
         label.setText("No cover" if not data else "Unreadable")
     return label

@@ -489,15 +489,14 @@ class _RecheckPage(_Page):
 class DoctorWizard(QWizard):
     """Non-modal wizard: diagnose, explain (and with consent fix), check again.
 
-    `diagnosis_ready(Diagnosis)` is emitted after every finished doctor run;
-    `change_applied(dict)` after qBittorrent accepted a confirmed preference change.
+    `change_applied(dict)` is emitted after qBittorrent accepted a confirmed preference
+    change.
     """
 
     PAGE_RUN = 0
     PAGE_VERDICT = 1
     PAGE_RECHECK = 2
 
-    diagnosis_ready = Signal(object)
     change_applied = Signal(object)
 
     def __init__(self, config: QbtConfig, parent: QWidget | None = None) -> None:
@@ -539,10 +538,6 @@ class DoctorWizard(QWizard):
     @property
     def config(self) -> QbtConfig:
         return self._config
-
-    def set_config(self, config: QbtConfig) -> None:
-        """Use other settings from the next run on (e.g. a corrected password)."""
-        self._config = config
 
     def is_busy(self) -> bool:
         return self._busy > 0
@@ -592,7 +587,6 @@ class DoctorWizard(QWizard):
         finally:
             self._set_busy(-1)
         self._doctor_logins += diagnosis.login_attempts
-        self.diagnosis_ready.emit(diagnosis)
         return diagnosis
 
     # ---- user intent ---------------------------------------------------------------
@@ -698,16 +692,21 @@ class DoctorWizard(QWizard):
         self.verdict_page.refresh_change()
         self.change_applied.emit(changes)
 
-    async def _close_change_client(self) -> None:
+    def _detach_change_client(self) -> QBittorrentClient | None:
+        """Let go of the change's client (counting its logins); the caller closes it."""
         client, self._change_client = self._change_client, None
         if client is not None:
             self._change_logins += client.login_attempts
+        return client
+
+    async def _close_change_client(self) -> None:
+        client = self._detach_change_client()
+        if client is not None:
             await client.close()
 
     def _reset_change(self) -> None:
-        client, self._change_client = self._change_client, None
+        client = self._detach_change_client()
         if client is not None:
-            self._change_logins += client.login_attempts
             self._start(client.close())
         self.planned_change = None
         self.change_attempted = False
@@ -724,9 +723,8 @@ class DoctorWizard(QWizard):
             return
         for task in list(self._tasks):
             task.cancel()
-        client, self._change_client = self._change_client, None
+        client = self._detach_change_client()
         if client is not None:
-            self._change_logins += client.login_attempts
             task = asyncio.get_event_loop().create_task(client.close())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -371,6 +371,40 @@ class ProgressDelegate(_DirectDelegate):
         self._bars.clear()
 
 
+class FilterEdit(QLineEdit):
+    """A table's filter box: placeholder, clear button, and `apply(text)` once the typing
+    pauses for `delay_ms` (0: at every change), or at once on Enter or `apply_now`.
+
+    Shared by the Wanted, Downloads, Library and History views."""
+
+    def __init__(
+        self,
+        placeholder: str,
+        apply: Callable[[str], object],
+        delay_ms: int = SEARCH_DELAY_MS,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setPlaceholderText(placeholder)
+        self.setClearButtonEnabled(True)
+        self._apply = apply
+        self._timer: QTimer | None = None
+        if delay_ms > 0:
+            self._timer = QTimer(self)
+            self._timer.setSingleShot(True)
+            self._timer.setInterval(delay_ms)
+            self._timer.timeout.connect(self.apply_now)
+            self.textChanged.connect(self._timer.start)
+            self.returnPressed.connect(self.apply_now)
+        else:
+            self.textChanged.connect(self.apply_now)
+
+    def apply_now(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._apply(self.text())
+
+
 class DownloadsView(QWidget):
     """Filter bar + transfer list + row context menu; emits what the user asked for."""
 
@@ -439,16 +473,8 @@ class DownloadsView(QWidget):
         self.category_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.category_combo.currentIndexChanged.connect(self._category_chosen)
 
-        self.search = QLineEdit(self)
+        self.search = FilterEdit("Filter by name…", self.proxy.set_text, SEARCH_DELAY_MS, self)
         self.search.setObjectName("downloads-search")
-        self.search.setPlaceholderText("Filter by name…")
-        self.search.setClearButtonEnabled(True)
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(self._apply_search)
-        self.search.textChanged.connect(self._search_timer.start)
-        self.search.returnPressed.connect(self._apply_search)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -682,10 +708,6 @@ class DownloadsView(QWidget):
     def _category_chosen(self, index: int) -> None:
         if 0 <= index < len(self._category_values):
             self.proxy.set_category(self._category_values[index])
-
-    def _apply_search(self) -> None:
-        self._search_timer.stop()
-        self.proxy.set_text(self.search.text())
 
     def set_group(self, group: StateGroup) -> None:
         """Show one state group, as if the user picked it."""

@@ -15,13 +15,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.models.history import COLUMNS, HistoryModel
+from gui.views.downloads_view import FilterEdit
 
 #: With a text filter, pages are loaded until this many rows match (or the end).
 FILTER_FILL = 60
@@ -57,14 +57,7 @@ class HistoryView(QWidget):
         )
         self.book.addItem("All books", None)
         self.book.currentIndexChanged.connect(self._book_changed)
-        self.text = QLineEdit()
-        self.text.setPlaceholderText("Filter events…")
-        self.text.setClearButtonEnabled(True)
-        self._text_timer = QTimer(self)
-        self._text_timer.setSingleShot(True)
-        self._text_timer.setInterval(FILTER_DELAY_MS)
-        self._text_timer.timeout.connect(self.apply_text)
-        self.text.textChanged.connect(lambda _text: self._text_timer.start())
+        self.text = FilterEdit("Filter events…", self._apply, FILTER_DELAY_MS)
         self.count = QLabel()
         self.count.setStyleSheet("color:#666")
         bar = QHBoxLayout()
@@ -116,8 +109,11 @@ class HistoryView(QWidget):
     # ---- the text filter --------------------------------------------------------------
 
     def apply_text(self) -> None:
-        self._text_timer.stop()
-        self.proxy.setFilterFixedString(self.text.text().strip())
+        """Filter on the typed words now, without waiting for the typing to pause."""
+        self.text.apply_now()
+
+    def _apply(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
         self._rows_changed()
 
     def _rows_changed(self, *_: object) -> None:

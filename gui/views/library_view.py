@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMenu,
     QPushButton,
     QStackedWidget,
@@ -33,9 +32,10 @@ from gui.models.library import (
     LibraryFilterProxy,
     LibraryModel,
 )
+from gui.models.palette import BAD
+from gui.views.downloads_view import FilterEdit
 
 EMPTY_TEXT = "No books indexed yet. Set Audiobookshelf in Settings, then Refresh."
-ERROR_COLOUR = "#c62828"
 ROW_PADDING = 8
 #: Initial widths; the folder column takes what is left.
 COLUMN_WIDTHS = {
@@ -83,10 +83,9 @@ class LibraryView(QWidget):
         self.proxy = LibraryFilterProxy(self)
         self.proxy.setSourceModel(model)
 
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter by title, author, series or narrator…")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self._filter_changed)
+        self.filter = FilterEdit(
+            "Filter by title, author, series or narrator…", self._filter_changed, delay_ms=0
+        )
         self.refresh_button = QPushButton("Refresh from Audiobookshelf")
         self.refresh_button.setToolTip("Read the Audiobookshelf library again")
         self.refresh_button.clicked.connect(self.refresh_requested)
@@ -174,7 +173,7 @@ class LibraryView(QWidget):
     def set_status(self, text: str, *, error: bool = False) -> None:
         """ "Indexed 128 items 2 min ago", or why the last refresh failed (in red)."""
         self.status.setText(text)
-        self.status.setStyleSheet(f"color:{ERROR_COLOUR}" if error else "color:#666")
+        self.status.setStyleSheet(f"color:{BAD}" if error else "color:#666")
         self.status.setToolTip(text if error else "")
 
     def set_refreshing(self, busy: bool) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from gui import __version__
 from gui.core.formatting import human_speed
+from gui.models.palette import BAD, GOOD, WARN
 from gui.services.status import Link, Status
 from gui.views.drop import Candidate, accepts, candidates_from_mime
 from gui.views.icons import app_icon
@@ -38,10 +39,10 @@ WANTED_TAB, DOWNLOADS_TAB, LIBRARY_TAB, HISTORY_TAB = range(4)
 
 LINK_WORDS = {
     Link.NOT_CONFIGURED: ("Not configured", "#777777"),
-    Link.CONNECTING: ("Connecting…", "#b07d00"),
-    Link.CONNECTED: ("Connected", "#2e7d32"),
-    Link.UNREACHABLE: ("Unreachable — retrying", "#c62828"),
-    Link.REFUSED: ("Refused — check settings", "#c62828"),
+    Link.CONNECTING: ("Connecting…", WARN),
+    Link.CONNECTED: ("Connected", GOOD),
+    Link.UNREACHABLE: ("Unreachable — retrying", BAD),
+    Link.REFUSED: ("Refused — check settings", BAD),
 }
 
 
@@ -184,9 +185,6 @@ class MainWindow(QMainWindow):
         """The status bar's import line ("" hides it)."""
         self.import_label.setText(text)
         self.import_label.setVisible(bool(text))
-
-    def show_library(self) -> None:
-        self.tabs.setCurrentIndex(LIBRARY_TAB)
 
     def show_downloads(self) -> None:
         self.tabs.setCurrentIndex(DOWNLOADS_TAB)

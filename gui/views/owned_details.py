@@ -10,7 +10,7 @@ Every text from the server is shown as plain text: a description is not ours to 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,29 +28,18 @@ from PySide6.QtWidgets import (
 )
 
 from gui.models.library import (
-    GOOD_COLOUR,
-    LOW_COLOUR,
     book_score,
     hours_minutes,
     missing_gains,
     people,
     score_band,
+    thumbnail,
 )
+from gui.models.palette import BAD, GOOD
 from gui.store import OwnedBook
 
-#: Audiobookshelf's metadata providers, in the order its own match dialog lists them.
-PROVIDERS: tuple[str, ...] = (
-    "audible",
-    "audible.uk",
-    "audible.ca",
-    "audible.au",
-    "audible.de",
-    "audible.fr",
-    "google",
-    "openlibrary",
-    "itunes",
-    "audiobookcovers",
-)
+#: Audiobookshelf's metadata providers and their names, in the order its own match dialog
+#: lists them (also the settings' choice of a provider to match with after an import).
 PROVIDER_NAMES = {
     "audible": "Audible.com",
     "audible.uk": "Audible.co.uk",
@@ -63,6 +52,7 @@ PROVIDER_NAMES = {
     "itunes": "iTunes",
     "audiobookcovers": "AudiobookCovers.com",
 }
+PROVIDERS: tuple[str, ...] = tuple(PROVIDER_NAMES)
 COVER_SIDE = 180
 UNKNOWN = "–"
 MATCH_TEXT = "Ask Audiobookshelf to match"
@@ -177,8 +167,8 @@ class OwnedDetailsDialog(QDialog):
 
         self.provider = QComboBox()
         self.provider.setObjectName("owned-provider")
-        for name in PROVIDERS:
-            self.provider.addItem(PROVIDER_NAMES.get(name, name), name)
+        for name, label in PROVIDER_NAMES.items():
+            self.provider.addItem(label, name)
         self.provider.setCurrentIndex(max(0, self.provider.findData(provider)))
         self.match_button = QPushButton(MATCH_TEXT)
         self.match_button.setObjectName("owned-match")
@@ -259,19 +249,11 @@ class OwnedDetailsDialog(QDialog):
 
     def set_cover(self, image: bytes | None, *, loading: bool = False) -> None:
         """The cover image (None: there is none, or `loading` it still comes)."""
-        pixmap = QPixmap()
-        if image and pixmap.loadFromData(image):
-            ratio = self.devicePixelRatioF()
-            side = round(COVER_SIDE * ratio)
-            scaled = pixmap.scaled(
-                side,
-                side,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-            scaled.setDevicePixelRatio(ratio)
+        original = QImage.fromData(image) if image else QImage()
+        scaled = thumbnail(original, COVER_SIDE, ratio=self.devicePixelRatioF())
+        if scaled is not None:
             self.cover.setPixmap(scaled)
-            self.cover.setToolTip(f"{pixmap.width()} × {pixmap.height()} px")
+            self.cover.setToolTip(f"{original.width()} × {original.height()} px")
             return
         self.cover.setPixmap(QPixmap())
         self.cover.setText("Loading cover…" if loading else "No cover")
@@ -287,7 +269,7 @@ class OwnedDetailsDialog(QDialog):
 
     def show_result(self, ok: bool, text: str) -> None:
         self.match_result.setText(text)
-        self.match_result.setStyleSheet(f"color:{GOOD_COLOUR if ok else LOW_COLOUR}")
+        self.match_result.setStyleSheet(f"color:{GOOD if ok else BAD}")
         self.match_result.show()
 
     # ---- intents ----------------------------------------------------------------------

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 from gui.core.goodreads import FORMATS, ImportPlan
 from gui.core.matching import canonical_isbn
 from gui.models.downloads import PROGRESS_ROLE
+from gui.models.palette import BAD
 from gui.models.queue import (
     BOOK_ID_ROLE,
     COLUMNS,
@@ -59,7 +60,7 @@ from gui.models.queue import (
     qbt_refused,
 )
 from gui.store import Book
-from gui.views.downloads_view import ProgressDelegate
+from gui.views.downloads_view import FilterEdit, ProgressDelegate
 
 _ASIN = re.compile(r"^[A-Za-z0-9]{10}$")
 #: Books a double-click opens the details of, rather than the wanted entry's editor.
@@ -123,7 +124,7 @@ class BookDialog(QDialog):
         form.addRow("Language:", self.language)
         form.addRow("Preferred format:", self.format)
         self.problem = QLabel()
-        self.problem.setStyleSheet("color:#b00020")
+        self.problem.setStyleSheet(f"color:{BAD}")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -273,10 +274,7 @@ class QueueView(QWidget):
         self.table.doubleClicked.connect(self._open)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._show_menu)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Filter books…")
-        self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self._filter)
+        self.search = FilterEdit("Filter books…", self._filter, delay_ms=0)
 
         self.add_button = QPushButton("Add book…")
         self.add_button.clicked.connect(self.add_requested)

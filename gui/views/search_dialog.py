@@ -22,7 +22,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
@@ -48,6 +47,8 @@ from PySide6.QtWidgets import (
 
 from gui.core.formatting import human_size
 from gui.core.ranking import Ranked, Wanted
+from gui.models.downloads import RAW_ROLE, RawSortProxy
+from gui.models.palette import BAD, GOOD
 from gui.models.table import ListTableModel
 from gui.store import Book
 
@@ -55,11 +56,9 @@ Index = QModelIndex | QPersistentModelIndex
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Future[Any]"]
 
 COLUMNS = ("Score", "Title", "Size", "Seeders", "Indexer", "Format", "Age", "Rejected because")
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-RANK_ROLE = Qt.ItemDataRole.UserRole + 2
+SORT_ROLE = RAW_ROLE
+"""Plain Python value to sort on (`RawSortProxy`: sizes past 2 GiB sort as numbers)."""
 REJECTED_GREY = "#8a8a8a"
-GOOD = "#2e7d32"
-BAD = "#c62828"
 
 
 @dataclass
@@ -84,8 +83,7 @@ def points_text(points: float) -> str:
 def age_text(published: datetime | None, now: datetime | None = None) -> str:
     if published is None:
         return ""
-    moment = published if published.tzinfo is not None else published.replace(tzinfo=UTC)
-    days = ((now or datetime.now(UTC)) - moment).total_seconds() / 86400
+    days = _age_days(published, now)
     if days < 1:
         return "today"
     if days < 60:
@@ -95,17 +93,58 @@ def age_text(published: datetime | None, now: datetime | None = None) -> str:
     return f"{days / 365.25:.0f} y"
 
 
-def _age_days(published: datetime | None) -> float:
+def _age_days(published: datetime | None, now: datetime | None = None) -> float:
+    """Days since `published` (a time without a zone is UTC); infinity when unknown."""
     if published is None:
         return float("inf")
     moment = published if published.tzinfo is not None else published.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - moment).total_seconds() / 86400
+    return ((now or datetime.now(UTC)) - moment).total_seconds() / 86400
+
+
+def _display(ranked: Ranked, column: int) -> str:
+    """The text of one cell (only the column asked for is worked out)."""
+    release = ranked.release
+    if column == 0:
+        return f"{ranked.score:.0f}"
+    if column == 1:
+        return release.title
+    if column == 2:
+        return human_size(release.size) if release.size > 0 else ""
+    if column == 3:
+        return str(release.seeders)
+    if column == 4:
+        return release.indexer
+    if column == 5:
+        return ranked.parsed.format or ""
+    if column == 6:
+        return age_text(release.publish_date)
+    return ranked.rejected or ""
+
+
+def _sort_value(ranked: Ranked, column: int) -> Any:
+    """What one cell sorts on (see `gui.models.downloads.raw_less`)."""
+    release = ranked.release
+    if column == 0:
+        return ranked.score
+    if column == 1:
+        return release.title.casefold()
+    if column == 2:
+        return release.size
+    if column == 3:
+        return release.seeders
+    if column == 4:
+        return release.indexer.casefold()
+    if column == 5:
+        return ranked.parsed.format or ""
+    if column == 6:
+        return _age_days(release.publish_date)
+    return ranked.rejected or ""
 
 
 class ReleasesModel(ListTableModel):
-    columns = COLUMNS
-
     """Ranked releases; the row order is the ranking until the user sorts a column."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -128,30 +167,10 @@ class ReleasesModel(ListTableModel):
         ranked = self._ranked[index.row()]
         release = ranked.release
         column = index.column()
-        if role == RANK_ROLE:
-            return index.row()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (
-                f"{ranked.score:.0f}",
-                release.title,
-                human_size(release.size) if release.size > 0 else "",
-                str(release.seeders),
-                release.indexer,
-                ranked.parsed.format or "",
-                age_text(release.publish_date),
-                ranked.rejected or "",
-            )[column]
+            return _display(ranked, column)
         if role == SORT_ROLE:
-            return (
-                ranked.score,
-                release.title.casefold(),
-                release.size,
-                release.seeders,
-                release.indexer.casefold(),
-                ranked.parsed.format or "",
-                _age_days(release.publish_date),
-                ranked.rejected or "",
-            )[column]
+            return _sort_value(ranked, column)
         if role == Qt.ItemDataRole.ForegroundRole and ranked.rejected:
             return QColor(REJECTED_GREY)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -229,9 +248,8 @@ class SearchDialog(QDialog):
         self._tick.timeout.connect(self._show_elapsed)
 
         self.model = ReleasesModel(self)
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = RawSortProxy(self)  # sorts on SORT_ROLE
         self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -456,10 +474,6 @@ class SearchDialog(QDialog):
     def grab_finished(self, ok: bool, message: str) -> None:
         self.grabbing = False
         self.show_note(message, "success" if ok else "error")
-        self._update_buttons()
-
-    def set_grab_problem(self, problem: str | None) -> None:
-        self.grab_problem = problem
         self._update_buttons()
 
     def _copy_magnet(self) -> None:

@@ -65,6 +65,7 @@ from gui.settings import (
     save_settings,
 )
 from gui.views.doctor_wizard import BAD, GOOD, WARN, DoctorWizard, verdict_words
+from gui.views.owned_details import PROVIDER_NAMES
 
 PAGES = (
     ("qbittorrent", "qBittorrent"),
@@ -73,20 +74,9 @@ PAGES = (
     ("library", "Library"),
     ("import", "Import"),
 )
-#: Providers Audiobookshelf can match an item with (`server/finders/BookFinder.js`),
-#: offered after an import; "" = do not ask.
-ABS_MATCH_CHOICES = (
-    ("", "Don't ask Audiobookshelf to match"),
-    ("audible", "Audible (US)"),
-    ("audible.uk", "Audible (UK)"),
-    ("audible.ca", "Audible (Canada)"),
-    ("audible.au", "Audible (Australia)"),
-    ("audible.de", "Audible (Germany)"),
-    ("audible.fr", "Audible (France)"),
-    ("google", "Google Books"),
-    ("openlibrary", "Open Library"),
-    ("itunes", "iTunes"),
-)
+#: Providers Audiobookshelf can match an item with after an import (the ones the book
+#: details offer); "" = do not ask.
+ABS_MATCH_CHOICES = (("", "Don't ask Audiobookshelf to match"), *PROVIDER_NAMES.items())
 
 USE_ENV = "env"
 DONT_REMEMBER = "session"
