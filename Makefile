@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUNTIME := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 \
   libxcb-keysyms1 libxcb-shape0 libxcb-image0 libxcb-render-util0 libxcb-xinerama0 \
   libxcb-randr0 libfontconfig1 libdbus-1-3 libglib2.0-0
-APT_TEST := qbittorrent-nox ffmpeg nginx-light openssl xvfb xauth binutils
+APT_TEST := qbittorrent-nox ffmpeg nginx-light openssl xvfb xauth binutils e2fsprogs
 
 .PHONY: run test lint unit system-deps test-deps venv bench clean
 

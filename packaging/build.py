@@ -95,10 +95,13 @@ def ensure_pyinstaller() -> None:
 
 
 def ensure_icon() -> None:
-    """The .ico is committed; remake it only when the SVG is newer."""
-    svg = ROOT / "resources" / "icons" / "earmark.svg"
+    """The .ico is committed; make it only when it is missing (`make icon` remakes it).
+
+    Comparing modification times rewrote the committed file on a fresh clone, where git
+    writes the two files in no particular order.
+    """
     ico = ROOT / "resources" / "icons" / "earmark.ico"
-    if ico.exists() and ico.stat().st_mtime >= svg.stat().st_mtime:
+    if ico.exists():
         return
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     subprocess.run([sys.executable, str(ROOT / "packaging" / "make_icon.py")], check=True, env=env)

@@ -7,16 +7,29 @@ missing: a skipped real-server test would hide exactly the bugs it exists for.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.harness.qbt import QbtFactory, QbtInstance  # QbtFactory: also imported from here
-from tests.harness.tools import missing_message, missing_tools
+from tests.harness.tools import missing_message, missing_tools, qbittorrent_binary
 
 QBT_FIXTURES = frozenset({"qbt", "qbt_factory"})
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which qbittorrent-nox the real-server tests drive (EARMARK_TEST_QBT picks another)."""
+    try:
+        binary = qbittorrent_binary()
+        version = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout.strip()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        return f"qbittorrent-nox under test: not usable ({exc})"
+    return f"qbittorrent-nox under test: {version or '?'} ({binary})"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -13,6 +13,7 @@ IP ban, and a diagnostic tool must never be the thing that gets the user banned.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ipaddress
 import socket
@@ -243,7 +244,7 @@ class Doctor:
             except (TimeoutError, OSError) as exc:
                 failure = exc
                 continue
-            writer.close()
+            await self._close(writer)
             self._step("connect", True, f"{address}:{port} accepts connections")
             return address
         where = f"{', '.join(addresses)} port {port}"
@@ -286,10 +287,7 @@ class Doctor:
             return
         context = ssl.create_default_context()
         try:
-            _, writer = await asyncio.wait_for(
-                asyncio.open_connection(address, port, ssl=context, server_hostname=host),
-                timeout=self.config.http.connect_timeout,
-            )
+            writer = await self._tls_connect(address, host, port, context)
         except ssl.SSLCertVerificationError as exc:
             reason = exc.verify_message or str(exc)
             self._step("tls", False, f"certificate not trusted: {reason}")
@@ -303,8 +301,33 @@ class Doctor:
         except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
             self._step("tls", False, f"TLS handshake failed: {exc}")
             raise self._plain_http_verdict(host, port) from exc
-        writer.close()
+        await self._close(writer)
         self._step("tls", True, "the certificate is valid for this host")
+
+    async def _tls_connect(
+        self, address: str, host: str, port: int, context: ssl.SSLContext
+    ) -> asyncio.StreamWriter:
+        """TCP, then the TLS handshake on it, so every failure still closes the socket.
+
+        ``open_connection(ssl=...)`` inside ``wait_for`` leaks the transport when the
+        timeout cancels a handshake a plain-http server never answers (an https URL for
+        an http WebUI).
+        """
+        timeout = self.config.http.connect_timeout
+        _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
+        try:
+            await writer.start_tls(context, server_hostname=host, ssl_handshake_timeout=timeout)
+        except BaseException:
+            writer.transport.abort()
+            raise
+        return writer
+
+    async def _close(self, writer: asyncio.StreamWriter) -> None:
+        """Close a probe connection and wait for it: a TLS transport closed without waiting
+        is left to the garbage collector (ResourceWarning "unclosed transport")."""
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
+            await asyncio.wait_for(writer.wait_closed(), self.config.http.connect_timeout)
 
     def _plain_http_verdict(self, host: str, port: int) -> _Verdict:
         return _Verdict(
@@ -320,15 +343,12 @@ class Doctor:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         try:
-            _, writer = await asyncio.wait_for(
-                asyncio.open_connection(address, port, ssl=context, server_hostname=host),
-                timeout=self.config.http.connect_timeout,
-            )
+            writer = await self._tls_connect(address, host, port, context)
         except (ssl.SSLError, ConnectionError, TimeoutError, OSError):
             return None
         ssl_object = writer.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
-        writer.close()
+        await self._close(writer)
         return hashlib.sha256(der).hexdigest() if der else None
 
     async def _probe_api(self, client: QBittorrentClient, base: URL, address: str) -> Answer:

@@ -93,6 +93,14 @@ class AddTorrentDialog(QDialog):
         self.stopped.setChecked(bool(defaults.get("stopped")))
         self.skip_checking = QCheckBox("Skip hash check")
         self.skip_checking.setChecked(bool(defaults.get("skip_checking")))
+        self.skip_checking.setToolTip(
+            self.tr(
+                "For files that are already complete in the save path: qBittorrent seeds them "
+                "at once without reading them first. qBittorrent 5.3 and later ignore this and "
+                "check the files anyway; Earmark does not report such a check as a finished "
+                "download."
+            )
+        )
         self.sequential = QCheckBox("Download in sequential order")
         self.sequential.setChecked(bool(defaults.get("sequential")))
         self.first_last = QCheckBox("Download first and last pieces first")

@@ -79,15 +79,19 @@ async def stop_apps_async(make: MakeApp) -> None:
         controller.store.close()
 
 
+def drag_enter_event(position: QPointF, mime: QMimeData) -> QDragEnterEvent:
+    """Qt 6.12 takes a QPointF (the QPoint form is deprecated); earlier Qt 6 only a QPoint."""
+    actions = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    try:
+        return QDragEnterEvent(position, actions, mime, buttons, modifiers)  # type: ignore[arg-type]
+    except TypeError:
+        return QDragEnterEvent(position.toPoint(), actions, mime, buttons, modifiers)
+
+
 def drop(widget: object, mime: QMimeData) -> None:
     position = QPointF(200, 200)
-    enter = QDragEnterEvent(
-        position.toPoint(),
-        Qt.DropAction.CopyAction | Qt.DropAction.MoveAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    enter = drag_enter_event(position, mime)
     QApplication.sendEvent(widget, enter)  # type: ignore[arg-type]
     assert enter.isAccepted()
     event = QDropEvent(

@@ -139,7 +139,7 @@ def test_banned_ip_is_reported_and_never_retried(
     qtbot: QtBot, qloop: asyncio.AbstractEventLoop, qbt_factory: QbtFactory
 ) -> None:
     instance = qbt_factory(max_auth_fail=1)
-    assert instance.admin(login=False).login(password="wrong") == "Fails."  # now banned
+    assert instance.admin(login=False).login(password="wrong").refused  # now banned
     wizard = open_wizard(qtbot, qloop, config(instance.url))
     assert wizard.diagnosis is not None and wizard.diagnosis.verdict == "ip_banned"
     wizard.next()

@@ -27,7 +27,7 @@ Conf keys verified on 4.5.2 by reading ``/api/v2/app/preferences`` back (asserte
   Preferences / WebUI\Port                        -> web_ui_port
   Preferences / WebUI\Address                     -> web_ui_address == "127.0.0.1"
   Preferences / WebUI\Username                    -> web_ui_username
-  Preferences / WebUI\Password_PBKDF2             -> login answers "Ok."
+  Preferences / WebUI\Password_PBKDF2             -> login succeeds
   Preferences / WebUI\MaxAuthenticationFailCount  -> web_ui_max_auth_fail_count
   Preferences / WebUI\LocalHostAuth               -> bypass_local_auth == not value
   Preferences / WebUI\HTTPS\Enabled               -> use_https
@@ -46,6 +46,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.cookiejar
+import itertools
 import json
 import os
 import secrets
@@ -61,7 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tests.harness.tools import require_tool
+from tests.harness.tools import qbittorrent_binary
 from tests.harness.wait import GiveUp, free_port, wait_until
 
 QBT_USER = "earmark"
@@ -154,8 +155,8 @@ class QbtInstance:
         client = QbtAdmin(self.url, self.username, self.password)
         if login:
             answer = client.login()
-            if answer != "Ok.":
-                raise RuntimeError(f"harness login to {self.url} answered {answer!r}")
+            if not answer.ok:
+                raise RuntimeError(f"harness login to {self.url} answered {answer}")
         return client
 
     def stop(self) -> None:
@@ -206,7 +207,7 @@ class QbtInstance:
         port taken, or an https setup failure that qBittorrent "handles" by silently
         falling back to http).
         """
-        exited = self.process.poll() is not None  # nox exits (code 1) when the WebUI can't bind
+        exited = self.process.poll() is not None  # 4.5 exits (code 1) when the WebUI can't bind
         problem = self.log_problem()
         if problem is not None:
             raise _StartProblem(*problem)
@@ -256,7 +257,7 @@ def _text_length(path: Path) -> int:
 
 def _spawn(profile: Path, output_path: Path) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
     """Start qbittorrent-nox on ``profile`` with stdout/stderr appended to ``output_path``."""
-    binary = require_tool("qbittorrent-nox")
+    binary = qbittorrent_binary()
     output = output_path.open("ab")
     env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8", HOME=str(profile))
     process = subprocess.Popen(
@@ -271,8 +272,10 @@ def _spawn(profile: Path, output_path: Path) -> tuple[subprocess.Popen[bytes], I
 
 
 # log line fragment -> whether starting again with other ports can help
+# (4.5 writes "Web UI:" and exits; 5.x writes "WebUI:" and keeps running without a WebUI)
 _FATAL_LOG_MARKERS = {
     "Web UI: Unable to bind": True,
+    "WebUI: Unable to bind": True,
     "Failed to listen on IP": True,  # BitTorrent port taken: transfers would never work
     "HTTPS setup failed": False,
 }
@@ -426,6 +429,96 @@ class HttpAnswer:
         return self.body.decode("utf-8", errors="replace")
 
 
+@dataclass(frozen=True)
+class LoginAnswer:
+    """An auth/login answer: 4.x-5.1 say 200 "Ok."/"Fails.", 5.2+ 204 (empty)/401."""
+
+    status: int
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        """Logged in."""
+        return (self.status == 200 and self.text.strip() == "Ok.") or self.status == 204
+
+    @property
+    def refused(self) -> bool:
+        """Wrong user name or password (counts toward the IP ban)."""
+        return (self.status == 200 and self.text.strip() == "Fails.") or self.status == 401
+
+    @property
+    def banned(self) -> bool:
+        """The IP is banned after too many failures."""
+        return self.status == 403
+
+    def __str__(self) -> str:
+        return f"HTTP {self.status} {self.text[:200]!r}"
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    """ "v5.1.0" or "2.11.4" -> (5, 1, 0); a suffix such as "beta1" is ignored."""
+    numbers = []
+    for part in text.strip().lstrip("v").split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
+
+
+@dataclass(frozen=True)
+class ServerFacts:
+    """The version-dependent behaviour of the qBittorrent under test, read from it.
+
+    Tests assert against these instead of 4.5.2's constants, so the suite runs against
+    any build (``EARMARK_TEST_QBT``). Web API 2.11 is qBittorrent 5.0, which renamed
+    pause/resume to stop/start and the ``paused*`` states to ``stopped*``.
+    """
+
+    version: str  # "v4.5.2"
+    api_version: str  # "2.8.19"
+
+    @property
+    def stop_renamed(self) -> bool:
+        """5.0+: torrents/stop|start and stopped* states."""
+        return _version_tuple(self.api_version) >= (2, 11)
+
+    @property
+    def stopped_dl(self) -> str:
+        """The state of a stopped, incomplete torrent as this server names it."""
+        return "stoppedDL" if self.stop_renamed else "pausedDL"
+
+    @property
+    def stop_endpoint(self) -> str:
+        """The endpoint that stops (pauses) torrents."""
+        return "torrents/stop" if self.stop_renamed else "torrents/pause"
+
+    @property
+    def login_is_204(self) -> bool:
+        """5.2+: a successful login answers 204 with an empty body."""
+        return _version_tuple(self.version) >= (5, 2)
+
+
+def add_accepted(answer: str) -> bool:
+    """Whether a torrents/add answer says the torrent was taken.
+
+    Up to 5.1 the body is "Ok." (else "Fails."); 5.2+ answer JSON with counts.
+    """
+    if answer.strip() == "Ok.":
+        return True
+    try:
+        summary = json.loads(answer)
+    except ValueError:
+        return False
+    if not isinstance(summary, dict):
+        return False
+    return bool(summary.get("success_count", 0) or summary.get("pending_count", 0))
+
+
+class QbtAddRefused(RuntimeError):
+    """torrents/add answered, but did not take the torrent."""
+
+
 class QbtHttpError(RuntimeError):
     """A non-2xx WebUI answer where the test expected success."""
 
@@ -458,6 +551,7 @@ class QbtAdmin:
         self.timeout = timeout
         self.auto_login = auto_login
         self.cookies = http.cookiejar.CookieJar()
+        self._facts: ServerFacts | None = None
         self._opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.cookies),
             urllib.request.HTTPSHandler(context=unverified_ssl_context()),
@@ -506,7 +600,7 @@ class QbtAdmin:
     ) -> HttpAnswer:
         answer = self.request(method, path, params=params, data=data, files=files)
         relogin = self.auto_login and not path.endswith("/auth/login")
-        if answer.status == 403 and relogin and self.login() == "Ok.":
+        if answer.status == 403 and relogin and self.login().ok:
             answer = self.request(method, path, params=params, data=data, files=files)
         if not 200 <= answer.status < 300:
             raise QbtHttpError(method, self.url + path, answer)
@@ -514,11 +608,8 @@ class QbtAdmin:
 
     # -- API ------------------------------------------------------------------------
 
-    def login(self, username: str | None = None, password: str | None = None) -> str:
-        """POST auth/login; returns qBittorrent's answer text ("Ok." or "Fails.").
-
-        A banned client gets HTTP 403; that answer's body is returned as well.
-        """
+    def login(self, username: str | None = None, password: str | None = None) -> LoginAnswer:
+        """POST auth/login; returns the answer, read the way the server's version means it."""
         answer = self.request(
             "POST",
             "/api/v2/auth/login",
@@ -527,7 +618,7 @@ class QbtAdmin:
                 "password": self.password if password is None else password,
             },
         )
-        return answer.text
+        return LoginAnswer(answer.status, answer.text)
 
     def logout(self) -> None:
         """POST auth/logout (drops the SID cookie server-side)."""
@@ -554,6 +645,15 @@ class QbtAdmin:
         """The application version, e.g. "v4.5.2"."""
         return self.get_text("/api/v2/app/version")
 
+    def facts(self) -> ServerFacts:
+        """What this server's version does (read once per client, from the server itself)."""
+        if self._facts is None:
+            self._facts = ServerFacts(
+                version=self.version(),
+                api_version=self.get_text("/api/v2/app/webapiVersion"),
+            )
+        return self._facts
+
     def torrents(self, **filters: Any) -> list[dict[str, Any]]:
         """torrents/info with optional filters (hashes=, category=, filter=, ...)."""
         result: list[dict[str, Any]] = self.get_json("/api/v2/torrents/info", **filters)
@@ -570,13 +670,17 @@ class QbtAdmin:
         return result
 
     def add_torrent(self, torrent: bytes, **params: Any) -> str:
-        """torrents/add with the .torrent bytes; returns the answer ("Ok." in 4.5).
+        """torrents/add with the .torrent bytes; raises unless the server accepted it.
 
-        Adding is asynchronous: wait for the hash to appear before relying on it.
+        Returns the answer text ("Ok." up to 5.1, a JSON summary from 5.2). Adding is
+        asynchronous: wait for the hash to appear before relying on it.
         """
-        return self.post(
+        answer = self.post(
             "/api/v2/torrents/add", data=params, files={"torrents": ("t.torrent", torrent)}
         )
+        if not add_accepted(answer):
+            raise QbtAddRefused(f"{self.url} refused the torrent: {answer!r}")
+        return answer
 
     def preferences(self) -> dict[str, Any]:
         """app/preferences."""
@@ -719,10 +823,14 @@ __all__ = [
     "QBT_PASSWORD",
     "QBT_USER",
     "HttpAnswer",
+    "LoginAnswer",
+    "QbtAddRefused",
     "QbtAdmin",
     "QbtFactory",
     "QbtHttpError",
     "QbtInstance",
     "QbtStartError",
+    "ServerFacts",
+    "add_accepted",
     "start_qbittorrent",
 ]

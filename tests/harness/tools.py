@@ -16,6 +16,7 @@ TOOLS: dict[str, str] = {
     "ffprobe": "ffmpeg",
     "nginx": "nginx-light",
     "openssl": "openssl",
+    "chattr": "e2fsprogs",  # not in a minimal Debian 13
 }
 
 # nginx lives in /usr/sbin, which a non-root PATH often lacks
@@ -40,9 +41,25 @@ def require_tool(name: str) -> str:
     return found
 
 
+def qbittorrent_binary() -> str:
+    """The qbittorrent-nox under test.
+
+    ``EARMARK_TEST_QBT`` runs the real-server tests against another build (for example the
+    wrapper ``tests/harness/qbt-chroot.sh`` makes for Debian 13's 5.1 or sid's 5.3); the
+    default is Debian's package on PATH.
+    """
+    override = os.environ.get("EARMARK_TEST_QBT")
+    if not override:
+        return require_tool("qbittorrent-nox")
+    if not (os.path.isfile(override) and os.access(override, os.X_OK)):
+        raise MissingToolError(f"EARMARK_TEST_QBT={override!r} is not an executable file")
+    return override
+
+
 def missing_tools() -> list[str]:
-    """The programs of TOOLS that are not installed."""
-    return [name for name in TOOLS if find_tool(name) is None]
+    """The programs of TOOLS that are not installed (qbittorrent-nox: the one under test)."""
+    overridden = {"qbittorrent-nox"} if os.environ.get("EARMARK_TEST_QBT") else set()
+    return [name for name in TOOLS if name not in overridden and find_tool(name) is None]
 
 
 def missing_message(names: list[str]) -> str:

@@ -74,7 +74,7 @@ def test_add_file_with_options_then_list(qbt: QbtInstance, tmp_path: Path) -> No
     )
     assert torrent["category"] == "audiobooks"
     assert Path(torrent["save_path"]) == save
-    assert torrent["state"] == "pausedDL"
+    assert torrent["state"] == qbt.admin().facts().stopped_dl
     assert {t.strip() for t in torrent["tags"].split(",")} == {"earmark", "cli"}
 
     listed = earmark(qbt, tmp_path, "list", "--json")

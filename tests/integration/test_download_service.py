@@ -107,3 +107,36 @@ async def test_finished_download_is_announced_once(qbt_factory: QbtFactory, tmp_
         await service.close()
         runner.cancel()
         service.store.close()
+
+
+async def test_complete_book_added_with_skip_checking_is_not_a_finished_download(
+    qbt_factory: QbtFactory, tmp_path: Path
+) -> None:
+    """4.5-5.1 seed such a torrent at once; 5.3 ignores skip_checking and rechecks it from
+    0 % (checkingDL). Either way nothing was downloaded: only the real transfer is news."""
+    swarm = make_swarm(qbt_factory, tmp_path)
+    service = service_for(swarm.leecher, tmp_path)
+    finished: list[str] = []
+    service.finished_listeners.append(lambda h, n: finished.append(n))
+    runner = asyncio.create_task(service.run())
+    try:
+        await until(lambda: service.status.link is Link.CONNECTED, "connection")
+        owned = make_audiobook(swarm.leecher.downloads, "Owned Book", files=2, seconds=600)
+        complete = parse_torrent(build_torrent(owned))
+        await service.add(complete, AddOptions(skip_checking=True))
+
+        def settled() -> bool:
+            client = service.client
+            torrent = client.mirror.torrents.get(complete.info_hash) if client else None
+            return torrent is not None and torrent.get("state", "").endswith("UP")
+
+        await until(settled, "the complete book to seed", 60)
+        source = parse_torrent(swarm.torrent)
+        await service.add(source, AddOptions())
+        swarm.connect(source.info_hash)
+        await until(lambda: finished, "the real download's event", 60)
+        assert finished == ["The Test Book"]
+    finally:
+        await service.close()
+        runner.cancel()
+        service.store.close()

@@ -45,6 +45,7 @@ from gui.core.importer import (
 )
 from gui.core.layout import BookMeta, ImportPlan, book_folder, select_files
 from tests.harness.audiobook import AUTHOR, make_audiobook
+from tests.harness.tools import require_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FOLDER = book_folder(BookMeta("Dune", [AUTHOR], ["Scott Brick"], "Dune Chronicles", 1))
@@ -161,9 +162,7 @@ def tmpfs(path: Path, size: str = "1m") -> Iterator[Path]:
 @contextmanager
 def immutable(path: Path) -> Iterator[None]:
     """``chattr +i``: even root cannot create, delete or write anything in ``path``."""
-    chattr = shutil.which("chattr")
-    if chattr is None:
-        pytest.fail("chattr (e2fsprogs) is needed for the permission tests", pytrace=False)
+    chattr = require_tool("chattr")
     result = _run(chattr, "+i", str(path))
     if result.returncode != 0:
         pytest.fail(f"chattr +i {path} failed: {result.stderr.strip()}", pytrace=False)

@@ -418,7 +418,7 @@ async def test_a_release_already_in_qbittorrent_is_linked_not_added_twice(
 ) -> None:
     best = fake_release(BEST, seeders=40)
     admin = qbt.admin()
-    assert admin.add_torrent(torrent_bytes(best), category="mine", paused=True) == "Ok."
+    admin.add_torrent(torrent_bytes(best), category="mine", paused=True)
     admin.wait_for_torrent(torrent_info_hash(best))
     async with JackettDouble([best]) as jackett, qbt_client(qbt) as client:
         workflow = make_workflow(store, client, [TorznabFeed(jackett.feed_url(), jackett.api_key)])
@@ -451,7 +451,7 @@ async def test_a_torrent_added_just_before_a_crash_is_found_not_added_again(
         assert (book.state, book.torrent_hash) == ("grabbed", torrent_info_hash(best))
         admin = qbt.admin()
         tags = f"earmark,{book_tag(book.id or 0)}"
-        assert admin.add_torrent(torrent_bytes(best), category="audiobooks", tags=tags) == "Ok."
+        admin.add_torrent(torrent_bytes(best), category="audiobooks", tags=tags)
         admin.wait_for_torrent(torrent_info_hash(best))
         moved = await workflow.step(book)  # "the restart"
     assert moved is not None and moved.to_state == "downloading"

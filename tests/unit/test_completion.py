@@ -27,6 +27,33 @@ def test_downloading_to_seeding_is_announced_once() -> None:
     assert tracker.update(torrents, ["a"]) == []
 
 
+def test_recheck_of_a_complete_torrent_is_not_a_download() -> None:
+    """qBittorrent 5.3 ignores skip_checking: a complete torrent added with it is rechecked
+    from 0 % (checkingDL), then seeds. Nothing was downloaded: no announcement."""
+    tracker = CompletionTracker()
+    torrents = {"a": {"state": "checkingDL", "progress": 0.0, "downloaded": 0}}
+    assert tracker.update(torrents, ["a"]) == []
+    torrents["a"] = {"state": "checkingDL", "progress": 0.6, "downloaded": 0}
+    assert tracker.update(torrents, ["a"]) == []
+    torrents["a"] = {"state": "stalledUP", "progress": 1.0, "downloaded": 0}
+    assert tracker.update(torrents, ["a"]) == []
+
+
+def test_recheck_then_download_of_the_rest_is_announced() -> None:
+    tracker = CompletionTracker()
+    torrents = {
+        "a": {"state": "checkingDL", "progress": 0.0, "downloaded": 0, "downloaded_session": 0}
+    }
+    tracker.update(torrents, ["a"])
+    torrents["a"] = {"state": "downloading", "progress": 0.7, "downloaded": 0}
+    tracker.update(torrents, ["a"])
+    # the all-time counter lags (still 0 after a transfer); the session one moved
+    torrents["a"] = {
+        "state": "uploading", "progress": 1.0, "downloaded": 0, "downloaded_session": 3_000
+    }
+    assert tracker.update(torrents, ["a"]) == ["a"]
+
+
 def test_complete_at_first_sight_is_not_news() -> None:
     tracker = CompletionTracker()
     torrents = {"a": torrent("uploading", 1.0), "b": torrent("stoppedUP", 1.0)}

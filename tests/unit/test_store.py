@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -41,7 +42,7 @@ def test_pending_adds_round_trip(tmp_path: Path) -> None:
 def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     Store.open_in(tmp_path).close()
     path = tmp_path / "earmark.sqlite3"
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(StoreError, match="newer Earmark"):
         Store(path)
@@ -110,7 +111,7 @@ def test_an_update_never_undoes_a_reorder(tmp_path: Path) -> None:
 def test_a_version_2_database_gains_the_library_and_review_columns(tmp_path: Path) -> None:
     """Schema 3 on top of a database written by the previous release: rows are kept."""
     path = tmp_path / "earmark.sqlite3"
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         for script in MIGRATIONS[:2]:
             db.executescript(script)
         db.execute(
