@@ -237,10 +237,7 @@ class Doctor:
         failure: BaseException | None = None
         for address in addresses:
             try:
-                _, writer = await asyncio.wait_for(
-                    asyncio.open_connection(address, port),
-                    timeout=self.config.http.connect_timeout,
-                )
+                writer = await self._open(address, port)
             except (TimeoutError, OSError) as exc:
                 failure = exc
                 continue
@@ -314,7 +311,7 @@ class Doctor:
         an http WebUI).
         """
         timeout = self.config.http.connect_timeout
-        _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
+        writer = await self._open(address, port)
         try:
             await writer.start_tls(context, server_hostname=host, ssl_handshake_timeout=timeout)
         except BaseException:
@@ -322,12 +319,29 @@ class Doctor:
             raise
         return writer
 
+    async def _open(self, address: str, port: int) -> asyncio.StreamWriter:
+        """A TCP probe connection within the connect timeout.
+
+        ``asyncio.timeout`` rather than ``wait_for``: on Python 3.11 ``wait_for`` can lose a
+        connection that completes as the timeout fires (CPython gh-86296), and the socket is
+        then left to the garbage collector ("unclosed transport").
+        """
+        async with asyncio.timeout(self.config.http.connect_timeout):
+            _, writer = await asyncio.open_connection(address, port)
+        return writer
+
     async def _close(self, writer: asyncio.StreamWriter) -> None:
-        """Close a probe connection and wait for it: a TLS transport closed without waiting
-        is left to the garbage collector (ResourceWarning "unclosed transport")."""
-        writer.close()
+        """Drop a probe connection at once and wait until its socket is closed.
+
+        Aborted, not closed: a graceful TLS close waits for the server's close_notify,
+        which qBittorrent does not send, so each HTTPS probe cost the full connect timeout
+        and the socket was then left to the garbage collector ("unclosed transport").
+        A probe has nothing to flush, so nothing is lost.
+        """
+        writer.transport.abort()
         with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
-            await asyncio.wait_for(writer.wait_closed(), self.config.http.connect_timeout)
+            async with asyncio.timeout(self.config.http.connect_timeout):
+                await writer.wait_closed()
 
     def _plain_http_verdict(self, host: str, port: int) -> _Verdict:
         return _Verdict(
