@@ -59,7 +59,8 @@ from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
 from gui.views.history_view import HistoryView
-from gui.views.main_window import LIBRARY_TAB, MainWindow
+from gui.views.main_window import DOWNLOADS_TAB, LIBRARY_TAB, WANTED_TAB, MainWindow
+from gui.views.menus import bind_enter
 from gui.views.queue_view import BookDialog, QueueView
 from gui.views.search_dialog import SearchDialog, SearchResults
 from gui.views.settings_dialog import SettingsDialog
@@ -191,6 +192,14 @@ class AppController(QObject):
         window.remove_clicked.connect(self._remove_clicked)
         window.settings_clicked.connect(lambda: self.open_settings("qbittorrent"))
         window.doctor_clicked.connect(self.open_doctor)
+        window.reconnect_clicked.connect(
+            lambda: self._spawn(self._with_workflow_held(self.service.reconnect))
+        )
+        window.quit_clicked.connect(self.quit)
+        window.import_csv_clicked.connect(self._ask_import)
+        window.search_clicked.connect(lambda: self.open_search(None))
+        bind_enter(self.downloads_view.table, self.downloads_view.details_action)
+        bind_enter(self.queue_view.table, self.queue_view.open_action)
         window.sources_dropped.connect(self.take_candidates)
         window.pending.retry_requested.connect(self.service.wake)
         window.pending.discard_requested.connect(
@@ -235,6 +244,10 @@ class AppController(QObject):
         tray.stop_all_requested.connect(lambda: self._all("stop"))
         tray.quit_requested.connect(self.quit)
 
+    def _ask_import(self) -> None:
+        self.window.show_wanted()
+        self.queue_view.ask_import()
+
     def _tab_changed(self, index: int) -> None:
         """The library index changes behind the view (the workflow's refreshes): re-read
         it when the user looks, rather than every few seconds for a big library."""
@@ -242,11 +255,13 @@ class AppController(QObject):
             self._spawn(self.library.model.reload())
 
     def _remove_clicked(self) -> None:
-        """The toolbar's Remove acts on the table the user is looking at."""
-        if self.window.showing_wanted():
-            self.queue_view.remove_selected()
-        else:
-            self.downloads_view.request_remove()
+        """The toolbar's Remove (and Delete) act on the table the user is looking at;
+        nothing else (the window disables it on the Library and History pages)."""
+        page = self.window.current_page()
+        if page == WANTED_TAB:
+            self.queue_view.remove_action.trigger()
+        elif page == DOWNLOADS_TAB:
+            self.downloads_view.remove_action.trigger()
 
     def _on_status(self, status: Status) -> None:
         self.window.show_status(status)
@@ -320,6 +335,8 @@ class AppController(QObject):
     # ---- actions on the selection ----------------------------------------------------
 
     def _on_hashes(self, action: str) -> None:
+        if self.window.current_page() != DOWNLOADS_TAB:
+            return  # never act on a selection out of sight (the window disables these)
         hashes = self.downloads_view.selected_hashes()
         if not hashes:
             self.window.notices.show_notice("Select downloads first.", "info", 4000)

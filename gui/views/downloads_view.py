@@ -558,7 +558,8 @@ class DownloadsView(QWidget):
         self.open_folder_action.triggered.connect(self.open_folder)
         self.details_action.triggered.connect(self._details)
         self.category_menu.aboutToShow.connect(self._fill_category_menu)
-        self.table.addAction(self.remove_action)
+        # Delete is the window's Edit → Remove (gui.views.menus), which calls this action:
+        # bound here as well, the key would be ambiguous to Qt, which then runs neither.
 
         menu = QMenu(self)
         menu.addAction(self.start_action)

@@ -19,7 +19,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QLabel,
+    QLineEdit,
     QMainWindow,
+    QMessageBox,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -32,6 +34,7 @@ from gui.models.palette import BAD, GOOD, WARN
 from gui.services.status import Link, Status
 from gui.views.drop import Candidate, accepts, candidates_from_mime
 from gui.views.icons import app_icon
+from gui.views.menus import build_menu_bar, free_tab_key
 from gui.views.notices import NoticeBar
 from gui.views.pending_view import PendingView
 
@@ -57,6 +60,9 @@ class MainWindow(QMainWindow):
     sources_dropped = Signal(list)  # list[Candidate]
     close_requested = Signal()  # the window was closed (quit, or hide to tray)
     minimized = Signal()
+    quit_clicked = Signal()
+    import_csv_clicked = Signal()
+    search_clicked = Signal()
 
     def __init__(
         self,
@@ -72,30 +78,59 @@ class MainWindow(QMainWindow):
         self.resize(1180, 720)
         self.setAcceptDrops(True)
 
+        # One action per command, shared by the menu bar and the toolbar (gui.views.menus).
+        self.actions_by_name: dict[str, QAction]
+        self.actions_by_name, self.menus = build_menu_bar(self)
+        for name, signal in (
+            ("add", self.add_clicked),
+            ("start", self.start_clicked),
+            ("stop", self.stop_clicked),
+            ("remove", self.remove_clicked),
+            ("settings", self.settings_clicked),
+            ("doctor", self.doctor_clicked),
+            ("reconnect", self.reconnect_clicked),
+            ("quit", self.quit_clicked),
+            ("import_csv", self.import_csv_clicked),
+            ("search", self.search_clicked),
+        ):
+            self.actions_by_name[name].triggered.connect(signal)
+        self.actions_by_name["find"].triggered.connect(self.focus_filter)
+        self.actions_by_name["about"].triggered.connect(self.show_about)
+        for name, index in (
+            ("show_wanted", WANTED_TAB),
+            ("show_downloads", DOWNLOADS_TAB),
+            ("show_library", LIBRARY_TAB),
+            ("show_history", HISTORY_TAB),
+        ):
+            self.actions_by_name[name].triggered.connect(
+                lambda _checked=False, index=index: self._show_tab(index)
+            )
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.actions_by_name: dict[str, QAction] = {}
-        for name, text, signal, shortcut in (
-            ("add", "Add…", self.add_clicked, QKeySequence.StandardKey.Open),
-            ("start", "Start", self.start_clicked, None),
-            ("stop", "Stop", self.stop_clicked, None),
-            # Delete belongs to each table's own Remove (a second binding here made the
-            # key ambiguous to Qt, which then ran neither)
-            ("remove", "Remove", self.remove_clicked, None),
-            ("settings", "Settings", self.settings_clicked, QKeySequence.StandardKey.Preferences),
-            ("doctor", "Connection doctor", self.doctor_clicked, None),
-        ):
-            if name == "settings":
+        toolbar_items: tuple[tuple[str, str], ...] = (
+            ("add", "Add…"),
+            ("start", "Start"),
+            ("stop", "Stop"),
+            ("remove", "Remove"),
+            ("", ""),  # a separator
+            ("settings", "Settings"),
+            ("doctor", "Connection doctor"),
+        )
+        for item, label in toolbar_items:
+            if not item:
                 toolbar.addSeparator()
-            action = QAction(text, self)
-            if shortcut is not None:
-                action.setShortcut(shortcut)
-            action.triggered.connect(signal)
+                continue
+            action = self.actions_by_name[item]
+            action.setIconText(label)
             toolbar.addAction(action)
-            self.actions_by_name[name] = action
         self.addToolBar(toolbar)
+        self.toolbar = toolbar
+        toggle = toolbar.toggleViewAction()
+        toggle.setText("&Toolbar")
+        self.menus["view"].addAction(toggle)
+        self._connected = False
 
         self.notices = NoticeBar()
         self.pending = PendingView()
@@ -124,6 +159,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.notices)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+        self.tabs.currentChanged.connect(lambda _index: self.update_actions())
+        free_tab_key(self)
 
         self.link_label = QLabel()
         self.import_label = QLabel()  # "Importing 'Dune': 45%" while a copy runs
@@ -157,6 +194,8 @@ class MainWindow(QMainWindow):
         if history is not None:
             self._history = self._replace_tab(HISTORY_TAB, self._history, history, "History")
         self.tabs.setCurrentIndex(current)
+        free_tab_key(self)
+        self.update_actions()
 
     def _replace_tab(self, index: int, old: QWidget, new: QWidget, title: str) -> QWidget:
         self.tabs.removeTab(index)
@@ -178,8 +217,49 @@ class MainWindow(QMainWindow):
             else ""
         )
         self.version_label.setText(status.version or "")
-        for name in ("start", "stop", "remove"):
-            self.actions_by_name[name].setEnabled(connected)
+        self._connected = connected
+        self.update_actions()
+
+    def update_actions(self) -> None:
+        """Start/Stop/Remove act on the page shown: Start and Stop only on Downloads
+        (with qBittorrent connected), Remove on Downloads (connected) and Wanted; on the
+        Library and History pages they are off, never acting on a table out of sight."""
+        page = self.tabs.currentIndex()
+        downloads = page == DOWNLOADS_TAB and self._connected
+        self.actions_by_name["start"].setEnabled(downloads)
+        self.actions_by_name["stop"].setEnabled(downloads)
+        self.actions_by_name["remove"].setEnabled(downloads or page == WANTED_TAB)
+        self.actions_by_name["import_csv"].setEnabled(True)
+
+    def current_page(self) -> int:
+        return self.tabs.currentIndex()
+
+    def _show_tab(self, index: int) -> None:
+        if self.tabs.isTabEnabled(index):
+            self.tabs.setCurrentIndex(index)
+
+    def focus_filter(self) -> QLineEdit | None:
+        """Ctrl+F: the filter box of the page shown."""
+        page = self.tabs.currentWidget()
+        boxes = [b for b in page.findChildren(QLineEdit) if b.isVisibleTo(page)] if page else []
+        if not boxes:
+            return None
+        boxes[0].setFocus(Qt.FocusReason.ShortcutFocusReason)
+        boxes[0].selectAll()
+        return boxes[0]
+
+    def show_about(self) -> QMessageBox:
+        box = QMessageBox(self)
+        box.setWindowTitle("About Earmark")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setText(
+            f"<b>Earmark {__version__}</b><br>Audiobooks from your indexers through "
+            "qBittorrent into Audiobookshelf."
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setModal(False)
+        box.show()
+        return box
 
     def show_import_progress(self, text: str) -> None:
         """The status bar's import line ("" hides it)."""
