@@ -51,7 +51,16 @@ from gui.services.workflow import (
     want_book,
     workflow_from_settings,
 )
-from gui.settings import SecretStore, Settings, qbt_config, save_settings
+from gui.settings import (
+    QBT_SECRETS,
+    Secret,
+    SecretStore,
+    SecretStoreUnavailable,
+    Settings,
+    missing_secrets,
+    qbt_config,
+    save_settings,
+)
 from gui.store import Book, DownloadRecord, Store
 from gui.views.add_dialog import AddTorrentDialog, options_from_defaults
 from gui.views.book_details import BookDetailsDialog
@@ -63,6 +72,7 @@ from gui.views.main_window import DOWNLOADS_TAB, LIBRARY_TAB, WANTED_TAB, MainWi
 from gui.views.menus import bind_enter
 from gui.views.queue_view import BookDialog, QueueView
 from gui.views.search_dialog import SearchDialog, SearchResults
+from gui.views.secret_prompt import SecretPrompt
 from gui.views.settings_dialog import SettingsDialog
 from gui.views.torrent_details import TorrentDetailsDialog
 from gui.views.tray import Tray
@@ -116,6 +126,7 @@ class AppController(QObject):
         self.window = window
         self.tray = Tray(self._notify_in_window, self)
         self._book_dialogs: dict[int, BookDetailsDialog] = {}
+        self.secret_prompt: SecretPrompt | None = None
         self._quitting = False
         self.quit_requested = asyncio.Event()
         # The acquisition workflow, run in the background on the downloads service's client.
@@ -135,12 +146,64 @@ class AppController(QObject):
 
     def start(self) -> None:
         self.window.show()
-        self.connection.start()
+        if not self._ask_missing_secrets():
+            self.connection.start()
         self._spawn(self._load_views())
         self._spawn(self._workflow_supervisor())
         self._refresh_timer.start()
         if not self.settings.qbt_url:
             self.open_settings("qbittorrent")
+
+    def _ask_missing_secrets(self) -> bool:
+        """Ask once for the secrets the settings need and nothing holds (no keyring).
+
+        True when a qBittorrent secret is among them: the connection then waits for the
+        answer, so no login is ever tried with an empty password."""
+        missing = missing_secrets(self.settings, self.secrets)
+        if not missing:
+            return False
+        prompt = SecretPrompt(missing, self.secrets.available(), self.window)
+        prompt.answered.connect(lambda values: self._secrets_given(prompt, values))
+        prompt.declined.connect(self._secrets_declined)
+        self.secret_prompt = prompt
+        prompt.show()
+        waits = any(secret in QBT_SECRETS for secret in missing)
+        if waits:
+            self.window.show_status(
+                Status(Link.NOT_CONFIGURED, "Waiting for the qBittorrent password")
+            )
+        return waits
+
+    def _secrets_given(self, prompt: SecretPrompt, values: dict[Secret, str]) -> None:
+        for secret, value in values.items():
+            REDACTOR.add(value)
+            if prompt.remember():
+                try:
+                    self.secrets.set(secret, value)
+                    continue
+                except SecretStoreUnavailable as exc:
+                    self.window.notices.show_notice(str(exc), "error")
+            self.secrets.remember_for_session(secret, value)
+        if any(secret in QBT_SECRETS for secret in values):
+            config = qbt_config(self.settings, self.secrets)
+
+            async def connect() -> None:
+                await self.service.configure(config)
+                self.connection.start()
+
+            self._spawn(connect())
+
+    def _secrets_declined(self) -> None:
+        if not self.connection.running and self.settings.qbt_url:
+            self.window.show_status(
+                Status(Link.NOT_CONFIGURED, "Not connected: the qBittorrent password was not given")
+            )
+            self.window.notices.show_notice(
+                "Not connected to qBittorrent: its password was not given. Enter it in "
+                "Edit → Preferences → qBittorrent.",
+                "info",
+                0,
+            )
 
     async def shutdown(self) -> None:
         """Cancel what runs, close sessions and the store; short timeouts, never a hang."""

@@ -253,6 +253,29 @@ class SecretStore:
         )
 
 
+#: Which setting makes a secret needed: the secret is asked for only when it is used.
+SECRET_NEEDED_BY = {
+    Secret.QBT_PASSWORD: "qbt_url",
+    Secret.QBT_HTTP_PASSWORD: "qbt_http_username",
+    Secret.PROWLARR_API_KEY: "prowlarr_url",
+    Secret.TORZNAB_API_KEY: "torznab_url",
+    Secret.ABS_TOKEN: "abs_url",
+}
+#: The secrets of a qBittorrent login: without them no login is tried (a failed login
+#: counts toward qBittorrent's IP ban).
+QBT_SECRETS = (Secret.QBT_PASSWORD, Secret.QBT_HTTP_PASSWORD)
+
+
+def missing_secrets(settings: Settings, secrets: SecretStore) -> list[Secret]:
+    """The secrets the settings need that nothing holds (no environment variable, nothing
+    typed this session, nothing in a keyring): what to ask for before they are used."""
+    return [
+        secret
+        for secret, setting in SECRET_NEEDED_BY.items()
+        if getattr(settings, setting) and secrets.get(secret) is None
+    ]
+
+
 def qbt_config(settings: Settings, secrets: SecretStore) -> QbtConfig:
     """The qBittorrent client's configuration from settings and secrets."""
     # Imported here: the window's first paint should not wait for aiohttp to load.
