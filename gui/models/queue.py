@@ -29,7 +29,6 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor
 
 from gui.core.formatting import human_size
 from gui.models.downloads import PROGRESS_ROLE
@@ -44,6 +43,7 @@ from gui.models.palette import (
     WARN_BACKGROUND,
 )
 from gui.models.table import ListTableModel
+from gui.models.themed import status_background, status_text
 from gui.store import Book, Event, Store
 
 Index = QModelIndex | QPersistentModelIndex
@@ -163,10 +163,12 @@ class QueueModel(ListTableModel):
             return copied[0] / copied[1] if copied is not None else None
         colours = state_colours(book)
         if colours is not None:
+            # From the palette in use: a fixed pale row under a dark palette's white text
+            # could not be read (gui.models.themed).
             if role == Qt.ItemDataRole.ForegroundRole and column == STATE_COLUMN:
-                return QColor(colours[0])
+                return status_text(colours[0], status_background(colours[0]))
             if role == Qt.ItemDataRole.BackgroundRole:
-                return QColor(colours[1])
+                return status_background(colours[0])
         return None
 
     def _display(self, book: Book, column: int) -> str:

@@ -58,7 +58,7 @@ from gui.models.library import thumbnail
 from gui.models.palette import BAD, GOOD, WARN
 from gui.models.queue import state_colours, state_words
 from gui.store import Book, Review
-from gui.views.notices import LEVEL_STYLE
+from gui.views.notices import level_style
 
 __all__ = ["FORM_FIELDS", "BookDetailsDialog"]
 
@@ -262,7 +262,7 @@ class BookDetailsDialog(QDialog):
         self.message.setProperty("level", level)
         self.message.setText(text)
         self.message.setStyleSheet(
-            f"QLabel {{ {LEVEL_STYLE.get(level, '')} border-radius:4px; padding:4px 8px; }}"
+            f"QLabel {{ {level_style(level)} border-radius:4px; padding:4px 8px; }}"
         )
         self.message.setVisible(bool(text))
 

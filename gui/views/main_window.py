@@ -6,7 +6,7 @@ actions, drops, pastes) as signals; `gui.app` wires them to the services.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QMimeData, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
+    QPalette,
 )
 from PySide6.QtWidgets import (
     QLabel,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 from gui import __version__
 from gui.core.formatting import human_speed
 from gui.models.palette import BAD, GOOD, WARN
+from gui.models.themed import muted_style, muted_text, status_text
 from gui.services.status import Link, Status
 from gui.views.drop import Candidate, accepts, candidates_from_mime
 from gui.views.icons import app_icon
@@ -42,7 +44,7 @@ from gui.views.screen_fit import install_screen_fit
 WANTED_TAB, DOWNLOADS_TAB, LIBRARY_TAB, HISTORY_TAB = range(4)
 
 LINK_WORDS = {
-    Link.NOT_CONFIGURED: ("Not configured", "#777777"),
+    Link.NOT_CONFIGURED: ("Not configured", ""),  # (the palette's muted text)
     Link.CONNECTING: ("Connecting…", WARN),
     Link.CONNECTED: ("Connected", GOOD),
     Link.UNREACHABLE: ("Unreachable — retrying", BAD),
@@ -158,9 +160,13 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.notices)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+        # Notices float over the bottom of the page instead of pushing the table down and
+        # back up (33-65 px jumps) as they come and go.
+        self.notices.setParent(central)
+        self.notices.changed.connect(self._place_notices)
+        central.installEventFilter(self)
         self.tabs.currentChanged.connect(lambda _index: self.update_actions())
         free_tab_key(self)
 
@@ -210,6 +216,8 @@ class MainWindow(QMainWindow):
 
     def show_status(self, status: Status) -> None:
         words, colour = LINK_WORDS[status.link]
+        ground = self.statusBar().palette().color(QPalette.ColorRole.Window)
+        colour = status_text(colour, ground).name() if colour else muted_text().name()
         self.link_label.setText(f"<span style='color:{colour}'>●</span> qBittorrent: {words}")
         self.link_label.setToolTip(status.message)
         connected = status.link is Link.CONNECTED
@@ -281,6 +289,21 @@ class MainWindow(QMainWindow):
         if self.tabs.isTabEnabled(HISTORY_TAB):
             self.tabs.setCurrentIndex(HISTORY_TAB)
 
+    def _place_notices(self) -> None:
+        central = self.centralWidget()
+        if central is None:
+            return
+        bar = self.notices
+        bar.adjustSize()
+        height = min(bar.sizeHint().height(), max(central.height() // 2, 40))
+        bar.setGeometry(0, central.height() - height, central.width(), height)
+        bar.raise_()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.centralWidget() and event.type() == QEvent.Type.Resize:
+            self._place_notices()
+        return super().eventFilter(watched, event)
+
     # ---- drops and pastes -----------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -341,5 +364,5 @@ def _copy(mime: QMimeData) -> QMimeData:
 def _placeholder(text: str) -> QLabel:
     label = QLabel(text)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setStyleSheet("color:#888")
+    label.setStyleSheet(muted_style())
     return label
