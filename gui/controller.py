@@ -62,7 +62,7 @@ from gui.settings import (
     save_settings,
 )
 from gui.store import Book, DownloadRecord, Store
-from gui.views.add_dialog import AddTorrentDialog, options_from_defaults
+from gui.views.add_dialog import AddTorrentDialog, options_from_defaults, with_settings_defaults
 from gui.views.book_details import BookDetailsDialog
 from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
@@ -357,7 +357,7 @@ class AppController(QObject):
                     f"Not added: {_short(candidate.text)} — {candidate.error}", "error"
                 )
             elif self.settings.add_without_asking and candidate.source is not None:
-                options = options_from_defaults(self.settings.add_defaults)
+                options = options_from_defaults(self._add_defaults())
                 self._spawn(self.add(candidate.source, options))
             else:
                 self.open_add_dialog(candidate.text)
@@ -365,13 +365,20 @@ class AppController(QObject):
     def open_add_dialog(self, text: str) -> AddTorrentDialog:
         dialog = AddTorrentDialog(
             text,
-            defaults=self.settings.add_defaults,
+            defaults=self._add_defaults(),
             categories=self.service.mirror.categories,
             parent=self.window,
         )
         dialog.add_requested.connect(self._dialog_add)
         dialog.show()
         return dialog
+
+    def _add_defaults(self) -> dict[str, Any]:
+        return with_settings_defaults(
+            self.settings.add_defaults,
+            self.settings.qbt_default_category,
+            self.settings.qbt_default_save_path,
+        )
 
     def _dialog_add(
         self, source: TorrentSource, options: AddOptions, remembered: dict[str, Any], dont_ask: bool

@@ -157,3 +157,30 @@ def test_start_stop_remove_follow_the_page_shown(
         assert removed == [True]
 
     qloop.run_until_complete(scenario())
+
+
+def test_the_add_dialog_starts_from_the_settings_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qloop: asyncio.AbstractEventLoop
+) -> None:
+    """Issue 12, defect 11: Settings' default category and save path were ignored."""
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(tmp_path / "profile"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    settings = Settings(
+        qbt_default_category="audiobooks",
+        qbt_default_save_path="/srv/books",
+        add_defaults={"category": None, "save_path": None, "tags": ["earmark"]},
+    )
+    app = AppController(settings, SecretStore(), Store.open_in(tmp_path / "profile"))
+    try:
+        dialog = app.open_add_dialog("")
+        assert dialog.category.currentText() == "audiobooks"
+        assert dialog.save_path.text() == "/srv/books"
+        assert dialog.tags.text() == "earmark"
+        app.settings.add_defaults = {"category": "podcasts", "save_path": "/srv/other"}
+        again = app.open_add_dialog("")
+        assert again.category.currentText() == "podcasts"  # the last choice, when made
+        assert again.save_path.text() == "/srv/other"
+    finally:
+        qloop.run_until_complete(app.shutdown())
+        app.window.close()
+        app.store.close()
