@@ -47,6 +47,7 @@ from gui.clients.errors import (
 from gui.clients.prowlarr import GRAB_CACHE_MINUTES, ProwlarrClient
 from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
+from gui.core.formatting import counted
 from gui.core.ranking import Ranked, RankingPolicy, rank
 from gui.core.torrent_states import STATE_WORDS, is_complete
 from gui.core.torrents import Magnet, TorrentFile, TorrentInputError, parse_magnet
@@ -676,7 +677,7 @@ class Workflow:
             else ""
         )
         event = (
-            f"imported into {imported.library_path} ({len(imported.files)} files); "
+            f"imported into {imported.library_path} ({counted(len(imported.files), 'file')}); "
             f"metadata {imported.score_change}{where}"
         )
         notes = [n for n in imported.notes if "Audiobookshelf" in n]
@@ -838,7 +839,8 @@ class Workflow:
             choice,
             f"chose '{choice.title}' from {choice.indexer or 'an indexer'} "
             f"(score {choice.score:.0f}, release #{choice.id}; "
-            f"{len(saved)} results, {len(outcome.failures)} indexer failures)",
+            f"{counted(len(saved), 'result')}, "
+            f"{counted(len(outcome.failures), 'indexer failure')})",
         )
 
     def _all_failed(self, outcome: SearchOutcome) -> bool:
@@ -863,7 +865,10 @@ class Workflow:
             why = "no results"
         else:
             best = saved[0]
-            why = f"{len(saved)} results, none acceptable (best: '{best.title}': {best.rejected})"
+            why = (
+                f"{counted(len(saved), 'result')}, none acceptable "
+                f"(best: '{best.title}': {best.rejected})"
+            )
         book.search_attempts = plan.attempts
         if plan.give_up:
             book.next_search_at = 0.0
@@ -974,7 +979,7 @@ class Workflow:
         assert book.id is not None and book.torrent_hash is not None
         tags = _tags(torrent)
         if book_tag(book.id) in tags:
-            return f"found in qBittorrent (added before a restart): {name}"
+            return f"already in qBittorrent, added by Earmark earlier: {name}"
         if linked_tag(book.id) not in tags:
             try:
                 await self.qbt.add_tags([book.torrent_hash], [EARMARK_TAG, linked_tag(book.id)])

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.core.formatting import human_size
+from gui.core.formatting import counted, human_size
 from gui.core.ranking import Ranked, Wanted
 from gui.models.downloads import RAW_ROLE, RawSortProxy
 from gui.models.palette import BAD, GOOD
@@ -377,9 +377,10 @@ class SearchDialog(QDialog):
         accepted = sum(1 for r in results.ranked if r.accepted)
         rejected = len(results.ranked) - accepted
         answered = len(results.timings) - len(results.failures)
-        words = [f"{len(results.ranked)} releases ({accepted} acceptable, {rejected} rejected)"]
+        releases = counted(len(results.ranked), "release")
+        words = [f"{releases} ({accepted} acceptable, {rejected} rejected)"]
         if results.timings:
-            words.append(f"from {max(answered, 0)} of {len(results.timings)} indexers")
+            words.append(f"from {max(answered, 0)} of {counted(len(results.timings), 'indexer')}")
         words.append("in under 0.1 s" if seconds < 0.1 else f"in {seconds:.1f} s")
         self.status.setText(" ".join(words) + ".")
         self.status.setToolTip(

@@ -455,7 +455,7 @@ async def test_a_torrent_added_just_before_a_crash_is_found_not_added_again(
         admin.wait_for_torrent(torrent_info_hash(best))
         moved = await workflow.step(book)  # "the restart"
     assert moved is not None and moved.to_state == "downloading"
-    assert "found in qBittorrent (added before a restart)" in moved.message
+    assert "already in qBittorrent, added by Earmark earlier" in moved.message
     assert [t["hash"] for t in admin.torrents()] == [torrent_info_hash(best)]
     assert jackett.downloads == []  # nothing fetched again
     assert_continuous(store, book.id or 0)
