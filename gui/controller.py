@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLineEdit, QTableView
 from shiboken6 import isValid
 
 from gui.clients.errors import ClientError
@@ -68,6 +69,7 @@ from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
 from gui.views.history_view import HistoryView
+from gui.views.layout_state import WindowLayout, offer_column_menu
 from gui.views.main_window import DOWNLOADS_TAB, LIBRARY_TAB, WANTED_TAB, MainWindow
 from gui.views.menus import bind_enter
 from gui.views.queue_view import BookDialog, QueueView
@@ -124,6 +126,10 @@ class AppController(QObject):
                 self.queue_view, self.downloads_view, self.history_view, self.library.view
             )
         self.window = window
+        # The layout (geometry, columns, sort, tab, filters) from the last session.
+        self.layout_state = WindowLayout(Path(store.path).parent)
+        for table in (self.queue_view.table, self.library.view.table, self.history_view.table):
+            offer_column_menu(table)
         self.tray = Tray(self._notify_in_window, self)
         self._book_dialogs: dict[int, BookDetailsDialog] = {}
         self.secret_prompt: SecretPrompt | None = None
@@ -144,7 +150,28 @@ class AppController(QObject):
 
     # ---- start and stop -------------------------------------------------------------
 
+    def _layout_parts(self) -> tuple[dict[str, QTableView], dict[str, QLineEdit]]:
+        tables = {
+            "wanted": self.queue_view.table,
+            "downloads": self.downloads_view.table,
+            "library": self.library.view.table,
+            "history": self.history_view.table,
+        }
+        filters: dict[str, QLineEdit] = {
+            "wanted": self.queue_view.search,
+            "downloads": self.downloads_view.search,
+            "library": self.library.view.filter,
+            "history": self.history_view.text,
+        }
+        return tables, filters
+
+    def save_layout(self) -> None:
+        tables, filters = self._layout_parts()
+        self.layout_state.save(self.window, self.window.tabs, tables, filters)
+
     def start(self) -> None:
+        tables, filters = self._layout_parts()
+        self.layout_state.restore(self.window, self.window.tabs, tables, filters)
         self.window.show()
         if not self._ask_missing_secrets():
             self.connection.start()
@@ -207,6 +234,7 @@ class AppController(QObject):
 
     async def shutdown(self) -> None:
         """Cancel what runs, close sessions and the store; short timeouts, never a hang."""
+        self.save_layout()  # first: what the user arranged outlives the session
         self._quitting = True
         self._refresh_timer.stop()
         self._workflow_ready.set()  # the supervisor sees `_quitting` and ends
