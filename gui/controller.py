@@ -65,6 +65,7 @@ from gui.settings import (
 from gui.store import Book, DownloadRecord, Store
 from gui.views.add_dialog import AddTorrentDialog, options_from_defaults, with_settings_defaults
 from gui.views.book_details import BookDetailsDialog
+from gui.views.confirm import ask
 from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
@@ -86,6 +87,9 @@ log = logging.getLogger(__name__)
 REFRESH_MS = 3000
 #: How long quitting waits for a workflow pass to stop (every step is crash-safe).
 WORKFLOW_STOP_TIMEOUT = 5.0
+#: Book states whose torrent the workflow follows (its removal blocklists the release).
+TRACKED_STATES = ("grabbed", "downloading")
+STATE_VERB = {"grabbed": "sending", "downloading": "downloading"}
 _MAGNET_IN_REASON = re.compile(r"(magnet:\?\S+?)(?:\.\s|\.?$)")
 
 
@@ -308,6 +312,7 @@ class AppController(QObject):
             lambda hashes, name: self._spawn(self.service.set_category(hashes, name))
         )
         view.details_requested.connect(self.open_details)
+        view.remove_note = self._removal_note
         queue = self.queue_view
         queue.add_requested.connect(lambda: self._edit_book(None))
         queue.edit_requested.connect(self._edit_book)
@@ -771,7 +776,48 @@ class AppController(QObject):
         timings = {name: took for name, took in outcome.timings.items() if name not in groups}
         return SearchResults(ranked, failures, timings)
 
+    def _removal_note(self, hashes: list[str]) -> str:
+        """What removing these torrents means for the wanted books they download: the
+        workflow takes a vanished torrent as a dead release (blocklist, next best)."""
+        wanted = {h.lower() for h in hashes}
+        titles = [
+            book.title
+            for book in self.queue_model.books()
+            if book.state in TRACKED_STATES and (book.torrent_hash or "").lower() in wanted
+        ]
+        if not titles:
+            return ""
+        books = ", ".join(f"“{t}”" for t in titles)
+        return (
+            f"{books} {'is a wanted book' if len(titles) == 1 else 'are wanted books'}: "
+            "removing the torrent blocklists this release, and Earmark grabs the next best "
+            "one or searches again. To pause a download instead, use Stop."
+        )
+
     async def _grab_from(self, dialog: SearchDialog, ranked: Ranked) -> None:
+        """Grab the user's choice; for a book that already has a torrent on the way, ask
+        first (a second torrent was added without a word)."""
+        book = dialog.book
+        current = await self.store.run(self.store.book, book.id) if book and book.id else None
+        if current is not None and current.torrent_hash and current.state in TRACKED_STATES:
+            torrent = self.service.mirror.torrents.get(current.torrent_hash.lower(), {})
+            name = str(torrent.get("name") or current.torrent_hash)
+            if isValid(dialog):
+                ask(
+                    dialog,
+                    "Grab another release?",
+                    f"“{current.title}” is already {STATE_VERB[current.state]} “{name}”.",
+                    f"Grab “{ranked.release.title}” instead? Earmark then follows the new "
+                    "torrent; the current one stays in qBittorrent (stopped or not) until "
+                    "you remove it, and removing it does not blocklist anything then.",
+                    "Grab this release",
+                    lambda: self._spawn(self._grab_now(dialog, ranked)),
+                    name="second-grab",
+                )
+            return
+        await self._grab_now(dialog, ranked)
+
+    async def _grab_now(self, dialog: SearchDialog, ranked: Ranked) -> None:
         try:
             book = await self.grab(dialog.book, ranked, dialog.current_wanted())
         except (ClientError, TorrentInputError, WorkflowError, ValueError) as exc:

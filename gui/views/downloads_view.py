@@ -428,6 +428,9 @@ class DownloadsView(QWidget):
         #: How "Open containing folder" opens a folder; tests replace it.
         self.open_url: Callable[[QUrl], Any] = QDesktopServices.openUrl
         self.remove_dialog: QMessageBox | None = None
+        #: What removing means beyond qBittorrent (a wanted book's release is blocklisted),
+        #: told in the question; set by the controller, which knows the wanted books.
+        self.remove_note: Callable[[list[str]], str] | None = None
         self.category_dialog: QInputDialog | None = None
         self._saved_selection: list[str] = []
         self._fitted = False
@@ -814,8 +817,10 @@ class DownloadsView(QWidget):
         )
         if many:
             box.setDetailedText("\n".join(names))
+        consequence = self.remove_note(hashes) if self.remove_note is not None else ""
         box.setInformativeText(
-            "Removing the files deletes the downloaded data on qBittorrent's computer."
+            (consequence + "\n\n" if consequence else "")
+            + "Removing the files deletes the downloaded data on qBittorrent's computer."
         )
         noun = "torrents" if many else "torrent"
         keep = box.addButton(f"Remove {noun}", QMessageBox.ButtonRole.AcceptRole)
