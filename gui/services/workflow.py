@@ -96,6 +96,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ACTIVE_STATES = ("wanted", "searching", "grabbed", "downloading")
+#: Why a finished book waits when no library folder is set, and where to set it
+#: (gui.models.queue shows it in the book's state).
+NO_LIBRARY_FOLDER = (
+    "downloaded; the import needs a library folder: set it in Settings → Library "
+    "(Library folder) or in EARMARK_LIBRARY_DIR"
+)
 #: Final for this workflow; the import (next stage) takes `downloaded` further.
 FINAL_STATES = frozenset(BOOK_STATES) - frozenset(ACTIVE_STATES)
 #: Every transition the workflow makes (the import adds downloaded -> importing -> ...).
@@ -528,6 +534,8 @@ class Workflow:
                     break
         if self.importer is not None:
             await self._import_pass(books, report)
+        else:
+            await self._say_no_library_folder(books)
         report.duration = time.monotonic() - started
         return report
 
@@ -766,6 +774,13 @@ class Workflow:
                 listener(move)
             except Exception:
                 log.exception("a workflow listener failed")
+
+    async def _say_no_library_folder(self, books: Sequence[Book]) -> None:
+        """A finished book cannot be imported without a library folder: say so on the
+        book (it waited in "downloaded" without a hint)."""
+        for book in books:
+            if book.state == "downloaded" and not book.reason:
+                await self._note(book, NO_LIBRARY_FOLDER, "import")
 
     async def _note(self, book: Book, reason: str | None, kind: str) -> None:
         """Set the book's reason without a transition; an event only when it changes."""

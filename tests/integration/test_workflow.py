@@ -30,6 +30,7 @@ from gui.services.library import LibraryIndex
 from gui.services.search import ProwlarrSource, TorznabFeed
 from gui.services.workflow import (
     ALLOWED_TRANSITIONS,
+    NO_LIBRARY_FOLDER,
     Workflow,
     WorkflowSettings,
     book_tag,
@@ -226,7 +227,7 @@ async def test_want_search_grab_and_real_download(swarm: Swarm, store: Store) ->
         await async_wait_until(downloaded, 60, 0.2, what="the book to be downloaded")
 
     book = fresh(store, book)
-    assert book.reason is None
+    assert book.reason == NO_LIBRARY_FOLDER  # this workflow has no library folder to import to
     done = swarm.leecher_admin().torrent(swarm.info_hash)
     assert done is not None and done["progress"] == 1
     assert (Path(done["save_path"]) / "Dune").is_dir()
