@@ -58,6 +58,8 @@ from gui.settings import (
     SecretStore,
     SecretStoreUnavailable,
     Settings,
+    SettingsError,
+    load_settings,
     missing_secrets,
     qbt_config,
     save_settings,
@@ -207,14 +209,7 @@ class AppController(QObject):
 
     def _secrets_given(self, prompt: SecretPrompt, values: dict[Secret, str]) -> None:
         for secret, value in values.items():
-            REDACTOR.add(value)
-            if prompt.remember():
-                try:
-                    self.secrets.set(secret, value)
-                    continue
-                except SecretStoreUnavailable as exc:
-                    self.window.notices.show_notice(str(exc), "error")
-            self.secrets.remember_for_session(secret, value)
+            self._keep_secret(secret, value, remember=prompt.remember())
         if any(secret in QBT_SECRETS for secret in values):
             config = qbt_config(self.settings, self.secrets)
 
@@ -223,6 +218,17 @@ class AppController(QObject):
                 self.connection.start()
 
             self._spawn(connect())
+
+    def _keep_secret(self, secret: Secret, value: str, *, remember: bool) -> None:
+        """In the keyring when asked and possible, else for this session only."""
+        REDACTOR.add(value)
+        if remember:
+            try:
+                self.secrets.set(secret, value)
+                return
+            except SecretStoreUnavailable as exc:
+                self.window.notices.show_notice(str(exc), "error")
+        self.secrets.remember_for_session(secret, value)
 
     def _secrets_declined(self) -> None:
         if not self.connection.running and self.settings.qbt_url:
@@ -962,11 +968,33 @@ class AppController(QObject):
 
     def open_doctor(self) -> DoctorWizard:
         wizard = DoctorWizard(qbt_config(self.settings, self.secrets), parent=self.window)
+        wizard.host_header_chosen.connect(self.use_host_header)
+        wizard.password_chosen.connect(
+            lambda password: self._keep_secret(
+                Secret.QBT_PASSWORD, password, remember=self.secrets.available()
+            )
+        )
         wizard.finished.connect(
             lambda _result: self._spawn(self._with_workflow_held(self.service.reconnect))
         )
         wizard.show()
         return wizard
+
+    def use_host_header(self, host: str) -> None:
+        """The doctor's safe fix: send the Host header qBittorrent accepts, from now on
+        (saved in the settings file; the environment's values are not copied there)."""
+        try:
+            stored = load_settings(env=False)
+        except SettingsError as exc:
+            self.window.notices.show_notice(f"The Host header was not saved: {exc}", "error")
+            return
+        stored.qbt_host_header = host
+        save_settings(stored)
+        self.settings.qbt_host_header = host
+        self.window.notices.show_notice(
+            f"Earmark now sends 'Host: {host}' to qBittorrent (Settings → qBittorrent, Advanced).",
+            "success",
+        )
 
     # ---- window and quit -----------------------------------------------------------------
 

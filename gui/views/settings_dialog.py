@@ -411,10 +411,14 @@ class SettingsDialog(QDialog):
             "qbt_http_username", "only if a reverse proxy asks for its own login"
         )
         self.qbt_http_password = self._secret(Secret.QBT_HTTP_PASSWORD)
+        self.qbt_host_header = self._line(
+            "qbt_host_header", "empty = the address's own (the doctor sets it behind a port remap)"
+        )
         self.qbt_connect_timeout = self._seconds("qbt_connect_timeout", 1, 120)
         self.qbt_total_timeout = self._seconds("qbt_total_timeout", 1, 600)
         advanced_form.addRow("Proxy user name", self.qbt_http_username)
         advanced_form.addRow("Proxy password", self.qbt_http_password)
+        advanced_form.addRow("Host header", self.qbt_host_header)
         advanced_form.addRow("Connect timeout", self.qbt_connect_timeout)
         advanced_form.addRow(
             "Total timeout", self._with_error("qbt_total_timeout", self.qbt_total_timeout)
@@ -697,6 +701,7 @@ class SettingsDialog(QDialog):
             "qbt_username": self.qbt_username,
             "qbt_tls_fingerprint": self.qbt_fingerprint,
             "qbt_http_username": self.qbt_http_username,
+            "qbt_host_header": self.qbt_host_header,
             "qbt_default_category": self.qbt_category,
             "qbt_default_save_path": self.qbt_save_path,
             "prowlarr_url": self.prowlarr_url,
