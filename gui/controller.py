@@ -1011,8 +1011,13 @@ class AppController(QObject):
             self.window.hide()
 
     def _on_window_closed(self) -> None:
-        if not self._quitting:
-            self.quit()
+        """Closing quits, unless the user chose to keep Earmark in the tray."""
+        if self._quitting:
+            return
+        if self.settings.close_to_tray and self.tray.available:
+            self.tray.notify("Earmark keeps running", "Quit from the tray icon's menu.")
+            return
+        self.quit()
 
     def quit(self) -> None:
         """Ask `gui.app` to shut down: it awaits `shutdown()` before the loop stops.

@@ -76,6 +76,7 @@ class Settings:
     add_without_asking: bool = False
     add_defaults: dict[str, Any] = field(default_factory=dict)  # the add dialog's last choices
     minimize_to_tray: bool = False
+    close_to_tray: bool = False  # closing the window leaves Earmark running in the tray
     # the acquisition workflow (gui.services.workflow)
     ranking_policy: dict[str, Any] = field(default_factory=dict)  # RankingPolicy.to_dict()
     grab_category: str = ""  # qBittorrent category of grabbed books; "" = qbt_default_category

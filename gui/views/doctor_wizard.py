@@ -307,9 +307,7 @@ class _VerdictPage(_Page):
         self.check_password = QPushButton("Check with this password")
         self.check_password.setObjectName("check-password")
         self.check_password.setEnabled(False)
-        self.password.textChanged.connect(
-            lambda text: self.check_password.setEnabled(bool(text))
-        )
+        self.password.textChanged.connect(lambda text: self.check_password.setEnabled(bool(text)))
         password_row = QHBoxLayout()
         password_row.addWidget(self.password, 1)
         password_row.addWidget(self.check_password)

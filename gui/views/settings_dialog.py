@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import os
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QStackedWidget,
+    QSystemTrayIcon,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -56,6 +58,7 @@ from gui.clients.service_checks import (
     check_prowlarr,
     check_torznab,
 )
+from gui.core.ranking import RankingPolicy
 from gui.settings import (
     SETTING_ENV,
     Secret,
@@ -75,6 +78,7 @@ PAGES = (
     ("audiobookshelf", "Audiobookshelf"),
     ("library", "Library"),
     ("import", "Import"),
+    ("window", "Window"),
 )
 #: Providers Audiobookshelf can match an item with after an import (the ones the book
 #: details offer); "" = do not ask.
@@ -296,6 +300,7 @@ class SettingsDialog(QDialog):
             "audiobookshelf": self._abs_page,
             "library": self._library_page,
             "import": self._import_page,
+            "window": self._window_page,
         }
         self.pages.setSpacing(3)
         for key, title in PAGES:
@@ -490,6 +495,48 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout()
         layout.addWidget(prowlarr)
         layout.addWidget(torznab)
+        layout.addWidget(self._ranking_box())
+        layout.addStretch(1)
+        page.setLayout(layout)
+        return page
+
+    def _ranking_box(self) -> QGroupBox:
+        """The ranking policy's words and formats (gui.core.ranking.RankingPolicy)."""
+        box = QGroupBox("Choosing a release")
+        form = QFormLayout()
+        self.format_preference = self._line("format_preference", "m4b, m4a, flac, opus, mp3")
+        self.format_preference.setToolTip("Best first; a release in none of them scores lowest")
+        self.must_contain = self._line("must_contain", "e.g. unabridged")
+        self.must_contain.setToolTip("Every one of these words must be in a release's title")
+        self.must_not_contain = self._line("must_not_contain", "e.g. sample, epub")
+        self.must_not_contain.setToolTip("A title with any of these words is rejected")
+        self.prefer_unabridged = QCheckBox("Prefer unabridged releases")
+        self.reject_abridged = QCheckBox("Reject abridged releases")
+        form.addRow("Formats, best first", self.format_preference)
+        form.addRow("Words required", self.must_contain)
+        form.addRow("Words refused", self.must_not_contain)
+        form.addRow("", self.prefer_unabridged)
+        form.addRow("", self.reject_abridged)
+        box.setLayout(form)
+        return box
+
+    def _window_page(self) -> QWidget:
+        page = QWidget()
+        self.minimize_to_tray = QCheckBox("Minimising the window hides it in the tray")
+        self.minimize_to_tray.setObjectName("minimize_to_tray")
+        self.close_to_tray = QCheckBox(
+            "Closing the window keeps Earmark running in the tray (Quit from the tray menu)"
+        )
+        self.close_to_tray.setObjectName("close_to_tray")
+        tray_note = _plain(
+            ""
+            if QSystemTrayIcon.isSystemTrayAvailable()
+            else "This desktop has no system tray: the window stays as it is."
+        )
+        layout = QVBoxLayout()
+        layout.addWidget(self.minimize_to_tray)
+        layout.addWidget(self.close_to_tray)
+        layout.addWidget(tray_note)
         layout.addStretch(1)
         page.setLayout(layout)
         return page
@@ -743,6 +790,14 @@ class SettingsDialog(QDialog):
             choice = self.abs_match_provider.count() - 1
         self.abs_match_provider.setCurrentIndex(choice)
         self._import_enabled()
+        policy = RankingPolicy.from_dict(settings.ranking_policy)
+        self.format_preference.setText(", ".join(policy.format_preference))
+        self.must_contain.setText(", ".join(policy.must_contain))
+        self.must_not_contain.setText(", ".join(policy.must_not_contain))
+        self.prefer_unabridged.setChecked(policy.prefer_unabridged)
+        self.reject_abridged.setChecked(policy.reject_abridged)
+        self.minimize_to_tray.setChecked(settings.minimize_to_tray)
+        self.close_to_tray.setChecked(settings.close_to_tray)
 
     def add_empty_mapping(self) -> None:
         self.add_mapping_row("", "")
@@ -790,6 +845,19 @@ class SettingsDialog(QDialog):
         result.id3_version = int(self.id3_version.currentData())
         result.auto_apply_threshold = self.auto_apply_threshold.value() / 100
         result.abs_match_provider = str(self.abs_match_provider.currentData() or "")
+        stored = RankingPolicy.from_dict(result.ranking_policy)
+        policy = dataclasses.replace(
+            stored,
+            format_preference=_words(self.format_preference.text(), lower=True),
+            must_contain=_words(self.must_contain.text()),
+            must_not_contain=_words(self.must_not_contain.text()),
+            prefer_unabridged=self.prefer_unabridged.isChecked(),
+            reject_abridged=self.reject_abridged.isChecked(),
+        )
+        if policy != stored:  # untouched: the file keeps following the defaults
+            result.ranking_policy = policy.to_dict()
+        result.minimize_to_tray = self.minimize_to_tray.isChecked()
+        result.close_to_tray = self.close_to_tray.isChecked()
         return result
 
     def qbt_config(self) -> QbtConfig:
@@ -1016,3 +1084,13 @@ class SettingsDialog(QDialog):
     def _stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+
+
+def _words(text: str, *, lower: bool = False) -> tuple[str, ...]:
+    """ "m4b, M4A;flac" -> ("m4b", "m4a", "flac") for lower; order kept, repeats dropped."""
+    found: list[str] = []
+    for part in text.replace(";", ",").split(","):
+        word = part.strip().lower() if lower else part.strip()
+        if word and word not in found:
+            found.append(word)
+    return tuple(found)
