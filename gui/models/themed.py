@@ -116,3 +116,17 @@ def muted_text(palette: QPalette | None = None) -> QColor:
 
 def muted_style() -> str:
     return f"color:{muted_text().name()}"
+
+
+def on_window(colour: str) -> str:
+    """`colour` (a "#rrggbb" status colour) for text on the window's background, as a
+    style-sheet colour; anything else (e.g. "palette(text)") is returned as it is."""
+    if not colour.startswith("#"):
+        return colour
+    window = current_palette().color(QPalette.ColorRole.Window)
+    return status_text(colour, window).name()
+
+
+def on_base(colour: str) -> QColor:
+    """`colour` for text in a list or table (on the palette's base)."""
+    return status_text(colour)

@@ -37,6 +37,7 @@ from gui.core.torrents import (
     parse_source,
 )
 from gui.models.palette import BAD
+from gui.models.themed import on_window
 
 LAYOUTS = (("Default", None), ("Original", "Original"), ("Create subfolder", "Subfolder"),
            ("Don't create subfolder", "NoSubfolder"))  # fmt: skip
@@ -154,7 +155,7 @@ class AddTorrentDialog(QDialog):
         except TorrentInputError as exc:
             self._source = None
             reason = html.escape(str(exc), quote=False)
-            self.source_info.setText(f"<span style='color:{BAD}'>{reason}</span>")
+            self.source_info.setText(f"<span style='color:{on_window(BAD)}'>{reason}</span>")
             ok_button.setEnabled(False)
             return
         self.source_info.setText(html.escape(describe_source(self._source), quote=False))

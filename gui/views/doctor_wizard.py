@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QShowEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from gui.clients.doctor import Diagnosis, Doctor, Step
 from gui.clients.errors import ClientError
 from gui.clients.qbittorrent import QBittorrentClient, QbtConfig
+from gui.models.themed import on_base, on_window
 
 GOOD = "#1b7f3b"
 BAD = "#b3261e"
@@ -187,7 +188,7 @@ def _label(text: str = "", *, wrap: bool = True) -> QLabel:
 
 def _color(label: QLabel, color: str, *, bold: bool = False) -> None:
     weight = "font-weight: bold;" if bold else ""
-    label.setStyleSheet(f"color: {color}; {weight}")
+    label.setStyleSheet(f"color: {on_window(color)}; {weight}")
 
 
 class StepList(QListWidget):
@@ -208,7 +209,7 @@ class StepList(QListWidget):
         else:
             mark, color = "✘", BAD
         item = QListWidgetItem(f"{mark}  {step_words(step.name)}: {step.detail}")
-        item.setForeground(QColor(color))
+        item.setForeground(on_base(color))
         item.setData(Qt.ItemDataRole.UserRole, step.ok)
         self.addItem(item)
         self.scrollToBottom()

@@ -59,6 +59,7 @@ from gui.models.queue import (
     import_progress_text,
     qbt_refused,
 )
+from gui.models.themed import on_window
 from gui.store import Book
 from gui.views.downloads_view import FilterEdit, ProgressDelegate
 
@@ -124,7 +125,7 @@ class BookDialog(QDialog):
         form.addRow("Language:", self.language)
         form.addRow("Preferred format:", self.format)
         self.problem = QLabel()
-        self.problem.setStyleSheet(f"color:{BAD}")
+        self.problem.setStyleSheet(f"color:{on_window(BAD)}")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )

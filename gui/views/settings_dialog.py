@@ -59,6 +59,7 @@ from gui.clients.service_checks import (
     check_torznab,
 )
 from gui.core.ranking import RankingPolicy
+from gui.models.themed import on_window
 from gui.settings import (
     SETTING_ENV,
     Secret,
@@ -120,7 +121,7 @@ class ResultLabel(QLabel):
     def show_result(self, ok: bool, text: str, *, caveat: bool = False) -> None:
         self.state = "ok" if ok else "failed"
         color = (WARN if caveat else GOOD) if ok else BAD
-        self.setStyleSheet(f"color: {color};")
+        self.setStyleSheet(f"color: {on_window(color)};")
         self.setText(("✔ " if ok else "✘ ") + text)
 
     def show_check(self, result: CheckResult) -> None:
@@ -269,7 +270,8 @@ class SettingsDialog(QDialog):
         self.banner = _plain()
         self.banner.setObjectName("banner")
         self.banner.setStyleSheet(
-            f"color: {WARN}; border: 1px solid {WARN}; border-radius: 4px; padding: 6px;"
+            f"color: {on_window(WARN)}; border: 1px solid {on_window(WARN)}; border-radius: 4px; "
+            "padding: 6px;"
         )
         self.banner.hide()
         load_problem = ""
@@ -287,7 +289,7 @@ class SettingsDialog(QDialog):
             self.banner.show()
         self.save_error = _plain()
         self.save_error.setObjectName("save-error")
-        self.save_error.setStyleSheet(f"color: {BAD};")
+        self.save_error.setStyleSheet(f"color: {on_window(BAD)};")
         self.save_error.hide()
 
         self.pages = QListWidget()
@@ -366,7 +368,7 @@ class SettingsDialog(QDialog):
         column.addWidget(widget)
         error = _plain()
         error.setObjectName(f"error-{key}")
-        error.setStyleSheet(f"color: {BAD};")
+        error.setStyleSheet(f"color: {on_window(BAD)};")
         error.hide()
         column.addWidget(error)
         box.setLayout(column)

@@ -5,6 +5,7 @@ the page instead of pushing the table (defect 14)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +19,7 @@ from gui.models.queue import STATE_COLUMN, QueueModel
 from gui.models.themed import MIN_CONTRAST, contrast, status_text
 from gui.store import Book, Store
 from gui.views.main_window import MainWindow
+from gui.views.settings_dialog import ResultLabel
 from tests.harness.palettes import dark_fusion_palette
 
 
@@ -72,3 +74,15 @@ def test_notices_are_readable_and_do_not_push_the_page(palette: QPalette, qtbot:
     notices = window.notices.geometry()
     assert notices.height() > 0 and notices.bottom() <= window.centralWidget().height()
     assert window.notices.isVisible()
+
+
+def test_status_labels_are_readable_on_the_window(palette: QPalette, qtbot: QtBot) -> None:
+    """Test results, errors and the doctor's verdicts: text on the window's colour."""
+    window = palette.color(QPalette.ColorRole.Window)
+    label = ResultLabel()
+    qtbot.addWidget(label)
+    for ok, caveat in ((True, False), (True, True), (False, False)):
+        label.show_result(ok, "result", caveat=caveat)
+        found = re.search(r"color:\s*(#[0-9a-f]{6})", label.styleSheet())
+        assert found is not None
+        assert contrast(QColor(found.group(1)), window) >= MIN_CONTRAST, label.styleSheet()

@@ -32,6 +32,7 @@ from shiboken6 import Shiboken
 
 from gui.controller import AppController
 from gui.core.ranking import RankingPolicy
+from gui.models.themed import on_window
 from gui.settings import (
     KEYRING_SERVICE,
     SECRET_ENV,
@@ -433,13 +434,13 @@ def test_indexer_and_abs_tests_against_doubles(
         text = press_test(qloop, dialog.prowlarr_test, dialog.prowlarr_result)
         assert dialog.prowlarr_result.state == "ok"
         assert text.startswith("✔") and "the API key works" in text
-        assert "#1b7f3b" in dialog.prowlarr_result.styleSheet()
+        assert on_window("#1b7f3b") in dialog.prowlarr_result.styleSheet()  # the doctor's green
 
         dialog.prowlarr_key.edit.setText("not-the-prowlarr-key")
         text = press_test(qloop, dialog.prowlarr_test, dialog.prowlarr_result)
         assert dialog.prowlarr_result.state == "failed" and "wrong API key" in text
         assert "not-the-prowlarr-key" not in text
-        assert "#b3261e" in dialog.prowlarr_result.styleSheet()
+        assert on_window("#b3261e") in dialog.prowlarr_result.styleSheet()
 
         dialog.prowlarr_url.setText(f"http://127.0.0.1:{free_port()}/")
         text = press_test(qloop, dialog.prowlarr_test, dialog.prowlarr_result)
