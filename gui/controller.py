@@ -214,7 +214,7 @@ class AppController(QObject):
             config = qbt_config(self.settings, self.secrets)
 
             async def connect() -> None:
-                await self.service.configure(config)
+                await self._with_workflow_held(lambda: self.service.configure(config))
                 self.connection.start()
 
             self._spawn(connect())
@@ -955,9 +955,15 @@ class AppController(QObject):
 
     def _settings_saved(self, settings: Settings) -> None:
         self.settings = settings
-        config = qbt_config(settings, self.secrets) if settings.qbt_url else None
+        # A password left empty without a keyring is asked for, never sent empty.
+        asking = bool(settings.qbt_url) and any(
+            secret in QBT_SECRETS for secret in missing_secrets(settings, self.secrets)
+        )
+        config = qbt_config(settings, self.secrets) if settings.qbt_url and not asking else None
         if config is not None:
             REDACTOR.add(config.password)
+        if asking:
+            self._ask_missing_secrets()
 
         async def reconfigure() -> None:
             await self._with_workflow_held(lambda: self.service.configure(config))

@@ -94,3 +94,28 @@ def test_declining_says_where_to_give_it(
     finally:
         app.window.close()
         app.store.close()
+
+
+def test_settings_saved_without_the_password_ask_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qloop: asyncio.AbstractEventLoop
+) -> None:
+    """Saving the settings with "don't remember" and an empty password asks too."""
+    profile = tmp_path / "profile"
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(profile))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.delenv("EARMARK_QBT_PASSWORD", raising=False)
+    app = AppController(Settings(), SecretStore(), Store.open_in(profile))
+
+    async def scenario() -> None:
+        app.start()
+        assert not app.window.findChildren(SecretPrompt)
+        app._settings_saved(Settings(qbt_url="http://127.0.0.1:9/", qbt_username=QBT_USER))
+        await until(lambda: app.window.findChildren(SecretPrompt), what="the prompt")
+        assert app.service._config is None  # nothing to log in with until it is given
+        await app.shutdown()
+
+    try:
+        qloop.run_until_complete(scenario())
+    finally:
+        app.window.close()
+        app.store.close()
