@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLineEdit, QTableView
+from PySide6.QtWidgets import QComboBox, QLineEdit, QTableView
 from shiboken6 import isValid
 
 from gui.clients.errors import ClientError
@@ -156,18 +156,21 @@ class AppController(QObject):
 
     # ---- start and stop -------------------------------------------------------------
 
-    def _layout_parts(self) -> tuple[dict[str, QTableView], dict[str, QLineEdit]]:
+    def _layout_parts(
+        self,
+    ) -> tuple[dict[str, QTableView], dict[str, QLineEdit | QComboBox]]:
         tables = {
             "wanted": self.queue_view.table,
             "downloads": self.downloads_view.table,
             "library": self.library.view.table,
             "history": self.history_view.table,
         }
-        filters: dict[str, QLineEdit] = {
+        filters: dict[str, QLineEdit | QComboBox] = {
             "wanted": self.queue_view.search,
             "downloads": self.downloads_view.search,
             "library": self.library.view.filter,
             "history": self.history_view.text,
+            "downloads-state": self.downloads_view.group_combo,
         }
         return tables, filters
 

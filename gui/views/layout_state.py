@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QHeaderView,
     QLineEdit,
     QMainWindow,
@@ -46,7 +47,7 @@ class WindowLayout:
         window: QMainWindow,
         tabs: QTabWidget,
         tables: Mapping[str, QTableView],
-        filters: Mapping[str, QLineEdit],
+        filters: Mapping[str, QLineEdit | QComboBox],
     ) -> None:
         qs = self._settings
         qs.setValue("version", LAYOUT_VERSION)
@@ -59,7 +60,8 @@ class WindowLayout:
         for name, table in tables.items():
             qs.setValue(f"tables/{name}", table.horizontalHeader().saveState())
         for name, box in filters.items():
-            qs.setValue(f"filters/{name}", box.text())
+            text = box.currentText() if isinstance(box, QComboBox) else box.text()
+            qs.setValue(f"filters/{name}", text)
         qs.sync()
 
     def restore(
@@ -67,7 +69,7 @@ class WindowLayout:
         window: QMainWindow,
         tabs: QTabWidget,
         tables: Mapping[str, QTableView],
-        filters: Mapping[str, QLineEdit],
+        filters: Mapping[str, QLineEdit | QComboBox],
     ) -> bool:
         """Put the saved layout back; False when there is none (first run) or it is from
         another layout version (then the defaults stay)."""
@@ -92,7 +94,13 @@ class WindowLayout:
                 table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
         for name, box in filters.items():
             text = qs.value(f"filters/{name}")
-            if isinstance(text, str) and text:
+            if not isinstance(text, str) or not text:
+                continue
+            if isinstance(box, QComboBox):
+                found = box.findText(text)  # (a choice that is gone stays unchosen)
+                if found >= 0:
+                    box.setCurrentIndex(found)
+            else:
                 box.setText(text)
         tab = qs.value("window/tab")
         if tab is not None:

@@ -39,6 +39,7 @@ def test_the_layout_comes_back_after_a_restart(
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     save_settings(Settings(), profile)
     sizes: list[tuple[int, int]] = []
+    states: list[str] = []
 
     async def first() -> None:
         app = make(profile)
@@ -58,6 +59,8 @@ def test_the_layout_comes_back_after_a_restart(
         assert header.isSectionHidden(2)
         app.queue_view.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
         app.history_view.text.setText("grabbed")
+        app.downloads_view.group_combo.setCurrentIndex(2)
+        states.append(app.downloads_view.group_combo.currentText())
         app.window.tabs.setCurrentIndex(HISTORY_TAB)
         await close(app)
 
@@ -79,6 +82,7 @@ def test_the_layout_comes_back_after_a_restart(
             Qt.SortOrder.DescendingOrder,
         )
         assert app.history_view.text.text() == "grabbed"
+        assert app.downloads_view.group_combo.currentText() == states[0]
         assert app.window.tabs.currentIndex() == HISTORY_TAB
         await close(app)
 
