@@ -25,7 +25,6 @@ from gui.single_instance import SingleInstance, hand_off_arguments
 from gui.store import Store, StoreError
 from gui.views.icons import app_icon
 from gui.views.main_window import MainWindow
-from gui.views.screen_fit import install_screen_fit
 
 if TYPE_CHECKING:
     from gui.controller import AppController
@@ -45,7 +44,6 @@ def _application() -> QApplication:
     app.setApplicationVersion(__version__)
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)  # the tray may outlive the window
-    install_screen_fit()  # every window and dialog fits the screen, at any scale
     return app
 
 

@@ -39,7 +39,7 @@ from gui.views.icons import app_icon
 from gui.views.menus import build_menu_bar, free_tab_key
 from gui.views.notices import NoticeBar
 from gui.views.pending_view import PendingView
-from gui.views.screen_fit import install_screen_fit
+from gui.views.screen_fit import watch_screen_fit
 
 WANTED_TAB, DOWNLOADS_TAB, LIBRARY_TAB, HISTORY_TAB = range(4)
 
@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle(f"Earmark {__version__}")
         self.setWindowIcon(app_icon())
-        install_screen_fit()
+        watch_screen_fit(self)
         self.resize(1180, 720)  # (less where the screen is smaller: gui.views.screen_fit)
         self.setAcceptDrops(True)
 

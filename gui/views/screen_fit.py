@@ -2,13 +2,14 @@
 
 Sizes in the code are device-independent pixels: at 200 % on a 1920x1080 screen only
 960x540 of them are available, so a dialog sized 820x600 had its OK button off screen.
-An application-wide filter shrinks a window that is shown larger than the available
-geometry (never below its minimum, which scroll areas keep small) and moves it inside.
+A filter on the main window (and the dialogs under it) shrinks a window that is shown
+larger than the available geometry (never below its minimum, which scroll areas keep
+small) and moves it inside.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QRect, QSize, QTimer
+from PySide6.QtCore import QChildEvent, QEvent, QObject, QRect, QSize, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QWidget
 
@@ -55,26 +56,37 @@ def move_into_screen(window: QWidget) -> None:
 
 
 class ScreenFit(QObject):
-    """Fits each main window and dialog when it is shown."""
+    """Fits a window, and each dialog made with it as parent, when shown.
+
+    Not an application-wide filter: that would run Python for every event of the app (a
+    thousand per window shown). It watches the main window and the dialogs under it: a
+    dialog announces itself to its parent with ChildPolished before it is first shown."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            event.type() == QEvent.Type.Show
-            and isinstance(watched, QMainWindow | QDialog)
-            and watched.isWindow()
-        ):
-            fit_to_screen(watched)
+        kind = event.type()
+        if kind == QEvent.Type.Show:
+            if isinstance(watched, QWidget) and watched.isWindow():
+                fit_to_screen(watched)
+        elif kind == QEvent.Type.ChildPolished and isinstance(event, QChildEvent):
+            child = event.child()
+            if isinstance(child, QDialog):
+                # its own dialogs were polished with it, before it was watched
+                for dialog in (child, *child.findChildren(QDialog)):
+                    if not dialog.property(_WATCHED):
+                        dialog.setProperty(_WATCHED, True)
+                        dialog.installEventFilter(self)
         return False
 
 
-_installed: list[ScreenFit] = []
+_WATCHED = "earmark-screen-fit"
+_fit: list[ScreenFit] = []
 
 
-def install_screen_fit() -> None:
-    """Once per application (the window and `gui.app` both call it)."""
-    app = QApplication.instance()
-    if app is None or _installed:
-        return
-    fit = ScreenFit(app)
-    app.installEventFilter(fit)
-    _installed.append(fit)
+def watch_screen_fit(window: QMainWindow | QDialog) -> None:
+    """Fit `window` and the dialogs opened under it to the screen, at any scale."""
+    if not _fit:
+        app = QApplication.instance()
+        _fit.append(ScreenFit(app))
+    if not window.property(_WATCHED):
+        window.setProperty(_WATCHED, True)
+        window.installEventFilter(_fit[0])

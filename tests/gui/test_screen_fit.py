@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 SCRIPT = r"""
 import json, sys
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox
 app = QApplication([])
 from gui.settings import SecretStore, Settings, Secret, qbt_config
 from gui.views.add_dialog import AddTorrentDialog
@@ -39,6 +39,9 @@ shown = [
     BookDialog(None, window),
     SecretPrompt(list(Secret), False, window),
 ]
+nested = QDialog(shown[1])  # a dialog opened from a dialog, far too big for any screen
+nested.resize(3000, 2000)
+shown.append(nested)
 for widget in shown:
     widget.show()
 for _ in range(5):
