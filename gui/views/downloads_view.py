@@ -371,6 +371,10 @@ class ProgressDelegate(_DirectDelegate):
         self._bars.clear()
 
 
+#: The property that marks a page's filter box (gui.views.main_window's Find).
+FILTER_BOX = "earmark-filter-box"
+
+
 class FilterEdit(QLineEdit):
     """A table's filter box: placeholder, clear button, and `apply(text)` once the typing
     pauses for `delay_ms` (0: at every change), or at once on Enter or `apply_now`.
@@ -385,6 +389,7 @@ class FilterEdit(QLineEdit):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.setProperty(FILTER_BOX, True)  # what Edit → Find (Ctrl+F) focuses
         self.setPlaceholderText(placeholder)
         self.setClearButtonEnabled(True)
         self._apply = apply

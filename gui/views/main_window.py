@@ -252,6 +252,9 @@ class MainWindow(QMainWindow):
         """Ctrl+F: the filter box of the page shown."""
         page = self.tabs.currentWidget()
         boxes = [b for b in page.findChildren(QLineEdit) if b.isVisibleTo(page)] if page else []
+        # the page's filter box first (FilterEdit marks itself; not imported here, as
+        # the window paints before the views' modules load)
+        boxes.sort(key=lambda box: not box.property("earmark-filter-box"))
         if not boxes:
             return None
         boxes[0].setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QApplication
 
 from gui.controller import AppController
 from gui.services.status import Link, Status
@@ -67,8 +67,10 @@ def test_the_menu_bar_has_the_standard_menus_and_keys(
         await started(app)
         window.show_wanted()
         QTest.keySequence(window, actions["find"].shortcut())
-        focused = QApplication.focusWidget()
-        assert isinstance(focused, QLineEdit) and app.queue_view.isAncestorOf(focused)
+        assert QApplication.focusWidget() is app.queue_view.search
+        QTest.keySequence(window, QKeySequence("Ctrl+2"))
+        QTest.keySequence(window, actions["find"].shortcut())
+        assert QApplication.focusWidget() is app.downloads_view.search
         QTest.keySequence(window, QKeySequence("Ctrl+3"))
         assert window.current_page() == LIBRARY_TAB
         QTest.keySequence(window, QKeySequence("Ctrl+Q"))
