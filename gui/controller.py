@@ -983,11 +983,17 @@ class AppController(QObject):
                 Secret.QBT_PASSWORD, password, remember=self.secrets.available()
             )
         )
-        wizard.finished.connect(
-            lambda _result: self._spawn(self._with_workflow_held(self.service.reconnect))
-        )
+        wizard.finished.connect(lambda _result: self._doctor_finished(wizard))
         wizard.show()
         return wizard
+
+    def _doctor_finished(self, wizard: DoctorWizard) -> None:
+        """Reconnect after the doctor; with the password or Host header it fixed, if any
+        (one login, with what the doctor just saw work)."""
+        if wizard.password_changed or wizard.host_header_used is not None:
+            self._settings_saved(self.settings)  # a new client from the fixed settings
+        else:
+            self._spawn(self._with_workflow_held(self.service.reconnect))
 
     def use_host_header(self, host: str) -> None:
         """The doctor's safe fix: send the Host header qBittorrent accepts, from now on

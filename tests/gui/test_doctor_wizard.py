@@ -22,7 +22,8 @@ from gui.clients.doctor import VERDICTS
 from gui.clients.http import HttpOptions
 from gui.clients.qbittorrent import QbtConfig
 from gui.controller import AppController
-from gui.settings import SecretStore, Settings, load_settings, save_settings
+from gui.services.status import Link
+from gui.settings import Secret, SecretStore, Settings, load_settings, save_settings
 from gui.store import Store
 from gui.views.doctor_wizard import (
     VERDICT_WORDS,
@@ -39,6 +40,7 @@ from tests.gui.conftest import run_until
 from tests.gui.test_settings_dialog import python_owned_parts
 from tests.harness.forwarder import PortForwarder
 from tests.harness.qbt import QBT_PASSWORD, QBT_USER, QbtInstance
+from tests.harness.wait import until
 
 WRONG_CREDENTIALS = "Reason: invalid credentials"
 BANNED = "Reason: IP has been banned"
@@ -395,5 +397,45 @@ def test_the_safe_host_fix_is_saved_in_the_settings(
         assert app.settings.qbt_host_header == "nas"
     finally:
         qloop.run_until_complete(app.shutdown())
+        app.window.close()
+        app.store.close()
+
+
+def test_what_the_doctor_fixed_is_what_the_window_connects_with(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    qloop: asyncio.AbstractEventLoop,
+    qbt: QbtInstance,
+) -> None:
+    """A password corrected in the wizard is kept (no keyring: for this session) and the
+    window's connection uses it once the wizard closes."""
+    profile = tmp_path / "profile"
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(profile))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.delenv("EARMARK_QBT_PASSWORD", raising=False)
+    secrets = SecretStore()
+    secrets.remember_for_session(Secret.QBT_PASSWORD, "wrong")
+    app = AppController(
+        Settings(qbt_url=qbt.url, qbt_username=QBT_USER), secrets, Store.open_in(profile)
+    )
+    app.service.min_interval = 0.2
+
+    async def scenario() -> None:
+        app.start()
+        await until(lambda: app.service.status.link is Link.REFUSED, what="the refused login")
+        wizard = app.open_doctor()
+        await until(lambda: wizard.diagnosis is not None and not wizard.is_busy(), what="diagnosis")
+        wizard.next()
+        wizard.verdict_page.password.setText(QBT_PASSWORD)
+        wizard.verdict_page.check_password.click()
+        await until(lambda: wizard.final_diagnosis is not None and idle(wizard), what="recheck")
+        assert secrets.get(Secret.QBT_PASSWORD) == QBT_PASSWORD
+        wizard.accept()
+        await until(lambda: app.service.status.link is Link.CONNECTED, what="the connection")
+        await app.shutdown()
+
+    try:
+        qloop.run_until_complete(scenario())
+    finally:
         app.window.close()
         app.store.close()
