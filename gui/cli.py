@@ -21,7 +21,7 @@ from gui.clients.doctor import Step, diagnose
 from gui.clients.errors import ClientError
 from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
-from gui.core.formatting import human_size
+from gui.core.formatting import counted, human_size
 from gui.core.torrents import TorrentInputError, TorrentUrl, parse_source
 from gui.settings import SecretStore, SettingsError, config_dir, load_settings, qbt_config
 from gui.store import Store, StoreError
@@ -309,7 +309,7 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
                     report = await importer.run(book, torrent_hash, qbt=client, store=store)
                 except IMPORT_ERRORS as exc:
                     raise CommandFailed(str(exc)) from exc
-    out.text(f"Imported into {report.library_path} ({len(report.files)} files)")
+    out.text(f"Imported into {report.library_path} ({counted(len(report.files), 'file')})")
     out.text(f"Metadata: {report.score_change}")
     out.text(
         f"Audiobookshelf item: {report.abs_item_id}"

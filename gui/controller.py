@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QComboBox, QLineEdit, QTableView
 from shiboken6 import isValid
 
 from gui.clients.errors import ClientError
@@ -51,17 +52,32 @@ from gui.services.workflow import (
     want_book,
     workflow_from_settings,
 )
-from gui.settings import SecretStore, Settings, qbt_config, save_settings
+from gui.settings import (
+    QBT_SECRETS,
+    Secret,
+    SecretStore,
+    SecretStoreUnavailable,
+    Settings,
+    SettingsError,
+    load_settings,
+    missing_secrets,
+    qbt_config,
+    save_settings,
+)
 from gui.store import Book, DownloadRecord, Store
-from gui.views.add_dialog import AddTorrentDialog, options_from_defaults
+from gui.views.add_dialog import AddTorrentDialog, options_from_defaults, with_settings_defaults
 from gui.views.book_details import BookDetailsDialog
+from gui.views.confirm import ask
 from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
 from gui.views.history_view import HistoryView
-from gui.views.main_window import LIBRARY_TAB, MainWindow
+from gui.views.layout_state import WindowLayout, offer_column_menu
+from gui.views.main_window import DOWNLOADS_TAB, LIBRARY_TAB, WANTED_TAB, MainWindow
+from gui.views.menus import bind_enter
 from gui.views.queue_view import BookDialog, QueueView
 from gui.views.search_dialog import SearchDialog, SearchResults
+from gui.views.secret_prompt import SecretPrompt
 from gui.views.settings_dialog import SettingsDialog
 from gui.views.torrent_details import TorrentDetailsDialog
 from gui.views.tray import Tray
@@ -73,6 +89,9 @@ log = logging.getLogger(__name__)
 REFRESH_MS = 3000
 #: How long quitting waits for a workflow pass to stop (every step is crash-safe).
 WORKFLOW_STOP_TIMEOUT = 5.0
+#: Book states whose torrent the workflow follows (its removal blocklists the release).
+TRACKED_STATES = ("grabbed", "downloading")
+STATE_VERB = {"grabbed": "sending", "downloading": "downloading"}
 _MAGNET_IN_REASON = re.compile(r"(magnet:\?\S+?)(?:\.\s|\.?$)")
 
 
@@ -113,8 +132,13 @@ class AppController(QObject):
                 self.queue_view, self.downloads_view, self.history_view, self.library.view
             )
         self.window = window
+        # The layout (geometry, columns, sort, tab, filters) from the last session.
+        self.layout_state = WindowLayout(Path(store.path).parent)
+        for table in (self.queue_view.table, self.library.view.table, self.history_view.table):
+            offer_column_menu(table)
         self.tray = Tray(self._notify_in_window, self)
         self._book_dialogs: dict[int, BookDetailsDialog] = {}
+        self.secret_prompt: SecretPrompt | None = None
         self._quitting = False
         self.quit_requested = asyncio.Event()
         # The acquisition workflow, run in the background on the downloads service's client.
@@ -132,17 +156,98 @@ class AppController(QObject):
 
     # ---- start and stop -------------------------------------------------------------
 
+    def _layout_parts(
+        self,
+    ) -> tuple[dict[str, QTableView], dict[str, QLineEdit | QComboBox]]:
+        tables = {
+            "wanted": self.queue_view.table,
+            "downloads": self.downloads_view.table,
+            "library": self.library.view.table,
+            "history": self.history_view.table,
+        }
+        filters: dict[str, QLineEdit | QComboBox] = {
+            "wanted": self.queue_view.search,
+            "downloads": self.downloads_view.search,
+            "library": self.library.view.filter,
+            "history": self.history_view.text,
+            "downloads-state": self.downloads_view.group_combo,
+        }
+        return tables, filters
+
+    def save_layout(self) -> None:
+        tables, filters = self._layout_parts()
+        self.layout_state.save(self.window, self.window.tabs, tables, filters)
+
     def start(self) -> None:
+        tables, filters = self._layout_parts()
+        self.layout_state.restore(self.window, self.window.tabs, tables, filters)
         self.window.show()
-        self.connection.start()
+        if not self._ask_missing_secrets():
+            self.connection.start()
         self._spawn(self._load_views())
         self._spawn(self._workflow_supervisor())
         self._refresh_timer.start()
         if not self.settings.qbt_url:
             self.open_settings("qbittorrent")
 
+    def _ask_missing_secrets(self) -> bool:
+        """Ask once for the secrets the settings need and nothing holds (no keyring).
+
+        True when a qBittorrent secret is among them: the connection then waits for the
+        answer, so no login is ever tried with an empty password."""
+        missing = missing_secrets(self.settings, self.secrets)
+        if not missing:
+            return False
+        prompt = SecretPrompt(missing, self.secrets.available(), self.window)
+        prompt.answered.connect(lambda values: self._secrets_given(prompt, values))
+        prompt.declined.connect(self._secrets_declined)
+        self.secret_prompt = prompt
+        prompt.show()
+        waits = any(secret in QBT_SECRETS for secret in missing)
+        if waits:
+            self.window.show_status(
+                Status(Link.NOT_CONFIGURED, "Waiting for the qBittorrent password")
+            )
+        return waits
+
+    def _secrets_given(self, prompt: SecretPrompt, values: dict[Secret, str]) -> None:
+        for secret, value in values.items():
+            self._keep_secret(secret, value, remember=prompt.remember())
+        if any(secret in QBT_SECRETS for secret in values):
+            config = qbt_config(self.settings, self.secrets)
+
+            async def connect() -> None:
+                await self._with_workflow_held(lambda: self.service.configure(config))
+                self.connection.start()
+
+            self._spawn(connect())
+
+    def _keep_secret(self, secret: Secret, value: str, *, remember: bool) -> None:
+        """In the keyring when asked and possible, else for this session only."""
+        REDACTOR.add(value)
+        if remember:
+            try:
+                self.secrets.set(secret, value)
+                return
+            except SecretStoreUnavailable as exc:
+                self.window.notices.show_notice(str(exc), "error")
+        self.secrets.remember_for_session(secret, value)
+
+    def _secrets_declined(self) -> None:
+        if not self.connection.running and self.settings.qbt_url:
+            self.window.show_status(
+                Status(Link.NOT_CONFIGURED, "Not connected: the qBittorrent password was not given")
+            )
+            self.window.notices.show_notice(
+                "Not connected to qBittorrent: its password was not given. Enter it in "
+                "Edit → Preferences → qBittorrent.",
+                "info",
+                0,
+            )
+
     async def shutdown(self) -> None:
         """Cancel what runs, close sessions and the store; short timeouts, never a hang."""
+        self.save_layout()  # first: what the user arranged outlives the session
         self._quitting = True
         self._refresh_timer.stop()
         self._workflow_ready.set()  # the supervisor sees `_quitting` and ends
@@ -191,6 +296,14 @@ class AppController(QObject):
         window.remove_clicked.connect(self._remove_clicked)
         window.settings_clicked.connect(lambda: self.open_settings("qbittorrent"))
         window.doctor_clicked.connect(self.open_doctor)
+        window.reconnect_clicked.connect(
+            lambda: self._spawn(self._with_workflow_held(self.service.reconnect))
+        )
+        window.quit_clicked.connect(self.quit)
+        window.import_csv_clicked.connect(self._ask_import)
+        window.search_clicked.connect(lambda: self.open_search(None))
+        bind_enter(self.downloads_view.table, self.downloads_view.details_action)
+        bind_enter(self.queue_view.table, self.queue_view.open_action)
         window.sources_dropped.connect(self.take_candidates)
         window.pending.retry_requested.connect(self.service.wake)
         window.pending.discard_requested.connect(
@@ -208,6 +321,7 @@ class AppController(QObject):
             lambda hashes, name: self._spawn(self.service.set_category(hashes, name))
         )
         view.details_requested.connect(self.open_details)
+        view.remove_note = self._removal_note
         queue = self.queue_view
         queue.add_requested.connect(lambda: self._edit_book(None))
         queue.edit_requested.connect(self._edit_book)
@@ -235,6 +349,10 @@ class AppController(QObject):
         tray.stop_all_requested.connect(lambda: self._all("stop"))
         tray.quit_requested.connect(self.quit)
 
+    def _ask_import(self) -> None:
+        self.window.show_wanted()
+        self.queue_view.ask_import()
+
     def _tab_changed(self, index: int) -> None:
         """The library index changes behind the view (the workflow's refreshes): re-read
         it when the user looks, rather than every few seconds for a big library."""
@@ -242,11 +360,13 @@ class AppController(QObject):
             self._spawn(self.library.model.reload())
 
     def _remove_clicked(self) -> None:
-        """The toolbar's Remove acts on the table the user is looking at."""
-        if self.window.showing_wanted():
-            self.queue_view.remove_selected()
-        else:
-            self.downloads_view.request_remove()
+        """The toolbar's Remove (and Delete) act on the table the user is looking at;
+        nothing else (the window disables it on the Library and History pages)."""
+        page = self.window.current_page()
+        if page == WANTED_TAB:
+            self.queue_view.remove_action.trigger()
+        elif page == DOWNLOADS_TAB:
+            self.downloads_view.remove_action.trigger()
 
     def _on_status(self, status: Status) -> None:
         self.window.show_status(status)
@@ -279,7 +399,7 @@ class AppController(QObject):
                     f"Not added: {_short(candidate.text)} — {candidate.error}", "error"
                 )
             elif self.settings.add_without_asking and candidate.source is not None:
-                options = options_from_defaults(self.settings.add_defaults)
+                options = options_from_defaults(self._add_defaults())
                 self._spawn(self.add(candidate.source, options))
             else:
                 self.open_add_dialog(candidate.text)
@@ -287,13 +407,20 @@ class AppController(QObject):
     def open_add_dialog(self, text: str) -> AddTorrentDialog:
         dialog = AddTorrentDialog(
             text,
-            defaults=self.settings.add_defaults,
+            defaults=self._add_defaults(),
             categories=self.service.mirror.categories,
             parent=self.window,
         )
         dialog.add_requested.connect(self._dialog_add)
         dialog.show()
         return dialog
+
+    def _add_defaults(self) -> dict[str, Any]:
+        return with_settings_defaults(
+            self.settings.add_defaults,
+            self.settings.qbt_default_category,
+            self.settings.qbt_default_save_path,
+        )
 
     def _dialog_add(
         self, source: TorrentSource, options: AddOptions, remembered: dict[str, Any], dont_ask: bool
@@ -320,6 +447,8 @@ class AppController(QObject):
     # ---- actions on the selection ----------------------------------------------------
 
     def _on_hashes(self, action: str) -> None:
+        if self.window.current_page() != DOWNLOADS_TAB:
+            return  # never act on a selection out of sight (the window disables these)
         hashes = self.downloads_view.selected_hashes()
         if not hashes:
             self.window.notices.show_notice("Select downloads first.", "info", 4000)
@@ -656,7 +785,48 @@ class AppController(QObject):
         timings = {name: took for name, took in outcome.timings.items() if name not in groups}
         return SearchResults(ranked, failures, timings)
 
+    def _removal_note(self, hashes: list[str]) -> str:
+        """What removing these torrents means for the wanted books they download: the
+        workflow takes a vanished torrent as a dead release (blocklist, next best)."""
+        wanted = {h.lower() for h in hashes}
+        titles = [
+            book.title
+            for book in self.queue_model.books()
+            if book.state in TRACKED_STATES and (book.torrent_hash or "").lower() in wanted
+        ]
+        if not titles:
+            return ""
+        books = ", ".join(f"“{t}”" for t in titles)
+        return (
+            f"{books} {'is a wanted book' if len(titles) == 1 else 'are wanted books'}: "
+            "removing the torrent blocklists this release, and Earmark grabs the next best "
+            "one or searches again. To pause a download instead, use Stop."
+        )
+
     async def _grab_from(self, dialog: SearchDialog, ranked: Ranked) -> None:
+        """Grab the user's choice; for a book that already has a torrent on the way, ask
+        first (a second torrent was added without a word)."""
+        book = dialog.book
+        current = await self.store.run(self.store.book, book.id) if book and book.id else None
+        if current is not None and current.torrent_hash and current.state in TRACKED_STATES:
+            torrent = self.service.mirror.torrents.get(current.torrent_hash.lower(), {})
+            name = str(torrent.get("name") or current.torrent_hash)
+            if isValid(dialog):
+                ask(
+                    dialog,
+                    "Grab another release?",
+                    f"“{current.title}” is already {STATE_VERB[current.state]} “{name}”.",
+                    f"Grab “{ranked.release.title}” instead? Earmark then follows the new "
+                    "torrent; the current one stays in qBittorrent (stopped or not) until "
+                    "you remove it, and removing it does not blocklist anything then.",
+                    "Grab this release",
+                    lambda: self._spawn(self._grab_now(dialog, ranked)),
+                    name="second-grab",
+                )
+            return
+        await self._grab_now(dialog, ranked)
+
+    async def _grab_now(self, dialog: SearchDialog, ranked: Ranked) -> None:
         try:
             book = await self.grab(dialog.book, ranked, dialog.current_wanted())
         except (ClientError, TorrentInputError, WorkflowError, ValueError) as exc:
@@ -788,9 +958,15 @@ class AppController(QObject):
 
     def _settings_saved(self, settings: Settings) -> None:
         self.settings = settings
-        config = qbt_config(settings, self.secrets) if settings.qbt_url else None
+        # A password left empty without a keyring is asked for, never sent empty.
+        asking = bool(settings.qbt_url) and any(
+            secret in QBT_SECRETS for secret in missing_secrets(settings, self.secrets)
+        )
+        config = qbt_config(settings, self.secrets) if settings.qbt_url and not asking else None
         if config is not None:
             REDACTOR.add(config.password)
+        if asking:
+            self._ask_missing_secrets()
 
         async def reconfigure() -> None:
             await self._with_workflow_held(lambda: self.service.configure(config))
@@ -801,11 +977,39 @@ class AppController(QObject):
 
     def open_doctor(self) -> DoctorWizard:
         wizard = DoctorWizard(qbt_config(self.settings, self.secrets), parent=self.window)
-        wizard.finished.connect(
-            lambda _result: self._spawn(self._with_workflow_held(self.service.reconnect))
+        wizard.host_header_chosen.connect(self.use_host_header)
+        wizard.password_chosen.connect(
+            lambda password: self._keep_secret(
+                Secret.QBT_PASSWORD, password, remember=self.secrets.available()
+            )
         )
+        wizard.finished.connect(lambda _result: self._doctor_finished(wizard))
         wizard.show()
         return wizard
+
+    def _doctor_finished(self, wizard: DoctorWizard) -> None:
+        """Reconnect after the doctor; with the password or Host header it fixed, if any
+        (one login, with what the doctor just saw work)."""
+        if wizard.password_changed or wizard.host_header_used is not None:
+            self._settings_saved(self.settings)  # a new client from the fixed settings
+        else:
+            self._spawn(self._with_workflow_held(self.service.reconnect))
+
+    def use_host_header(self, host: str) -> None:
+        """The doctor's safe fix: send the Host header qBittorrent accepts, from now on
+        (saved in the settings file; the environment's values are not copied there)."""
+        try:
+            stored = load_settings(env=False)
+        except SettingsError as exc:
+            self.window.notices.show_notice(f"The Host header was not saved: {exc}", "error")
+            return
+        stored.qbt_host_header = host
+        save_settings(stored)
+        self.settings.qbt_host_header = host
+        self.window.notices.show_notice(
+            f"Earmark now sends 'Host: {host}' to qBittorrent (Settings → qBittorrent, Advanced).",
+            "success",
+        )
 
     # ---- window and quit -----------------------------------------------------------------
 
@@ -822,8 +1026,13 @@ class AppController(QObject):
             self.window.hide()
 
     def _on_window_closed(self) -> None:
-        if not self._quitting:
-            self.quit()
+        """Closing quits, unless the user chose to keep Earmark in the tray."""
+        if self._quitting:
+            return
+        if self.settings.close_to_tray and self.tray.available:
+            self.tray.notify("Earmark keeps running", "Quit from the tray icon's menu.")
+            return
+        self.quit()
 
     def quit(self) -> None:
         """Ask `gui.app` to shut down: it awaits `shutdown()` before the loop stops.

@@ -76,6 +76,7 @@ class Settings:
     add_without_asking: bool = False
     add_defaults: dict[str, Any] = field(default_factory=dict)  # the add dialog's last choices
     minimize_to_tray: bool = False
+    close_to_tray: bool = False  # closing the window leaves Earmark running in the tray
     # the acquisition workflow (gui.services.workflow)
     ranking_policy: dict[str, Any] = field(default_factory=dict)  # RankingPolicy.to_dict()
     grab_category: str = ""  # qBittorrent category of grabbed books; "" = qbt_default_category
@@ -251,6 +252,29 @@ class SecretStore:
             "set them in environment variables (e.g. EARMARK_QBT_PASSWORD) or enter them "
             "each time."
         )
+
+
+#: Which setting makes a secret needed: the secret is asked for only when it is used.
+SECRET_NEEDED_BY = {
+    Secret.QBT_PASSWORD: "qbt_url",
+    Secret.QBT_HTTP_PASSWORD: "qbt_http_username",
+    Secret.PROWLARR_API_KEY: "prowlarr_url",
+    Secret.TORZNAB_API_KEY: "torznab_url",
+    Secret.ABS_TOKEN: "abs_url",
+}
+#: The secrets of a qBittorrent login: without them no login is tried (a failed login
+#: counts toward qBittorrent's IP ban).
+QBT_SECRETS = (Secret.QBT_PASSWORD, Secret.QBT_HTTP_PASSWORD)
+
+
+def missing_secrets(settings: Settings, secrets: SecretStore) -> list[Secret]:
+    """The secrets the settings need that nothing holds (no environment variable, nothing
+    typed this session, nothing in a keyring): what to ask for before they are used."""
+    return [
+        secret
+        for secret, setting in SECRET_NEEDED_BY.items()
+        if getattr(settings, setting) and secrets.get(secret) is None
+    ]
 
 
 def qbt_config(settings: Settings, secrets: SecretStore) -> QbtConfig:

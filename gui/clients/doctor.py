@@ -490,10 +490,12 @@ class Doctor:
                 "host_header_rejected",
                 f"qBittorrent rejects the Host header: {where} (a port remap such as "
                 "Docker's -p 8081:8080, or a reverse proxy passing the client's Host).",
-                "Publish qBittorrent on the same port on both sides"
+                f"Safest: let Earmark send 'Host: {host}', which qBittorrent accepts "
+                "(Settings → qBittorrent, Advanced → Host header; the doctor's window does "
+                "it with one click). Or publish qBittorrent on the same port on both sides"
                 + (f" (use port {expected} outside too)" if expected else "")
-                + ", or make the proxy send qBittorrent's own host and port, or turn off "
-                f"{WEBUI_OPTIONS} → 'Enable Host header validation' "
+                + ", or make the proxy send qBittorrent's own host and port, or (weaker) "
+                f"turn off {WEBUI_OPTIONS} → 'Enable Host header validation' "
                 "(web_ui_host_header_validation_enabled).",
                 {"web_ui_host_header_validation_enabled": False},
             )
@@ -510,7 +512,9 @@ class Doctor:
                     "host_header_rejected",
                     f"qBittorrent does not accept the name {host!r}: it is not in its "
                     "'Server domains' list.",
-                    f"Add {host} to {WEBUI_OPTIONS} → 'Server domains' (web_ui_domain_list, "
+                    f"Let Earmark send 'Host: {address}' (Settings → qBittorrent, Advanced → "
+                    "Host header; the doctor's window does it with one click), or add "
+                    f"{host} to {WEBUI_OPTIONS} → 'Server domains' (web_ui_domain_list, "
                     "';'-separated), or use the IP address in Earmark's URL.",
                     {"web_ui_domain_list": host},
                 )

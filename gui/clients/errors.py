@@ -35,13 +35,38 @@ class ClientError(Exception):
             where += f" at {self.url}"
         parts = [f"{where}: {self.message}"]
         if self.endpoint:
-            detail = f"endpoint {self.endpoint}"
+            detail = plain_endpoint(self.endpoint)
             if self.status is not None:
                 detail += f" answered HTTP {self.status}"
             if self.answer:
-                detail += f" {short_answer(self.answer)!r}"
+                detail += f"{'' if self.status is not None else ' answered'} "
+                detail += repr(short_answer(self.answer))
             parts.append(detail)
         return " — ".join(parts)
+
+
+#: What a request does, in a user's words (the API path stays in `ClientError.endpoint`).
+PLAIN_ENDPOINTS = {
+    "auth/login": "the login",
+    "auth/logout": "the logout",
+    "app/version": "the version check",
+    "app/webapiVersion": "the Web API version check",
+    "app/preferences": "reading qBittorrent's settings",
+    "app/setPreferences": "changing qBittorrent's settings",
+    "sync/maindata": "the list of torrents",
+    "torrents/info": "the list of torrents",
+    "torrents/add": "adding the torrent",
+    "torrents/properties": "the torrent's details",
+    "torrents/files": "the torrent's files",
+}
+
+
+def plain_endpoint(endpoint: str) -> str:
+    """ "the list of torrents", not "endpoint sync/maindata", in a message a user reads."""
+    path = endpoint.split(" ", 1)[-1].strip("/")
+    path = path.removeprefix("api/v2/")
+    found = PLAIN_ENDPOINTS.get(path)
+    return found if found is not None else f"the request {path}"
 
 
 def short_answer(text: str, limit: int = 120) -> str:

@@ -92,3 +92,8 @@ def human_percent(progress: float | None) -> str:
         return "100%"
     # Never round 99.96% up to "100.0%": a torrent that shows 100% must be complete.
     return f"{math.floor(value * 10) / 10:.1f}%"
+
+
+def counted(number: int, word: str, plural: str | None = None) -> str:
+    """ "1 result", "2 results": never "1 results" in a sentence a user reads."""
+    return f"{number} {word if number == 1 else (plural or word + 's')}"

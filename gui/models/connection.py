@@ -42,6 +42,11 @@ class Connection(QObject):
             self._task = asyncio.ensure_future(self.service.run())
             self._task.add_done_callback(self._loop_ended)
 
+    @property
+    def running(self) -> bool:
+        """The refresh loop was started (it logs in to qBittorrent) and has not ended."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         await self.service.close()
         if self._task is not None:

@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
 
 from gui.models.palette import BAD, GOOD
 from gui.models.queue import STATE_WORDS
 from gui.models.table import ListTableModel
+from gui.models.themed import status_text
 from gui.store import Event, Store
 
 Index = QModelIndex | QPersistentModelIndex
@@ -94,9 +94,9 @@ class HistoryModel(ListTableModel):
             return event.message
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == KIND_COLUMN:
             if event.kind in BAD_KINDS:
-                return QColor(BAD)
+                return status_text(BAD)
             if event.kind in GOOD_KINDS:
-                return QColor(GOOD)
+                return status_text(GOOD)
             return None
         if role != Qt.ItemDataRole.DisplayRole:
             return None

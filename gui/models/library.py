@@ -39,6 +39,7 @@ from gui.core.metadata import WEIGHTS, BookMetadata, Score, completeness
 from gui.models.downloads import RAW_ROLE, RawSortProxy
 from gui.models.palette import BAD, BAD_TINT, GOOD, GOOD_TINT, WARN, WARN_TINT
 from gui.models.table import ListTableModel
+from gui.models.themed import status_text
 from gui.services.library import metadata_from_owned, owned_score
 from gui.store import OWNED_COLUMNS, OwnedBook, Store
 
@@ -378,7 +379,7 @@ class LibraryModel(ListTableModel):
             return None
         if column == Column.COMPLETENESS:
             if role == _FOREGROUND:
-                return QColor(score_band(row.score.percent)[0])
+                return status_text(score_band(row.score.percent)[0])
             if role == _TOOLTIP:
                 return missing_text(row.score)
             if role == _ALIGNMENT:

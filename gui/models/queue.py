@@ -29,7 +29,6 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor
 
 from gui.core.formatting import human_size
 from gui.models.downloads import PROGRESS_ROLE
@@ -44,6 +43,7 @@ from gui.models.palette import (
     WARN_BACKGROUND,
 )
 from gui.models.table import ListTableModel
+from gui.models.themed import status_background, status_text
 from gui.store import Book, Event, Store
 
 Index = QModelIndex | QPersistentModelIndex
@@ -81,12 +81,20 @@ AUTH_REFUSAL_START = "qBittorrent refused Earmark"
 #: Words that start a book's reason while its metadata waits for the user
 #: (gui.services.importing.review_reason); the book stays "importing" meanwhile.
 REVIEW_START = "metadata waits for your review"
+#: The start of gui.services.workflow.NO_LIBRARY_FOLDER (no import without a folder).
+NO_LIBRARY_START = "downloaded; the import needs a library folder"
+NO_LIBRARY_WORDS = "Downloaded — set a library folder"
 
 
 def qbt_refused(book: Book) -> bool:
     """Whether the book waits because qBittorrent refused its torrent (or Earmark)."""
     reason = book.reason or ""
     return reason.startswith((REFUSAL_START, AUTH_REFUSAL_START))
+
+
+def needs_library_folder(book: Book) -> bool:
+    """Whether the finished book waits because no library folder is set."""
+    return book.state == "downloaded" and (book.reason or "").startswith(NO_LIBRARY_START)
 
 
 def awaits_review(book: Book) -> bool:
@@ -98,12 +106,14 @@ def state_words(book: Book) -> str:
     """The book's state as the wanted view and the details dialog name it."""
     if awaits_review(book):
         return REVIEW_WORDS
+    if needs_library_folder(book):
+        return NO_LIBRARY_WORDS
     return STATE_WORDS.get(book.state, book.state)
 
 
 def state_colours(book: Book) -> tuple[str, str] | None:
     """(text colour, row tint) of a state worth telling apart; None for the others."""
-    if qbt_refused(book):
+    if qbt_refused(book) or needs_library_folder(book):
         return ATTENTION_COLOURS
     if awaits_review(book):
         return REVIEW_COLOURS
@@ -163,10 +173,12 @@ class QueueModel(ListTableModel):
             return copied[0] / copied[1] if copied is not None else None
         colours = state_colours(book)
         if colours is not None:
+            # From the palette in use: a fixed pale row under a dark palette's white text
+            # could not be read (gui.models.themed).
             if role == Qt.ItemDataRole.ForegroundRole and column == STATE_COLUMN:
-                return QColor(colours[0])
+                return status_text(colours[0], status_background(colours[0]))
             if role == Qt.ItemDataRole.BackgroundRole:
-                return QColor(colours[1])
+                return status_background(colours[0])
         return None
 
     def _display(self, book: Book, column: int) -> str:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from gui.clients.audiobookshelf import book_from_item
 from gui.clients.errors import ClientError, ForbiddenError
+from gui.core.formatting import counted
 from gui.core.importer import (
     DestinationConflict,
     ImportFailed,
@@ -559,7 +560,8 @@ async def import_download(
             book.id,
             "import",
             f"{'already in' if result.already_imported else 'copied into'} {result.path} "
-            f"({len(plan.files)} files); metadata {score_text(score_before, score_after)}",
+            f"({counted(len(plan.files), 'file')}); "
+            f"metadata {score_text(score_before, score_after)}",
         )
     abs_item_id = None
     if abs_client is not None:

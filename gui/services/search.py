@@ -342,7 +342,7 @@ def indexers_from_settings(settings: Settings, secrets: SecretStore) -> list[Ind
             found.append(
                 UnusableIndexer(
                     "Prowlarr",
-                    "no API key is set (Settings → Prowlarr, or EARMARK_PROWLARR_API_KEY)",
+                    "no API key is set (Settings → Indexers, or EARMARK_PROWLARR_API_KEY)",
                 )
             )
         else:
@@ -360,7 +360,7 @@ def indexers_from_settings(settings: Settings, secrets: SecretStore) -> list[Ind
             if not key:
                 found.append(
                     UnusableIndexer(
-                        name, "no API key is set (Settings → Torznab, or EARMARK_TORZNAB_API_KEY)"
+                        name, "no API key is set (Settings → Indexers, or EARMARK_TORZNAB_API_KEY)"
                     )
                 )
             else:

@@ -47,6 +47,7 @@ from gui.clients.errors import (
 from gui.clients.prowlarr import GRAB_CACHE_MINUTES, ProwlarrClient
 from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
+from gui.core.formatting import counted
 from gui.core.ranking import Ranked, RankingPolicy, rank
 from gui.core.torrent_states import STATE_WORDS, is_complete
 from gui.core.torrents import Magnet, TorrentFile, TorrentInputError, parse_magnet
@@ -95,6 +96,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ACTIVE_STATES = ("wanted", "searching", "grabbed", "downloading")
+#: Why a finished book waits when no library folder is set, and where to set it
+#: (gui.models.queue shows it in the book's state).
+NO_LIBRARY_FOLDER = (
+    "downloaded; the import needs a library folder: set it in Settings → Library "
+    "(Library folder) or in EARMARK_LIBRARY_DIR"
+)
 #: Final for this workflow; the import (next stage) takes `downloaded` further.
 FINAL_STATES = frozenset(BOOK_STATES) - frozenset(ACTIVE_STATES)
 #: Every transition the workflow makes (the import adds downloaded -> importing -> ...).
@@ -527,6 +534,8 @@ class Workflow:
                     break
         if self.importer is not None:
             await self._import_pass(books, report)
+        else:
+            await self._say_no_library_folder(books)
         report.duration = time.monotonic() - started
         return report
 
@@ -676,7 +685,7 @@ class Workflow:
             else ""
         )
         event = (
-            f"imported into {imported.library_path} ({len(imported.files)} files); "
+            f"imported into {imported.library_path} ({counted(len(imported.files), 'file')}); "
             f"metadata {imported.score_change}{where}"
         )
         notes = [n for n in imported.notes if "Audiobookshelf" in n]
@@ -766,6 +775,13 @@ class Workflow:
             except Exception:
                 log.exception("a workflow listener failed")
 
+    async def _say_no_library_folder(self, books: Sequence[Book]) -> None:
+        """A finished book cannot be imported without a library folder: say so on the
+        book (it waited in "downloaded" without a hint)."""
+        for book in books:
+            if book.state == "downloaded" and not book.reason:
+                await self._note(book, NO_LIBRARY_FOLDER, "import")
+
     async def _note(self, book: Book, reason: str | None, kind: str) -> None:
         """Set the book's reason without a transition; an event only when it changes."""
         if book.reason == reason:
@@ -838,7 +854,8 @@ class Workflow:
             choice,
             f"chose '{choice.title}' from {choice.indexer or 'an indexer'} "
             f"(score {choice.score:.0f}, release #{choice.id}; "
-            f"{len(saved)} results, {len(outcome.failures)} indexer failures)",
+            f"{counted(len(saved), 'result')}, "
+            f"{counted(len(outcome.failures), 'indexer failure')})",
         )
 
     def _all_failed(self, outcome: SearchOutcome) -> bool:
@@ -863,7 +880,10 @@ class Workflow:
             why = "no results"
         else:
             best = saved[0]
-            why = f"{len(saved)} results, none acceptable (best: '{best.title}': {best.rejected})"
+            why = (
+                f"{counted(len(saved), 'result')}, none acceptable "
+                f"(best: '{best.title}': {best.rejected})"
+            )
         book.search_attempts = plan.attempts
         if plan.give_up:
             book.next_search_at = 0.0
@@ -974,7 +994,7 @@ class Workflow:
         assert book.id is not None and book.torrent_hash is not None
         tags = _tags(torrent)
         if book_tag(book.id) in tags:
-            return f"found in qBittorrent (added before a restart): {name}"
+            return f"already in qBittorrent, added by Earmark earlier: {name}"
         if linked_tag(book.id) not in tags:
             try:
                 await self.qbt.add_tags([book.torrent_hash], [EARMARK_TAG, linked_tag(book.id)])

@@ -37,6 +37,7 @@ from gui.core.torrents import (
     parse_source,
 )
 from gui.models.palette import BAD
+from gui.models.themed import on_window
 
 LAYOUTS = (("Default", None), ("Original", "Original"), ("Create subfolder", "Subfolder"),
            ("Don't create subfolder", "NoSubfolder"))  # fmt: skip
@@ -76,7 +77,10 @@ class AddTorrentDialog(QDialog):
 
         self.category = QComboBox()
         self.category.setEditable(True)
-        self.category.addItems(["", *sorted(categories)])
+        known = set(categories)
+        if defaults.get("category"):
+            known.add(str(defaults["category"]))
+        self.category.addItems(["", *sorted(known)])
         self.category.setCurrentText(str(defaults.get("category") or ""))
         self.save_path = QLineEdit(str(defaults.get("save_path") or ""))
         self.save_path.setPlaceholderText("qBittorrent's default (a path on qBittorrent's machine)")
@@ -151,7 +155,7 @@ class AddTorrentDialog(QDialog):
         except TorrentInputError as exc:
             self._source = None
             reason = html.escape(str(exc), quote=False)
-            self.source_info.setText(f"<span style='color:{BAD}'>{reason}</span>")
+            self.source_info.setText(f"<span style='color:{on_window(BAD)}'>{reason}</span>")
             ok_button.setEnabled(False)
             return
         self.source_info.setText(html.escape(describe_source(self._source), quote=False))
@@ -194,6 +198,17 @@ class AddTorrentDialog(QDialog):
             self._source, self.options(), self.remembered(), self.dont_ask.isChecked()
         )
         self.accept()
+
+
+def with_settings_defaults(
+    remembered: dict[str, Any], category: str, save_path: str
+) -> dict[str, Any]:
+    """The dialog's starting choices: the last ones, with Settings' default category and
+    save path where the last dialog left them empty (they were ignored before)."""
+    merged = dict(remembered)
+    merged["category"] = remembered.get("category") or category or None
+    merged["save_path"] = remembered.get("save_path") or save_path or None
+    return merged
 
 
 def options_from_defaults(defaults: dict[str, Any]) -> AddOptions:

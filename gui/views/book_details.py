@@ -57,8 +57,9 @@ from gui.core.metadata import (
 from gui.models.library import thumbnail
 from gui.models.palette import BAD, GOOD, WARN
 from gui.models.queue import state_colours, state_words
+from gui.models.themed import on_window
 from gui.store import Book, Review
-from gui.views.notices import LEVEL_STYLE
+from gui.views.notices import level_style
 
 __all__ = ["FORM_FIELDS", "BookDetailsDialog"]
 
@@ -184,7 +185,9 @@ class BookDetailsDialog(QDialog):
         self.problem_label = QLabel(self)
         self.problem_label.hide()  # shown in the review's button row
         self.problem_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.problem_label.setStyleSheet(f"QLabel {{ color:{CHANGE_COLOURS['removed']}; }}")
+        self.problem_label.setStyleSheet(
+            f"QLabel {{ color:{on_window(CHANGE_COLOURS['removed'])}; }}"
+        )
         layout = QVBoxLayout(self)
         unreadable = ""
         if review is not None:
@@ -262,7 +265,7 @@ class BookDetailsDialog(QDialog):
         self.message.setProperty("level", level)
         self.message.setText(text)
         self.message.setStyleSheet(
-            f"QLabel {{ {LEVEL_STYLE.get(level, '')} border-radius:4px; padding:4px 8px; }}"
+            f"QLabel {{ {level_style(level)} border-radius:4px; padding:4px 8px; }}"
         )
         self.message.setVisible(bool(text))
 
@@ -548,7 +551,7 @@ def _missing_text(score: Score) -> str:
 def _mark(label: QLabel, kind: str) -> None:
     label.setText(kind)
     colour = CHANGE_COLOURS.get(kind)
-    label.setStyleSheet(f"QLabel {{ color:{colour}; }}" if colour else "")
+    label.setStyleSheet(f"QLabel {{ color:{on_window(colour)}; }}" if colour else "")
 
 
 def _cover_caption(meta: BookMetadata) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QShowEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
 from gui.clients.doctor import Diagnosis, Doctor, Step
 from gui.clients.errors import ClientError
 from gui.clients.qbittorrent import QBittorrentClient, QbtConfig
+from gui.models.themed import on_base, on_window
 
 GOOD = "#1b7f3b"
 BAD = "#b3261e"
@@ -186,7 +188,7 @@ def _label(text: str = "", *, wrap: bool = True) -> QLabel:
 
 def _color(label: QLabel, color: str, *, bold: bool = False) -> None:
     weight = "font-weight: bold;" if bold else ""
-    label.setStyleSheet(f"color: {color}; {weight}")
+    label.setStyleSheet(f"color: {on_window(color)}; {weight}")
 
 
 class StepList(QListWidget):
@@ -207,7 +209,7 @@ class StepList(QListWidget):
         else:
             mark, color = "✘", BAD
         item = QListWidgetItem(f"{mark}  {step_words(step.name)}: {step.detail}")
-        item.setForeground(QColor(color))
+        item.setForeground(on_base(color))
         item.setData(Qt.ItemDataRole.UserRole, step.ok)
         self.addItem(item)
         self.scrollToBottom()
@@ -283,6 +285,40 @@ class _VerdictPage(_Page):
         self.security.setObjectName("security")
         _color(self.security, WARN)
 
+        # The safe fix of a Host-header mismatch, offered first: Earmark sends the Host
+        # header the doctor found to work; qBittorrent's protection stays as it is.
+        self.host_box = QGroupBox("Recommended: let Earmark send the address qBittorrent accepts")
+        self.host_box.setObjectName("safe-host-fix")
+        self.host_intro = _label()
+        self.use_host = QPushButton("Use this Host header")
+        self.use_host.setObjectName("use-host-header")
+        self.host_status = _label()
+        host_layout = QVBoxLayout()
+        host_layout.addWidget(self.host_intro)
+        host_layout.addWidget(self.use_host, 0, Qt.AlignmentFlag.AlignLeft)
+        host_layout.addWidget(self.host_status)
+        self.host_box.setLayout(host_layout)
+        # A wrong password is corrected here, and checked with one login on Next.
+        self.password_box = QGroupBox("Correct the password")
+        self.password_box.setObjectName("password-fix")
+        self.password = QLineEdit()
+        self.password.setObjectName("doctor-password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("qBittorrent Web UI password")
+        self.check_password = QPushButton("Check with this password")
+        self.check_password.setObjectName("check-password")
+        self.check_password.setEnabled(False)
+        self.password.textChanged.connect(lambda text: self.check_password.setEnabled(bool(text)))
+        password_row = QHBoxLayout()
+        password_row.addWidget(self.password, 1)
+        password_row.addWidget(self.check_password)
+        password_layout = QVBoxLayout()
+        password_layout.addWidget(
+            _label("One login with it (a failed login counts toward qBittorrent's ban).")
+        )
+        password_layout.addLayout(password_row)
+        self.password_box.setLayout(password_layout)
+
         self.change_box = QGroupBox("Let Earmark change the setting")
         self.change_intro = _label()
         self.prepare = QPushButton("Show the exact change")
@@ -326,6 +362,8 @@ class _VerdictPage(_Page):
         layout.addWidget(self.fix_title)
         layout.addWidget(self.fix)
         layout.addWidget(self.security)
+        layout.addWidget(self.host_box)
+        layout.addWidget(self.password_box)
         layout.addWidget(self.change_box)
         layout.addWidget(self.manual)
         layout.addStretch(1)
@@ -335,6 +373,14 @@ class _VerdictPage(_Page):
         diagnosis = self._wizard.diagnosis
         if diagnosis is None:
             return
+        if diagnosis.ok:
+            self.setTitle("qBittorrent works")
+            self.setSubTitle("Earmark can use qBittorrent.")
+        else:
+            self.setTitle("What is wrong")
+            self.setSubTitle("The doctor's verdict in plain words, and how to fix it.")
+        self.password_box.setVisible(diagnosis.verdict == "bad_credentials")
+        self.password.clear()
         self.verdict.setText(verdict_words(diagnosis.verdict))
         _color(self.verdict, GOOD if diagnosis.ok else BAD, bold=True)
         self.summary.setText(diagnosis.summary)
@@ -360,6 +406,25 @@ class _VerdictPage(_Page):
         self.change_box.setVisible(offer)
         if diagnosis is None:
             return
+        safe = wizard.can_offer_host_header()
+        self.host_box.setVisible(safe or wizard.host_header_used is not None)
+        if safe or wizard.host_header_used is not None:
+            host = wizard.host_header_used or diagnosis.working_host_header
+            self.host_intro.setText(
+                f"qBittorrent answers when Earmark says 'Host: {host}'. Earmark can send "
+                "that header on every request; nothing changes in qBittorrent, its "
+                "protection stays on."
+            )
+            self.use_host.setEnabled(safe and not wizard.is_busy())
+            self.host_status.setText(
+                f"Done: Earmark now sends 'Host: {host}'. Press Next to check again."
+                if wizard.host_header_used
+                else ""
+            )
+            self.host_status.setVisible(bool(wizard.host_header_used))
+            self.change_box.setTitle("Or change qBittorrent's setting instead")
+        else:
+            self.change_box.setTitle("Let Earmark change the setting")
         if offer:
             self.change_intro.setText(
                 "Earmark can make this change for you. To read the current value it logs "
@@ -398,7 +463,7 @@ class _VerdictPage(_Page):
         self._update_apply()
         self.change_status.setText(wizard.change_message)
         self.change_status.setVisible(bool(wizard.change_message))
-        if diagnosis.ok:
+        if diagnosis.ok or wizard.host_header_used or wizard.password_changed:
             manual = ""
         elif offer and not wizard.change_failed:
             manual = "Or make the change yourself as described above, then press Next."
@@ -456,7 +521,12 @@ class _RecheckPage(_Page):
             return
         self._entered = True
         first = wizard.diagnosis
-        if first is not None and first.verdict in NO_AUTOMATIC_RERUN and not wizard.change_done:
+        if (
+            first is not None
+            and first.verdict in NO_AUTOMATIC_RERUN
+            and not wizard.change_done
+            and not wizard.password_changed
+        ):
             self.show_result(first, rerun=False)
             return
         wizard.recheck()
@@ -473,7 +543,8 @@ class _RecheckPage(_Page):
             _color(self.result, GOOD, bold=True)
             self.detail.setText(diagnosis.summary)
             return
-        prefix = "Not fixed yet" if rerun else "Still"
+        # Never "Still" without having checked again: only a re-run can say so.
+        prefix = "Not fixed yet" if rerun else "Not checked again"
         self.result.setText(f"{prefix}: {verdict_words(diagnosis.verdict)}")
         _color(self.result, BAD, bold=True)
         text = f"{diagnosis.summary}\n\n{diagnosis.fix}"
@@ -498,6 +569,10 @@ class DoctorWizard(QWizard):
     PAGE_RECHECK = 2
 
     change_applied = Signal(object)
+    #: The user chose the safe fix: Earmark sends this Host header from now on.
+    host_header_chosen = Signal(str)
+    #: The user corrected the password in the wizard (and it was checked with one login).
+    password_chosen = Signal(str)
 
     def __init__(self, config: QbtConfig, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -514,6 +589,8 @@ class DoctorWizard(QWizard):
         self.change_done = False
         self.change_failed = False
         self.change_message = ""
+        self.host_header_used: str | None = None
+        self.password_changed = False
         self._change_client: QBittorrentClient | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._busy = 0
@@ -531,6 +608,8 @@ class DoctorWizard(QWizard):
         self.verdict_page.prepare.clicked.connect(self.prepare_change)
         self.verdict_page.apply.clicked.connect(self.apply_change)
         self.recheck_page.run_again.clicked.connect(self.recheck)
+        self.verdict_page.use_host.clicked.connect(self.use_working_host_header)
+        self.verdict_page.check_password.clicked.connect(self.use_password)
         self.setStartId(self.PAGE_RUN)
 
     # ---- state ---------------------------------------------------------------------
@@ -557,6 +636,40 @@ class DoctorWizard(QWizard):
             and diagnosis.working_host_header
             and not self.change_failed
         )
+
+    def can_offer_host_header(self) -> bool:
+        """The safe fix of a Host-header mismatch: the doctor found a Host that works."""
+        diagnosis = self.diagnosis
+        return bool(
+            diagnosis is not None
+            and diagnosis.verdict == "host_header_rejected"
+            and diagnosis.working_host_header
+            and self.host_header_used is None
+        )
+
+    def use_working_host_header(self) -> None:
+        """Send the Host header qBittorrent accepts (its settings stay as they are)."""
+        diagnosis = self.diagnosis
+        if not self.can_offer_host_header() or diagnosis is None or self.is_busy():
+            return
+        host = str(diagnosis.working_host_header)
+        self._config = replace(self._config, http=replace(self._config.http, host_header=host))
+        self.host_header_used = host
+        self.recheck_page.reset()
+        self.verdict_page.refresh_change()
+        self.host_header_chosen.emit(host)
+
+    def use_password(self) -> None:
+        """Check the corrected password: the recheck page runs the doctor (one login)."""
+        password = self.verdict_page.password.text()
+        if not password or self.is_busy():
+            return
+        self._config = replace(self._config, password=password)
+        self.password_changed = True
+        self.recheck_page.reset()
+        self.password_chosen.emit(password)
+        if self.currentId() == self.PAGE_VERDICT:
+            self.next()
 
     # ---- tasks ---------------------------------------------------------------------
 
@@ -597,6 +710,7 @@ class DoctorWizard(QWizard):
             return
         self.diagnosis = None
         self.final_diagnosis = None
+        self.password_changed = False
         self._reset_change()
         self.recheck_page.reset()
         self.run_page.status.setText("Checking…")

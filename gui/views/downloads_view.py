@@ -371,6 +371,10 @@ class ProgressDelegate(_DirectDelegate):
         self._bars.clear()
 
 
+#: The property that marks a page's filter box (gui.views.main_window's Find).
+FILTER_BOX = "earmark-filter-box"
+
+
 class FilterEdit(QLineEdit):
     """A table's filter box: placeholder, clear button, and `apply(text)` once the typing
     pauses for `delay_ms` (0: at every change), or at once on Enter or `apply_now`.
@@ -385,6 +389,7 @@ class FilterEdit(QLineEdit):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.setProperty(FILTER_BOX, True)  # what Edit → Find (Ctrl+F) focuses
         self.setPlaceholderText(placeholder)
         self.setClearButtonEnabled(True)
         self._apply = apply
@@ -428,6 +433,9 @@ class DownloadsView(QWidget):
         #: How "Open containing folder" opens a folder; tests replace it.
         self.open_url: Callable[[QUrl], Any] = QDesktopServices.openUrl
         self.remove_dialog: QMessageBox | None = None
+        #: What removing means beyond qBittorrent (a wanted book's release is blocklisted),
+        #: told in the question; set by the controller, which knows the wanted books.
+        self.remove_note: Callable[[list[str]], str] | None = None
         self.category_dialog: QInputDialog | None = None
         self._saved_selection: list[str] = []
         self._fitted = False
@@ -558,7 +566,8 @@ class DownloadsView(QWidget):
         self.open_folder_action.triggered.connect(self.open_folder)
         self.details_action.triggered.connect(self._details)
         self.category_menu.aboutToShow.connect(self._fill_category_menu)
-        self.table.addAction(self.remove_action)
+        # Delete is the window's Edit → Remove (gui.views.menus), which calls this action:
+        # bound here as well, the key would be ambiguous to Qt, which then runs neither.
 
         menu = QMenu(self)
         menu.addAction(self.start_action)
@@ -813,8 +822,10 @@ class DownloadsView(QWidget):
         )
         if many:
             box.setDetailedText("\n".join(names))
+        consequence = self.remove_note(hashes) if self.remove_note is not None else ""
         box.setInformativeText(
-            "Removing the files deletes the downloaded data on qBittorrent's computer."
+            (consequence + "\n\n" if consequence else "")
+            + "Removing the files deletes the downloaded data on qBittorrent's computer."
         )
         noun = "torrents" if many else "torrent"
         keep = box.addButton(f"Remove {noun}", QMessageBox.ButtonRole.AcceptRole)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.models.history import COLUMNS, HistoryModel
+from gui.models.themed import muted_style
 from gui.views.downloads_view import FilterEdit
 
 #: With a text filter, pages are loaded until this many rows match (or the end).
@@ -59,7 +60,7 @@ class HistoryView(QWidget):
         self.book.currentIndexChanged.connect(self._book_changed)
         self.text = FilterEdit("Filter events…", self._apply, FILTER_DELAY_MS)
         self.count = QLabel()
-        self.count.setStyleSheet("color:#666")
+        self.count.setStyleSheet(muted_style())
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Book:"))
         bar.addWidget(self.book)

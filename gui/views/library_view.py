@@ -33,6 +33,7 @@ from gui.models.library import (
     LibraryModel,
 )
 from gui.models.palette import BAD
+from gui.models.themed import muted_style, status_text
 from gui.views.downloads_view import FilterEdit
 
 EMPTY_TEXT = "No books indexed yet. Set Audiobookshelf in Settings, then Refresh."
@@ -94,7 +95,7 @@ class LibraryView(QWidget):
         self.status = QLabel()
         self.status.setObjectName("library-status")
         self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setStyleSheet("color:#666")
+        self.status.setStyleSheet(muted_style())
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         self.table = self._build_table()
@@ -102,7 +103,7 @@ class LibraryView(QWidget):
         self.empty.setObjectName("library-empty")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
-        self.empty.setStyleSheet("color:#666; font-size:11pt; padding:24px")
+        self.empty.setStyleSheet(muted_style() + "; font-size:11pt; padding:24px")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.empty)
@@ -173,7 +174,7 @@ class LibraryView(QWidget):
     def set_status(self, text: str, *, error: bool = False) -> None:
         """ "Indexed 128 items 2 min ago", or why the last refresh failed (in red)."""
         self.status.setText(text)
-        self.status.setStyleSheet(f"color:{BAD}" if error else "color:#666")
+        self.status.setStyleSheet(f"color:{status_text(BAD).name()}" if error else muted_style())
         self.status.setToolTip(text if error else "")
 
     def set_refreshing(self, busy: bool) -> None:

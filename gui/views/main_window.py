@@ -6,7 +6,7 @@ actions, drops, pastes) as signals; `gui.app` wires them to the services.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QMimeData, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -16,10 +16,13 @@ from PySide6.QtGui import (
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
+    QPalette,
 )
 from PySide6.QtWidgets import (
     QLabel,
+    QLineEdit,
     QMainWindow,
+    QMessageBox,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -29,16 +32,19 @@ from PySide6.QtWidgets import (
 from gui import __version__
 from gui.core.formatting import human_speed
 from gui.models.palette import BAD, GOOD, WARN
+from gui.models.themed import muted_style, muted_text, status_text
 from gui.services.status import Link, Status
 from gui.views.drop import Candidate, accepts, candidates_from_mime
 from gui.views.icons import app_icon
+from gui.views.menus import build_menu_bar, free_tab_key
 from gui.views.notices import NoticeBar
 from gui.views.pending_view import PendingView
+from gui.views.screen_fit import watch_screen_fit
 
 WANTED_TAB, DOWNLOADS_TAB, LIBRARY_TAB, HISTORY_TAB = range(4)
 
 LINK_WORDS = {
-    Link.NOT_CONFIGURED: ("Not configured", "#777777"),
+    Link.NOT_CONFIGURED: ("Not configured", ""),  # (the palette's muted text)
     Link.CONNECTING: ("Connecting…", WARN),
     Link.CONNECTED: ("Connected", GOOD),
     Link.UNREACHABLE: ("Unreachable — retrying", BAD),
@@ -57,6 +63,9 @@ class MainWindow(QMainWindow):
     sources_dropped = Signal(list)  # list[Candidate]
     close_requested = Signal()  # the window was closed (quit, or hide to tray)
     minimized = Signal()
+    quit_clicked = Signal()
+    import_csv_clicked = Signal()
+    search_clicked = Signal()
 
     def __init__(
         self,
@@ -69,33 +78,63 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle(f"Earmark {__version__}")
         self.setWindowIcon(app_icon())
-        self.resize(1180, 720)
+        watch_screen_fit(self)
+        self.resize(1180, 720)  # (less where the screen is smaller: gui.views.screen_fit)
         self.setAcceptDrops(True)
 
+        # One action per command, shared by the menu bar and the toolbar (gui.views.menus).
+        self.actions_by_name: dict[str, QAction]
+        self.actions_by_name, self.menus = build_menu_bar(self)
+        for name, signal in (
+            ("add", self.add_clicked),
+            ("start", self.start_clicked),
+            ("stop", self.stop_clicked),
+            ("remove", self.remove_clicked),
+            ("settings", self.settings_clicked),
+            ("doctor", self.doctor_clicked),
+            ("reconnect", self.reconnect_clicked),
+            ("quit", self.quit_clicked),
+            ("import_csv", self.import_csv_clicked),
+            ("search", self.search_clicked),
+        ):
+            self.actions_by_name[name].triggered.connect(signal)
+        self.actions_by_name["find"].triggered.connect(self.focus_filter)
+        self.actions_by_name["about"].triggered.connect(self.show_about)
+        for name, index in (
+            ("show_wanted", WANTED_TAB),
+            ("show_downloads", DOWNLOADS_TAB),
+            ("show_library", LIBRARY_TAB),
+            ("show_history", HISTORY_TAB),
+        ):
+            self.actions_by_name[name].triggered.connect(
+                lambda _checked=False, index=index: self._show_tab(index)
+            )
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.actions_by_name: dict[str, QAction] = {}
-        for name, text, signal, shortcut in (
-            ("add", "Add…", self.add_clicked, QKeySequence.StandardKey.Open),
-            ("start", "Start", self.start_clicked, None),
-            ("stop", "Stop", self.stop_clicked, None),
-            # Delete belongs to each table's own Remove (a second binding here made the
-            # key ambiguous to Qt, which then ran neither)
-            ("remove", "Remove", self.remove_clicked, None),
-            ("settings", "Settings", self.settings_clicked, QKeySequence.StandardKey.Preferences),
-            ("doctor", "Connection doctor", self.doctor_clicked, None),
-        ):
-            if name == "settings":
+        toolbar_items: tuple[tuple[str, str], ...] = (
+            ("add", "Add…"),
+            ("start", "Start"),
+            ("stop", "Stop"),
+            ("remove", "Remove"),
+            ("", ""),  # a separator
+            ("settings", "Settings"),
+            ("doctor", "Connection doctor"),
+        )
+        for item, label in toolbar_items:
+            if not item:
                 toolbar.addSeparator()
-            action = QAction(text, self)
-            if shortcut is not None:
-                action.setShortcut(shortcut)
-            action.triggered.connect(signal)
+                continue
+            action = self.actions_by_name[item]
+            action.setIconText(label)
             toolbar.addAction(action)
-            self.actions_by_name[name] = action
         self.addToolBar(toolbar)
+        self.toolbar = toolbar
+        toggle = toolbar.toggleViewAction()
+        toggle.setText("&Toolbar")
+        self.menus["view"].addAction(toggle)
+        self._connected = False
 
         self.notices = NoticeBar()
         self.pending = PendingView()
@@ -121,9 +160,15 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.notices)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+        # Notices float over the bottom of the page instead of pushing the table down and
+        # back up (33-65 px jumps) as they come and go.
+        self.notices.setParent(central)
+        self.notices.changed.connect(self._place_notices)
+        central.installEventFilter(self)
+        self.tabs.currentChanged.connect(lambda _index: self.update_actions())
+        free_tab_key(self)
 
         self.link_label = QLabel()
         self.import_label = QLabel()  # "Importing 'Dune': 45%" while a copy runs
@@ -157,6 +202,8 @@ class MainWindow(QMainWindow):
         if history is not None:
             self._history = self._replace_tab(HISTORY_TAB, self._history, history, "History")
         self.tabs.setCurrentIndex(current)
+        free_tab_key(self)
+        self.update_actions()
 
     def _replace_tab(self, index: int, old: QWidget, new: QWidget, title: str) -> QWidget:
         self.tabs.removeTab(index)
@@ -169,6 +216,8 @@ class MainWindow(QMainWindow):
 
     def show_status(self, status: Status) -> None:
         words, colour = LINK_WORDS[status.link]
+        ground = self.statusBar().palette().color(QPalette.ColorRole.Window)
+        colour = status_text(colour, ground).name() if colour else muted_text().name()
         self.link_label.setText(f"<span style='color:{colour}'>●</span> qBittorrent: {words}")
         self.link_label.setToolTip(status.message)
         connected = status.link is Link.CONNECTED
@@ -178,8 +227,52 @@ class MainWindow(QMainWindow):
             else ""
         )
         self.version_label.setText(status.version or "")
-        for name in ("start", "stop", "remove"):
-            self.actions_by_name[name].setEnabled(connected)
+        self._connected = connected
+        self.update_actions()
+
+    def update_actions(self) -> None:
+        """Start/Stop/Remove act on the page shown: Start and Stop only on Downloads
+        (with qBittorrent connected), Remove on Downloads (connected) and Wanted; on the
+        Library and History pages they are off, never acting on a table out of sight."""
+        page = self.tabs.currentIndex()
+        downloads = page == DOWNLOADS_TAB and self._connected
+        self.actions_by_name["start"].setEnabled(downloads)
+        self.actions_by_name["stop"].setEnabled(downloads)
+        self.actions_by_name["remove"].setEnabled(downloads or page == WANTED_TAB)
+        self.actions_by_name["import_csv"].setEnabled(True)
+
+    def current_page(self) -> int:
+        return self.tabs.currentIndex()
+
+    def _show_tab(self, index: int) -> None:
+        if self.tabs.isTabEnabled(index):
+            self.tabs.setCurrentIndex(index)
+
+    def focus_filter(self) -> QLineEdit | None:
+        """Ctrl+F: the filter box of the page shown."""
+        page = self.tabs.currentWidget()
+        boxes = [b for b in page.findChildren(QLineEdit) if b.isVisibleTo(page)] if page else []
+        # the page's filter box first (FilterEdit marks itself; not imported here, as
+        # the window paints before the views' modules load)
+        boxes.sort(key=lambda box: not box.property("earmark-filter-box"))
+        if not boxes:
+            return None
+        boxes[0].setFocus(Qt.FocusReason.ShortcutFocusReason)
+        boxes[0].selectAll()
+        return boxes[0]
+
+    def show_about(self) -> QMessageBox:
+        box = QMessageBox(self)
+        box.setWindowTitle("About Earmark")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setText(
+            f"<b>Earmark {__version__}</b><br>Audiobooks from your indexers through "
+            "qBittorrent into Audiobookshelf."
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setModal(False)
+        box.show()
+        return box
 
     def show_import_progress(self, text: str) -> None:
         """The status bar's import line ("" hides it)."""
@@ -198,6 +291,21 @@ class MainWindow(QMainWindow):
     def show_history(self) -> None:
         if self.tabs.isTabEnabled(HISTORY_TAB):
             self.tabs.setCurrentIndex(HISTORY_TAB)
+
+    def _place_notices(self) -> None:
+        central = self.centralWidget()
+        if central is None:
+            return
+        bar = self.notices
+        bar.adjustSize()
+        height = min(bar.sizeHint().height(), max(central.height() // 2, 40))
+        bar.setGeometry(0, central.height() - height, central.width(), height)
+        bar.raise_()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.centralWidget() and event.type() == QEvent.Type.Resize:
+            self._place_notices()
+        return super().eventFilter(watched, event)
 
     # ---- drops and pastes -----------------------------------------------------------
 
@@ -259,5 +367,5 @@ def _copy(mime: QMimeData) -> QMimeData:
 def _placeholder(text: str) -> QLabel:
     label = QLabel(text)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setStyleSheet("color:#888")
+    label.setStyleSheet(muted_style())
     return label

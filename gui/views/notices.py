@@ -6,20 +6,29 @@ Used for "download finished" when the desktop has no system tray, and for refuse
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-LEVEL_STYLE = {
-    "info": "background:#e8f1fb; border:1px solid #9cc3ea;",
-    "success": "background:#e7f6ea; border:1px solid #8fcf9b;",
-    "error": "background:#fdecea; border:1px solid #f0a19a;",
-}
+from gui.models.palette import BAD, GOOD, INFO
+from gui.models.themed import status_background, status_text
+
+#: A notice's colour by level; its background is the palette's base tinted with it, so
+#: the palette's text stays readable on light and dark palettes alike.
+LEVEL_COLOUR = {"info": INFO, "success": GOOD, "error": BAD}
+
+
+def level_style(level: str) -> str:
+    colour = LEVEL_COLOUR.get(level, INFO)
+    background = status_background(colour).name()
+    border = status_text(colour, status_background(colour)).name()
+    return f"background:{background}; border:1px solid {border};"
 
 
 class NoticeBar(QWidget):
     """A stack of dismissible one-line notices; each fades after a while unless an error."""
 
     MAX_NOTICES = 5
+    changed = Signal()  # a notice came or went: the window places the bar again
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,7 +41,7 @@ class NoticeBar(QWidget):
         frame = QFrame(self)
         frame.setObjectName("notice")
         frame.setProperty("level", level)
-        frame.setStyleSheet(f"QFrame#notice {{ {LEVEL_STYLE.get(level, '')} border-radius:4px; }}")
+        frame.setStyleSheet(f"QFrame#notice {{ {level_style(level)} border-radius:4px; }}")
         row = QHBoxLayout(frame)
         row.setContentsMargins(8, 3, 3, 3)
         label = QLabel(text, frame)
@@ -52,6 +61,7 @@ class NoticeBar(QWidget):
                 break
             self._remove(old)
         self.setVisible(True)
+        self.changed.emit()
         if level != "error" and timeout_ms > 0:
             QTimer.singleShot(timeout_ms, frame, lambda: self._remove(frame))
         return frame
@@ -70,3 +80,4 @@ class NoticeBar(QWidget):
         self._layout.removeWidget(frame)
         frame.deleteLater()
         self.setVisible(self._layout.count() > 0)
+        self.changed.emit()

@@ -36,6 +36,7 @@ from gui.models.library import (
     thumbnail,
 )
 from gui.models.palette import BAD, GOOD
+from gui.models.themed import on_window
 from gui.store import OwnedBook
 
 #: Audiobookshelf's metadata providers and their names, in the order its own match dialog
@@ -269,7 +270,7 @@ class OwnedDetailsDialog(QDialog):
 
     def show_result(self, ok: bool, text: str) -> None:
         self.match_result.setText(text)
-        self.match_result.setStyleSheet(f"color:{GOOD if ok else BAD}")
+        self.match_result.setStyleSheet(f"color:{on_window(GOOD if ok else BAD)}")
         self.match_result.show()
 
     # ---- intents ----------------------------------------------------------------------

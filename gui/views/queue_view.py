@@ -59,6 +59,7 @@ from gui.models.queue import (
     import_progress_text,
     qbt_refused,
 )
+from gui.models.themed import on_window
 from gui.store import Book
 from gui.views.downloads_view import FilterEdit, ProgressDelegate
 
@@ -124,7 +125,7 @@ class BookDialog(QDialog):
         form.addRow("Language:", self.language)
         form.addRow("Preferred format:", self.format)
         self.problem = QLabel()
-        self.problem.setStyleSheet(f"color:{BAD}")
+        self.problem.setStyleSheet(f"color:{on_window(BAD)}")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -328,13 +329,16 @@ class QueueView(QWidget):
         self.doctor_action.triggered.connect(self.doctor_requested)
         self.details_action = QAction("Details…", self)
         self.details_action.triggered.connect(self._details)
+        self.open_action = QAction("Open", self)  # Enter: what a double-click does
+        self.open_action.triggered.connect(lambda: self._open(self.table.currentIndex()))
         self.edit_action = QAction("Edit…", self)
         self.edit_action.triggered.connect(self._edit)
         self.remove_action = QAction("Remove", self)
         self.remove_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.remove_action.triggered.connect(self.remove_selected)
-        self.table.addAction(self.remove_action)
+        # Delete is the window's Edit → Remove (gui.views.menus), which calls this action:
+        # bound here as well, the key would be ambiguous to Qt, which then runs neither.
 
     # ---- what is selected -----------------------------------------------------------
 

@@ -45,11 +45,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.core.formatting import human_size
+from gui.core.formatting import counted, human_size
 from gui.core.ranking import Ranked, Wanted
 from gui.models.downloads import RAW_ROLE, RawSortProxy
 from gui.models.palette import BAD, GOOD
 from gui.models.table import ListTableModel
+from gui.models.themed import on_base, on_window
 from gui.store import Book
 
 Index = QModelIndex | QPersistentModelIndex
@@ -241,7 +242,7 @@ class SearchDialog(QDialog):
         self.failures = QLabel("")
         self.failures.setWordWrap(True)
         self.failures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.failures.setStyleSheet(f"color:{BAD}")
+        self.failures.setStyleSheet(f"color:{on_window(BAD)}")
         self.failures.hide()
         self._tick = QTimer(self)
         self._tick.setInterval(250)
@@ -355,7 +356,7 @@ class SearchDialog(QDialog):
             raise  # the dialog may be gone: touch no widget
         except Exception as exc:  # shown in the dialog: the user asked for this search
             self._search_ended()
-            self.status.setText(f"<span style='color:{BAD}'>Search failed: "
+            self.status.setText(f"<span style='color:{on_window(BAD)}'>Search failed: "
                                 f"{html.escape(str(exc))}</span>")  # fmt: skip
             return
         self._search_ended()
@@ -377,9 +378,10 @@ class SearchDialog(QDialog):
         accepted = sum(1 for r in results.ranked if r.accepted)
         rejected = len(results.ranked) - accepted
         answered = len(results.timings) - len(results.failures)
-        words = [f"{len(results.ranked)} releases ({accepted} acceptable, {rejected} rejected)"]
+        releases = counted(len(results.ranked), "release")
+        words = [f"{releases} ({accepted} acceptable, {rejected} rejected)"]
         if results.timings:
-            words.append(f"from {max(answered, 0)} of {len(results.timings)} indexers")
+            words.append(f"from {max(answered, 0)} of {counted(len(results.timings), 'indexer')}")
         words.append("in under 0.1 s" if seconds < 0.1 else f"in {seconds:.1f} s")
         self.status.setText(" ".join(words) + ".")
         self.status.setToolTip(
@@ -426,9 +428,9 @@ class SearchDialog(QDialog):
             self._update_buttons()
             return
         verdict = (
-            f"<span style='color:{BAD}'>rejected: {html.escape(ranked.rejected)}</span>"
+            f"<span style='color:{on_window(BAD)}'>rejected: {html.escape(ranked.rejected)}</span>"
             if ranked.rejected
-            else f"<span style='color:{GOOD}'>acceptable</span>"
+            else f"<span style='color:{on_window(GOOD)}'>acceptable</span>"
         )
         self.breakdown_title.setText(
             f"<b>{html.escape(ranked.release.title)}</b><br>Score {ranked.score:.1f} — {verdict}"
@@ -436,13 +438,13 @@ class SearchDialog(QDialog):
         for reason in ranked.reasons:
             item = QListWidgetItem(f"{points_text(reason.points):>5}  {reason.text}")
             if reason.points < 0:
-                item.setForeground(QColor(BAD))
+                item.setForeground(on_base(BAD))
             elif reason.points > 0:
-                item.setForeground(QColor(GOOD))
+                item.setForeground(on_base(GOOD))
             self.breakdown.addItem(item)
         if ranked.rejected:
             item = QListWidgetItem(f"{'✗':>5}  rejected: {ranked.rejected}")
-            item.setForeground(QColor(BAD))
+            item.setForeground(on_base(BAD))
             self.breakdown.addItem(item)
         self._update_buttons()
 
@@ -484,7 +486,9 @@ class SearchDialog(QDialog):
     def show_note(self, text: str, level: str = "info") -> None:
         colour = {"success": GOOD, "error": BAD}.get(level)
         escaped = html.escape(text)
-        self.note.setText(f"<span style='color:{colour}'>{escaped}</span>" if colour else escaped)
+        self.note.setText(
+            f"<span style='color:{on_window(colour)}'>{escaped}</span>" if colour else escaped
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.cancel_search()

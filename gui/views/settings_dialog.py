@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import os
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -37,8 +39,10 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QStackedWidget,
+    QSystemTrayIcon,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -54,6 +58,8 @@ from gui.clients.service_checks import (
     check_prowlarr,
     check_torznab,
 )
+from gui.core.ranking import RankingPolicy
+from gui.models.themed import on_window
 from gui.settings import (
     SETTING_ENV,
     Secret,
@@ -73,6 +79,7 @@ PAGES = (
     ("audiobookshelf", "Audiobookshelf"),
     ("library", "Library"),
     ("import", "Import"),
+    ("window", "Window"),
 )
 #: Providers Audiobookshelf can match an item with after an import (the ones the book
 #: details offer); "" = do not ask.
@@ -114,7 +121,7 @@ class ResultLabel(QLabel):
     def show_result(self, ok: bool, text: str, *, caveat: bool = False) -> None:
         self.state = "ok" if ok else "failed"
         color = (WARN if caveat else GOOD) if ok else BAD
-        self.setStyleSheet(f"color: {color};")
+        self.setStyleSheet(f"color: {on_window(color)};")
         self.setText(("✔ " if ok else "✘ ") + text)
 
     def show_check(self, result: CheckResult) -> None:
@@ -263,7 +270,8 @@ class SettingsDialog(QDialog):
         self.banner = _plain()
         self.banner.setObjectName("banner")
         self.banner.setStyleSheet(
-            f"color: {WARN}; border: 1px solid {WARN}; border-radius: 4px; padding: 6px;"
+            f"color: {on_window(WARN)}; border: 1px solid {on_window(WARN)}; border-radius: 4px; "
+            "padding: 6px;"
         )
         self.banner.hide()
         load_problem = ""
@@ -281,7 +289,7 @@ class SettingsDialog(QDialog):
             self.banner.show()
         self.save_error = _plain()
         self.save_error.setObjectName("save-error")
-        self.save_error.setStyleSheet(f"color: {BAD};")
+        self.save_error.setStyleSheet(f"color: {on_window(BAD)};")
         self.save_error.hide()
 
         self.pages = QListWidget()
@@ -294,6 +302,7 @@ class SettingsDialog(QDialog):
             "audiobookshelf": self._abs_page,
             "library": self._library_page,
             "import": self._import_page,
+            "window": self._window_page,
         }
         self.pages.setSpacing(3)
         for key, title in PAGES:
@@ -359,7 +368,7 @@ class SettingsDialog(QDialog):
         column.addWidget(widget)
         error = _plain()
         error.setObjectName(f"error-{key}")
-        error.setStyleSheet(f"color: {BAD};")
+        error.setStyleSheet(f"color: {on_window(BAD)};")
         error.hide()
         column.addWidget(error)
         box.setLayout(column)
@@ -409,10 +418,14 @@ class SettingsDialog(QDialog):
             "qbt_http_username", "only if a reverse proxy asks for its own login"
         )
         self.qbt_http_password = self._secret(Secret.QBT_HTTP_PASSWORD)
+        self.qbt_host_header = self._line(
+            "qbt_host_header", "empty = the address's own (the doctor sets it behind a port remap)"
+        )
         self.qbt_connect_timeout = self._seconds("qbt_connect_timeout", 1, 120)
         self.qbt_total_timeout = self._seconds("qbt_total_timeout", 1, 600)
         advanced_form.addRow("Proxy user name", self.qbt_http_username)
         advanced_form.addRow("Proxy password", self.qbt_http_password)
+        advanced_form.addRow("Host header", self.qbt_host_header)
         advanced_form.addRow("Connect timeout", self.qbt_connect_timeout)
         advanced_form.addRow(
             "Total timeout", self._with_error("qbt_total_timeout", self.qbt_total_timeout)
@@ -484,6 +497,48 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout()
         layout.addWidget(prowlarr)
         layout.addWidget(torznab)
+        layout.addWidget(self._ranking_box())
+        layout.addStretch(1)
+        page.setLayout(layout)
+        return page
+
+    def _ranking_box(self) -> QGroupBox:
+        """The ranking policy's words and formats (gui.core.ranking.RankingPolicy)."""
+        box = QGroupBox("Choosing a release")
+        form = QFormLayout()
+        self.format_preference = self._line("format_preference", "m4b, m4a, flac, opus, mp3")
+        self.format_preference.setToolTip("Best first; a release in none of them scores lowest")
+        self.must_contain = self._line("must_contain", "e.g. unabridged")
+        self.must_contain.setToolTip("Every one of these words must be in a release's title")
+        self.must_not_contain = self._line("must_not_contain", "e.g. sample, epub")
+        self.must_not_contain.setToolTip("A title with any of these words is rejected")
+        self.prefer_unabridged = QCheckBox("Prefer unabridged releases")
+        self.reject_abridged = QCheckBox("Reject abridged releases")
+        form.addRow("Formats, best first", self.format_preference)
+        form.addRow("Words required", self.must_contain)
+        form.addRow("Words refused", self.must_not_contain)
+        form.addRow("", self.prefer_unabridged)
+        form.addRow("", self.reject_abridged)
+        box.setLayout(form)
+        return box
+
+    def _window_page(self) -> QWidget:
+        page = QWidget()
+        self.minimize_to_tray = QCheckBox("Minimising the window hides it in the tray")
+        self.minimize_to_tray.setObjectName("minimize_to_tray")
+        self.close_to_tray = QCheckBox(
+            "Closing the window keeps Earmark running in the tray (Quit from the tray menu)"
+        )
+        self.close_to_tray.setObjectName("close_to_tray")
+        tray_note = _plain(
+            ""
+            if QSystemTrayIcon.isSystemTrayAvailable()
+            else "This desktop has no system tray: the window stays as it is."
+        )
+        layout = QVBoxLayout()
+        layout.addWidget(self.minimize_to_tray)
+        layout.addWidget(self.close_to_tray)
+        layout.addWidget(tray_note)
         layout.addStretch(1)
         page.setLayout(layout)
         return page
@@ -496,10 +551,15 @@ class SettingsDialog(QDialog):
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
         heading.setFont(font)
+        # A scroll area: at 200 % on a 1920x1080 screen a page is taller than the screen.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(page)
         column = QVBoxLayout()
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(heading)
-        column.addWidget(page, 1)
+        column.addWidget(scroll, 1)
         holder.setLayout(column)
         return holder
 
@@ -690,6 +750,7 @@ class SettingsDialog(QDialog):
             "qbt_username": self.qbt_username,
             "qbt_tls_fingerprint": self.qbt_fingerprint,
             "qbt_http_username": self.qbt_http_username,
+            "qbt_host_header": self.qbt_host_header,
             "qbt_default_category": self.qbt_category,
             "qbt_default_save_path": self.qbt_save_path,
             "prowlarr_url": self.prowlarr_url,
@@ -731,6 +792,14 @@ class SettingsDialog(QDialog):
             choice = self.abs_match_provider.count() - 1
         self.abs_match_provider.setCurrentIndex(choice)
         self._import_enabled()
+        policy = RankingPolicy.from_dict(settings.ranking_policy)
+        self.format_preference.setText(", ".join(policy.format_preference))
+        self.must_contain.setText(", ".join(policy.must_contain))
+        self.must_not_contain.setText(", ".join(policy.must_not_contain))
+        self.prefer_unabridged.setChecked(policy.prefer_unabridged)
+        self.reject_abridged.setChecked(policy.reject_abridged)
+        self.minimize_to_tray.setChecked(settings.minimize_to_tray)
+        self.close_to_tray.setChecked(settings.close_to_tray)
 
     def add_empty_mapping(self) -> None:
         self.add_mapping_row("", "")
@@ -778,6 +847,19 @@ class SettingsDialog(QDialog):
         result.id3_version = int(self.id3_version.currentData())
         result.auto_apply_threshold = self.auto_apply_threshold.value() / 100
         result.abs_match_provider = str(self.abs_match_provider.currentData() or "")
+        stored = RankingPolicy.from_dict(result.ranking_policy)
+        policy = dataclasses.replace(
+            stored,
+            format_preference=_words(self.format_preference.text(), lower=True),
+            must_contain=_words(self.must_contain.text()),
+            must_not_contain=_words(self.must_not_contain.text()),
+            prefer_unabridged=self.prefer_unabridged.isChecked(),
+            reject_abridged=self.reject_abridged.isChecked(),
+        )
+        if policy != stored:  # untouched: the file keeps following the defaults
+            result.ranking_policy = policy.to_dict()
+        result.minimize_to_tray = self.minimize_to_tray.isChecked()
+        result.close_to_tray = self.close_to_tray.isChecked()
         return result
 
     def qbt_config(self) -> QbtConfig:
@@ -1004,3 +1086,13 @@ class SettingsDialog(QDialog):
     def _stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+
+
+def _words(text: str, *, lower: bool = False) -> tuple[str, ...]:
+    """ "m4b, M4A;flac" -> ("m4b", "m4a", "flac") for lower; order kept, repeats dropped."""
+    found: list[str] = []
+    for part in text.replace(";", ",").split(","):
+        word = part.strip().lower() if lower else part.strip()
+        if word and word not in found:
+            found.append(word)
+    return tuple(found)

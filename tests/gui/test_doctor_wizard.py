@@ -12,6 +12,7 @@ import gc
 import socket
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -20,6 +21,10 @@ from pytestqt.qtbot import QtBot
 from gui.clients.doctor import VERDICTS
 from gui.clients.http import HttpOptions
 from gui.clients.qbittorrent import QbtConfig
+from gui.controller import AppController
+from gui.services.status import Link
+from gui.settings import Secret, SecretStore, Settings, load_settings, save_settings
+from gui.store import Store
 from gui.views.doctor_wizard import (
     VERDICT_WORDS,
     DoctorWizard,
@@ -35,6 +40,7 @@ from tests.gui.conftest import run_until
 from tests.gui.test_settings_dialog import python_owned_parts
 from tests.harness.forwarder import PortForwarder
 from tests.harness.qbt import QBT_PASSWORD, QBT_USER, QbtInstance
+from tests.harness.wait import until
 
 WRONG_CREDENTIALS = "Reason: invalid credentials"
 BANNED = "Reason: IP has been banned"
@@ -120,6 +126,7 @@ def test_wrong_password_ends_on_wrong_credentials_after_one_attempt(
     run_until(qloop, lambda: idle(wizard), 10, "the wizard to be idle")
     final = wizard.recheck_page.result.text()
     assert "wrong credentials" in final.lower()
+    assert not final.startswith("Still")  # never "Still" without checking again
     assert "will not try to log in again on its own" in wizard.recheck_page.detail.text()
     assert wizard.final_diagnosis is None  # no automatic second run
     run_until(qloop, lambda: log_count(qbt, WRONG_CREDENTIALS) >= 1, 10, "the failed login")
@@ -261,6 +268,8 @@ def test_healthy_server_finishes_on_the_verdict_page(
     wizard = open_wizard(qtbot, qloop, config(qbt.url))
     wizard.next()
     assert wizard.verdict_page.verdict.text() == "Connected"
+    assert wizard.verdict_page.title() != "What is wrong"  # nothing is
+    assert wizard.verdict_page.title() == "qBittorrent works"
     assert wizard.verdict_page.isFinalPage()
     assert wizard.verdict_page.nextId() == -1
     assert not wizard.isModal()
@@ -314,3 +323,119 @@ def test_every_part_belongs_to_qt_and_the_wizard_is_freed(qapp: QApplication) ->
     del wizard
     gc.collect()
     assert gone() is None
+
+
+# ---- the safe fixes first (issue 12, defect 12) ------------------------------------------
+
+
+def test_port_remap_offers_the_safe_host_header_fix_first(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, qbt: QbtInstance
+) -> None:
+    """Earmark sends the Host header the doctor found to work: qBittorrent's Host-header
+    validation stays on."""
+    chosen: list[str] = []
+    with PortForwarder(qbt.web_port) as remap:
+        wizard = open_wizard(qtbot, qloop, config(remap.url))
+        assert wizard.diagnosis is not None
+        assert wizard.diagnosis.verdict == "host_header_rejected"
+        wizard.host_header_chosen.connect(chosen.append)
+        wizard.next()
+        page = wizard.verdict_page
+        assert page.host_box.isVisibleTo(wizard)
+        layout = page.layout()
+        assert layout.indexOf(page.host_box) < layout.indexOf(page.change_box)  # offered first
+        assert "Or change" in page.change_box.title()
+        page.use_host.click()
+        assert chosen == [wizard.diagnosis.working_host_header]
+        assert wizard.config.http.host_header == chosen[0]
+        assert "Done" in page.host_status.text()
+        wizard.next()
+        run_until(qloop, lambda: wizard.final_diagnosis is not None and idle(wizard), 30, "recheck")
+        assert wizard.final_diagnosis.verdict == "ok", wizard.final_diagnosis
+        assert wizard.recheck_page.result.text() == "Fixed: Connected"
+    assert qbt.admin().preferences()["web_ui_host_header_validation_enabled"] is True
+    assert log_count(qbt, WRONG_CREDENTIALS) == 0
+
+
+def test_a_wrong_password_is_corrected_inside_the_wizard(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, qbt: QbtInstance
+) -> None:
+    chosen: list[str] = []
+    wizard = open_wizard(qtbot, qloop, config(qbt.url, password="wrong"))
+    assert wizard.diagnosis is not None and wizard.diagnosis.verdict == "bad_credentials"
+    wizard.password_chosen.connect(chosen.append)
+    wizard.next()
+    page = wizard.verdict_page
+    assert page.password_box.isVisibleTo(wizard)
+    assert not page.check_password.isEnabled()
+    page.password.setText(QBT_PASSWORD)
+    page.check_password.click()
+    assert chosen == [QBT_PASSWORD]
+    assert wizard.currentId() == DoctorWizard.PAGE_RECHECK  # checked again at once
+    run_until(qloop, lambda: wizard.final_diagnosis is not None and idle(wizard), 30, "recheck")
+    assert wizard.final_diagnosis.verdict == "ok", wizard.final_diagnosis
+    assert wizard.recheck_page.result.text() == "Fixed: Connected"
+    run_until(qloop, lambda: log_count(qbt, WRONG_CREDENTIALS) >= 1, 10, "the failed login")
+    assert log_count(qbt, WRONG_CREDENTIALS) == 1  # the first run's only
+    assert wizard.login_attempts == 2
+
+
+def test_the_safe_host_fix_is_saved_in_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qloop: asyncio.AbstractEventLoop
+) -> None:
+    profile = tmp_path / "profile"
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(profile))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.setenv("EARMARK_QBT_URL", "http://127.0.0.1:9/")  # never copied to the file
+    save_settings(Settings(qbt_url="http://nas:8081/"), profile)
+    app = AppController(load_settings(), SecretStore(), Store.open_in(profile))
+    try:
+        app.use_host_header("nas")
+        stored = load_settings(profile, env=False)
+        assert stored.qbt_host_header == "nas"
+        assert stored.qbt_url == "http://nas:8081/"
+        assert app.settings.qbt_host_header == "nas"
+    finally:
+        qloop.run_until_complete(app.shutdown())
+        app.window.close()
+        app.store.close()
+
+
+def test_what_the_doctor_fixed_is_what_the_window_connects_with(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    qloop: asyncio.AbstractEventLoop,
+    qbt: QbtInstance,
+) -> None:
+    """A password corrected in the wizard is kept (no keyring: for this session) and the
+    window's connection uses it once the wizard closes."""
+    profile = tmp_path / "profile"
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(profile))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.delenv("EARMARK_QBT_PASSWORD", raising=False)
+    secrets = SecretStore()
+    secrets.remember_for_session(Secret.QBT_PASSWORD, "wrong")
+    app = AppController(
+        Settings(qbt_url=qbt.url, qbt_username=QBT_USER), secrets, Store.open_in(profile)
+    )
+    app.service.min_interval = 0.2
+
+    async def scenario() -> None:
+        app.start()
+        await until(lambda: app.service.status.link is Link.REFUSED, what="the refused login")
+        wizard = app.open_doctor()
+        await until(lambda: wizard.diagnosis is not None and not wizard.is_busy(), what="diagnosis")
+        wizard.next()
+        wizard.verdict_page.password.setText(QBT_PASSWORD)
+        wizard.verdict_page.check_password.click()
+        await until(lambda: wizard.final_diagnosis is not None and idle(wizard), what="recheck")
+        assert secrets.get(Secret.QBT_PASSWORD) == QBT_PASSWORD
+        wizard.accept()
+        await until(lambda: app.service.status.link is Link.CONNECTED, what="the connection")
+        await app.shutdown()
+
+    try:
+        qloop.run_until_complete(scenario())
+    finally:
+        app.window.close()
+        app.store.close()

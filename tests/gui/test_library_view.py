@@ -20,6 +20,7 @@ from gui.models.library import (
     Column,
     LibraryModel,
 )
+from gui.models.themed import on_window
 from gui.services.library import owned_score
 from gui.store import OwnedBook, Store
 from gui.views.library_view import EMPTY_TEXT, LibraryView
@@ -547,9 +548,9 @@ def test_details_dialog_fields_missing_and_match(qtbot: QtBot) -> None:
     dialog.show_result(False, "Audiobookshelf found no match on Open Library")
     assert dialog.match_result.isVisible()
     assert dialog.match_result.text() == "Audiobookshelf found no match on Open Library"
-    assert LOW_COLOUR in dialog.match_result.styleSheet()
+    assert on_window(LOW_COLOUR) in dialog.match_result.styleSheet()
     dialog.show_result(True, "Matched: description and ISBN filled in")
-    assert GOOD_COLOUR in dialog.match_result.styleSheet()
+    assert on_window(GOOD_COLOUR) in dialog.match_result.styleSheet()
     assert dialog.match_button.isEnabled()
 
     # the book after the match

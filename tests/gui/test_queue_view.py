@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 from gui.controller import AppController
 from gui.models.downloads import PROGRESS_ROLE
 from gui.models.queue import MIME_TYPE, REVIEW_COLOURS, STATE_COLUMN, QueueModel
+from gui.services.status import Link, Status
 from gui.services.workflow import WorkflowError
 from gui.settings import SecretStore, Settings
 from gui.store import Book, OwnedBook, Store
@@ -507,6 +508,7 @@ def test_delete_and_the_toolbar_remove_act_on_the_table_in_view(
         await until(lambda: app.store.book(emma.id or 0) is None, "Emma removed by the toolbar")
         assert not removed_downloads
         window.show_downloads()
+        window.show_status(Status(Link.CONNECTED, "connected"))  # Remove needs qBittorrent
         app.downloads_view.remove_action.setEnabled(True)
         app.downloads_view.table.setFocus()
         QTest.keyClick(app.downloads_view.table, Qt.Key.Key_Delete)

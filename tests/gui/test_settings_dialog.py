@@ -30,6 +30,9 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 from shiboken6 import Shiboken
 
+from gui.controller import AppController
+from gui.core.ranking import RankingPolicy
+from gui.models.themed import on_window
 from gui.settings import (
     KEYRING_SERVICE,
     SECRET_ENV,
@@ -40,7 +43,9 @@ from gui.settings import (
     load_settings,
     save_settings,
 )
+from gui.store import Store
 from gui.views.settings_dialog import ResultLabel, SettingsDialog
+from gui.views.tray import Tray
 from tests.doubles.services import AbsDouble, JackettDouble, ProwlarrDouble
 from tests.gui.conftest import run_until
 from tests.harness.qbt import QBT_PASSWORD, QBT_USER, QbtInstance
@@ -429,13 +434,13 @@ def test_indexer_and_abs_tests_against_doubles(
         text = press_test(qloop, dialog.prowlarr_test, dialog.prowlarr_result)
         assert dialog.prowlarr_result.state == "ok"
         assert text.startswith("✔") and "the API key works" in text
-        assert "#1b7f3b" in dialog.prowlarr_result.styleSheet()
+        assert on_window("#1b7f3b") in dialog.prowlarr_result.styleSheet()  # the doctor's green
 
         dialog.prowlarr_key.edit.setText("not-the-prowlarr-key")
         text = press_test(qloop, dialog.prowlarr_test, dialog.prowlarr_result)
         assert dialog.prowlarr_result.state == "failed" and "wrong API key" in text
         assert "not-the-prowlarr-key" not in text
-        assert "#b3261e" in dialog.prowlarr_result.styleSheet()
+        assert on_window("#b3261e") in dialog.prowlarr_result.styleSheet()
 
         dialog.prowlarr_url.setText(f"http://127.0.0.1:{free_port()}/")
         text = press_test(qloop, dialog.prowlarr_test, dialog.prowlarr_result)
@@ -558,3 +563,50 @@ def test_every_part_belongs_to_qt_and_the_dialog_is_freed(
     del dialog
     gc.collect()
     assert gone() is None  # no reference cycle through Qt connections keeps it alive
+
+
+def test_tray_and_ranking_choices_have_a_place(
+    qtbot: QtBot, memory_keyring: MemoryKeyring, tmp_path: Path
+) -> None:
+    """Issue 12, defect 15: minimise/close to tray and the ranking words and formats
+    existed only in the settings file."""
+    dialog = make_dialog(qtbot)
+    dialog.open_page("window")
+    dialog.minimize_to_tray.setChecked(True)
+    dialog.close_to_tray.setChecked(True)
+    dialog.open_page("indexers")
+    assert dialog.format_preference.text() == "m4b, m4a, flac, opus, mp3"  # the defaults
+    dialog.format_preference.setText("MP3, m4b")
+    dialog.must_contain.setText("unabridged")
+    dialog.must_not_contain.setText("sample, dramatized")
+    dialog.reject_abridged.setChecked(True)
+    saved = press_ok(qtbot, dialog)
+    assert saved.minimize_to_tray and saved.close_to_tray
+    policy = RankingPolicy.from_dict(saved.ranking_policy)
+    assert policy.format_preference == ("mp3", "m4b")
+    assert policy.must_contain == ("unabridged",)
+    assert policy.must_not_contain == ("sample", "dramatized")
+    assert policy.reject_abridged and policy.prefer_unabridged
+    again = SettingsDialog(load_settings())
+    qtbot.addWidget(again)
+    assert again.format_preference.text() == "mp3, m4b"
+    assert again.close_to_tray.isChecked()
+
+
+def test_closing_keeps_earmark_in_the_tray_when_chosen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qloop: asyncio.AbstractEventLoop
+) -> None:
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(tmp_path / "profile"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    app = AppController(Settings(close_to_tray=True), SecretStore(), Store.open_in(tmp_path / "p"))
+    try:
+        monkeypatch.setattr(Tray, "available", property(lambda _self: True))
+        app.window.close_requested.emit()
+        assert not app.quit_requested.is_set()
+        app.settings.close_to_tray = False
+        app.window.close_requested.emit()
+        assert app.quit_requested.is_set()
+    finally:
+        qloop.run_until_complete(app.shutdown())
+        app.window.close()
+        app.store.close()

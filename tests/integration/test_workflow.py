@@ -30,6 +30,7 @@ from gui.services.library import LibraryIndex
 from gui.services.search import ProwlarrSource, TorznabFeed
 from gui.services.workflow import (
     ALLOWED_TRANSITIONS,
+    NO_LIBRARY_FOLDER,
     Workflow,
     WorkflowSettings,
     book_tag,
@@ -226,7 +227,7 @@ async def test_want_search_grab_and_real_download(swarm: Swarm, store: Store) ->
         await async_wait_until(downloaded, 60, 0.2, what="the book to be downloaded")
 
     book = fresh(store, book)
-    assert book.reason is None
+    assert book.reason == NO_LIBRARY_FOLDER  # this workflow has no library folder to import to
     done = swarm.leecher_admin().torrent(swarm.info_hash)
     assert done is not None and done["progress"] == 1
     assert (Path(done["save_path"]) / "Dune").is_dir()
@@ -455,7 +456,7 @@ async def test_a_torrent_added_just_before_a_crash_is_found_not_added_again(
         admin.wait_for_torrent(torrent_info_hash(best))
         moved = await workflow.step(book)  # "the restart"
     assert moved is not None and moved.to_state == "downloading"
-    assert "found in qBittorrent (added before a restart)" in moved.message
+    assert "already in qBittorrent, added by Earmark earlier" in moved.message
     assert [t["hash"] for t in admin.torrents()] == [torrent_info_hash(best)]
     assert jackett.downloads == []  # nothing fetched again
     assert_continuous(store, book.id or 0)

@@ -29,6 +29,7 @@ from typing import Any, Self
 import pytest
 from aiohttp import web
 
+from gui.services.workflow import NO_LIBRARY_FOLDER
 from gui.settings import Settings, save_settings
 from gui.store import Store
 from tests.harness.audiobook import build_torrent, info_hash, make_audiobook
@@ -280,7 +281,7 @@ async def test_killed_and_restarted_the_loop_finishes_the_book(
             "state": "downloaded",
             "hash": swarm.info_hash,
             "library_path": None,
-            "reason": None,
+            "reason": NO_LIBRARY_FOLDER,  # the run has no library folder to import to
         }
     ]
     if kill_at != "grabbed":  # the hash was persisted before the add: never fetched again

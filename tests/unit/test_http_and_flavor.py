@@ -52,7 +52,7 @@ def test_error_message_names_server_endpoint_and_answer() -> None:
     )
     assert str(error) == (
         "qBittorrent at http://192.168.0.48:52095/: wrong user name or password — "
-        "endpoint auth/login answered HTTP 200 'Fails.'"
+        "the login answered HTTP 200 'Fails.'"
     )
 
 
