@@ -371,7 +371,8 @@ class AppController(QObject):
     async def import_csv(self, path: str) -> ImportPlan:
         """Add the books of a Goodreads export or a plain CSV; report what happened."""
         file = Path(path)
-        parsed = await asyncio.to_thread(read_csv_file, file)
+        shelves = self.settings.csv_shelves
+        parsed = await asyncio.to_thread(lambda: read_csv_file(file, shelves=shelves))
         queue = [(b.title, b.author, b.isbn) for b in await self.store.run(self.store.books)]
         owned = await self._owned_lookup()
         plan = await asyncio.to_thread(plan_import, parsed, queue, owned)

@@ -76,6 +76,9 @@ class Settings:
     add_without_asking: bool = False
     add_defaults: dict[str, Any] = field(default_factory=dict)  # the add dialog's last choices
     minimize_to_tray: bool = False
+    #: Goodreads shelves whose books a CSV import wants; custom exclusive shelves
+    #: ("want-to-listen") are added here by name.
+    csv_shelves: list[str] = field(default_factory=lambda: ["to-read"])
     # the acquisition workflow (gui.services.workflow)
     ranking_policy: dict[str, Any] = field(default_factory=dict)  # RankingPolicy.to_dict()
     grab_category: str = ""  # qBittorrent category of grabbed books; "" = qbt_default_category
