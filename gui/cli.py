@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -22,11 +23,14 @@ from gui.clients.errors import ClientError
 from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.formatting import human_size
+from gui.core.redact import REDACTOR
 from gui.core.torrents import TorrentInputError, TorrentUrl, parse_source
+from gui.logging_setup import LOG_FILE, cli_logging, log_dir
 from gui.settings import SecretStore, SettingsError, config_dir, load_settings, qbt_config
 from gui.store import Store, StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger(__name__)
 
 LIST_FIELDS = (
     "hash",
@@ -46,7 +50,11 @@ class CommandFailed(Exception):
 
 
 class Output:
-    """Keeps stdout clean for `--json`: human text goes there only without it."""
+    """Keeps stdout clean for `--json`: human text goes there only without it.
+
+    Everything printed passes through the redactor: a configured secret is shown as its
+    placeholder (``{prowlarr-api-key}``, which `earmark add` turns back into the key), a
+    tracker passkey or URL password not at all."""
 
     def __init__(self, as_json: bool, out: TextIO, err: TextIO) -> None:
         self.as_json = as_json
@@ -55,15 +63,15 @@ class Output:
 
     def text(self, line: str) -> None:
         if not self.as_json:
-            print(line, file=self.out, flush=True)
+            print(REDACTOR.text(line), file=self.out, flush=True)
 
     def document(self, value: Any) -> None:
         if self.as_json:
-            json.dump(value, self.out, indent=2, ensure_ascii=False)
+            json.dump(REDACTOR.value(value), self.out, indent=2, ensure_ascii=False)
             self.out.write("\n")
 
     def error(self, line: str) -> None:
-        print(f"earmark: {line}", file=self.err, flush=True)
+        print(f"earmark: {REDACTOR.text(line)}", file=self.err, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -405,6 +413,12 @@ def main(
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
     output = Output(args.json, out, err)
+    SecretStore().register_all()
+    with cli_logging(err):
+        return _run_command(args, output)
+
+
+def _run_command(args: argparse.Namespace, output: Output) -> int:
     try:
         return asyncio.run(COMMANDS[args.command](args, output))
     except (
@@ -419,4 +433,11 @@ def main(
         return EXIT_FAILED
     except KeyboardInterrupt:
         output.error("interrupted")
+        return EXIT_FAILED
+    except Exception as exc:  # a fault of Earmark's: one line here, the traceback in the log
+        log.error("%s failed unexpectedly", args.command, exc_info=exc)
+        output.error(
+            f"unexpected error ({type(exc).__name__}: {exc}); the details are in "
+            f"{log_dir() / LOG_FILE}"
+        )
         return EXIT_FAILED

@@ -30,9 +30,9 @@ from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.goodreads import CsvBook, ImportPlan, OwnedLookup, plan_import, read_csv_file
 from gui.core.metadata import BookMetadata
 from gui.core.ranking import Ranked, RankingPolicy, Wanted, rank
+from gui.core.redact import REDACTOR
 from gui.core.torrents import Magnet, TorrentInputError, TorrentSource, describe_source
 from gui.library_controller import LibraryController
-from gui.logging_setup import REDACTOR
 from gui.models.connection import Connection
 from gui.models.downloads import DownloadsModel
 from gui.models.history import HistoryModel
@@ -746,7 +746,7 @@ class AppController(QObject):
             if isValid(dialog):
                 dialog.show_note("This release has no magnet link.", "error")
             return
-        QGuiApplication.clipboard().setText(magnet)
+        QGuiApplication.clipboard().setText(REDACTOR.conceal(magnet))
         if isValid(dialog):
             dialog.show_note("Magnet link copied to the clipboard.", "success")
 
@@ -772,7 +772,7 @@ class AppController(QObject):
         if magnet is None:
             self.window.notices.show_notice(f"No magnet link is known for {book.title}.", "error")
             return None
-        QGuiApplication.clipboard().setText(magnet)
+        QGuiApplication.clipboard().setText(REDACTOR.conceal(magnet))
         self.window.notices.show_notice(
             f"Magnet link of {book.title} copied: paste it into your torrent client.", "success"
         )

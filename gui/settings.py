@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
+from gui.core.redact import REDACTOR
+
 if TYPE_CHECKING:
     from gui.clients.qbittorrent import QbtConfig
 
@@ -212,9 +214,17 @@ class SecretStore:
         self._session: dict[Secret, str] = {}
 
     def remember_for_session(self, secret: Secret, value: str) -> None:
+        REDACTOR.add(value, secret.value)
         self._session[secret] = value
 
     def get(self, secret: Secret) -> str | None:
+        """The secret's value, registered with the redactor on the way out: every secret
+        Earmark uses passes here, so every text that leaves the process can hide it."""
+        value = self._lookup(secret)
+        REDACTOR.add(value, secret.value)
+        return value
+
+    def _lookup(self, secret: Secret) -> str | None:
         from_env = os.environ.get(secret.env_var)
         if from_env is not None:
             return from_env
@@ -227,6 +237,7 @@ class SecretStore:
             return None
 
     def set(self, secret: Secret, value: str) -> None:
+        REDACTOR.add(value, secret.value)
         try:
             _keyring().set_password(KEYRING_SERVICE, secret.value, value)
         except _keyring().errors.KeyringError as exc:
@@ -239,6 +250,12 @@ class SecretStore:
             pass
         except _keyring().errors.KeyringError as exc:
             raise SecretStoreUnavailable(self.unavailable_message()) from exc
+
+    def register_all(self) -> None:
+        """Look every secret up once, so that the redactor hides each configured one even
+        in a command that does not use it (an echoed Torznab key in `earmark add`)."""
+        for secret in Secret:
+            self.get(secret)
 
     def available(self) -> bool:
         backend = _keyring().get_keyring()

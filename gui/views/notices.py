@@ -9,6 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from gui.core.redact import REDACTOR
+
 LEVEL_STYLE = {
     "info": "background:#e8f1fb; border:1px solid #9cc3ea;",
     "success": "background:#e7f6ea; border:1px solid #8fcf9b;",
@@ -35,7 +37,7 @@ class NoticeBar(QWidget):
         frame.setStyleSheet(f"QFrame#notice {{ {LEVEL_STYLE.get(level, '')} border-radius:4px; }}")
         row = QHBoxLayout(frame)
         row.setContentsMargins(8, 3, 3, 3)
-        label = QLabel(text, frame)
+        label = QLabel(REDACTOR.text(text), frame)  # an error may echo a key or passkey
         label.setWordWrap(True)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QToolButton(frame)

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from gui.core.formatting import human_size
 from gui.core.ranking import Ranked, Wanted
+from gui.core.redact import REDACTOR
 from gui.models.downloads import RAW_ROLE, RawSortProxy
 from gui.models.palette import BAD, GOOD
 from gui.models.table import ListTableModel
@@ -483,7 +484,7 @@ class SearchDialog(QDialog):
 
     def show_note(self, text: str, level: str = "info") -> None:
         colour = {"success": GOOD, "error": BAD}.get(level)
-        escaped = html.escape(text)
+        escaped = html.escape(REDACTOR.text(text))
         self.note.setText(f"<span style='color:{colour}'>{escaped}</span>" if colour else escaped)
 
     def closeEvent(self, event: QCloseEvent) -> None:
