@@ -52,7 +52,7 @@ from gui.services.workflow import (
     workflow_from_settings,
 )
 from gui.settings import SecretStore, Settings, qbt_config, save_settings
-from gui.store import Book, DownloadRecord, Store
+from gui.store import Book, DownloadRecord, Store, StoreError
 from gui.views.add_dialog import AddTorrentDialog, options_from_defaults
 from gui.views.book_details import BookDetailsDialog
 from gui.views.doctor_wizard import DoctorWizard
@@ -171,7 +171,9 @@ class AppController(QObject):
         error = task.exception()
         if error is None:
             return
-        if isinstance(error, ClientError | TorrentInputError | WorkflowError | ValueError):
+        if isinstance(
+            error, ClientError | TorrentInputError | WorkflowError | StoreError | ValueError
+        ):
             self.window.notices.show_notice(str(error), "error")
         else:
             log.error("unexpected error", exc_info=error)
