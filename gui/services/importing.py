@@ -27,6 +27,7 @@ The source files are never modified: the torrent keeps seeding.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import time
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from gui.clients.audiobookshelf import book_from_item
 from gui.clients.errors import ClientError, ForbiddenError
+from gui.core.formatting import human_size
 from gui.core.importer import (
     DestinationConflict,
     ImportFailed,
@@ -355,15 +357,28 @@ def _tag_copies(
 
     notes: list[str] = []
     audio = [item.target for item in plan.audio_files]
-    for target, (track, disc) in zip(audio, track_numbers(audio), strict=True):
+    numbers = track_numbers(audio)
+    for index, (target, (track, disc)) in enumerate(zip(audio, numbers, strict=True)):
         path = folder.joinpath(*target.parts)
-        if os.stat(path).st_nlink > 1:
-            notes.append(f"{target} not tagged: it is a hardlink to the seeding file")
-            continue
         try:
+            if os.stat(path).st_nlink > 1:
+                notes.append(f"{target} not tagged: it is a hardlink to the seeding file")
+                continue
             write_tags(path, meta, track=track, disc=disc, id3_version=id3_version)
         except TaggingError as exc:
             notes.append(f"{target} not tagged: {exc}")
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+                # Each later file needs the same room: say it once for all of them.
+                rest = len(audio) - index
+                notes.append(
+                    f"{rest} file{'s' if rest != 1 else ''} from {target} on not tagged: the "
+                    f"library disk is full (a tag is written on a copy of the file, which "
+                    f"needs {human_size(path.stat().st_size)} free); the files are imported "
+                    "untagged"
+                )
+                break
+            notes.append(f"{target} not tagged: {exc.strerror or exc}")
     if meta.cover and plan.cover is None:
         try:
             write_cover_file(folder, meta.cover)
