@@ -317,6 +317,12 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
                     report = await importer.run(book, torrent_hash, qbt=client, store=store)
                 except IMPORT_ERRORS as exc:
                     raise CommandFailed(str(exc)) from exc
+    if report.abs_error:  # a setting to fix: the command failed, the copy stays
+        raise CommandFailed(
+            f"{report.abs_error} — the book was imported into {report.library_path} "
+            f"({len(report.files)} files) and the copy is kept; fix the Audiobookshelf "
+            "URL or key and Earmark tells it on its next pass"
+        )
     out.text(f"Imported into {report.library_path} ({len(report.files)} files)")
     out.text(f"Metadata: {report.score_change}")
     out.text(

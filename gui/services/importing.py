@@ -47,7 +47,7 @@ from gui.core.importer import (
     import_book,
 )
 from gui.core.layout import BookMeta, ImportPlan, book_folder, select_files
-from gui.core.matching import fold
+from gui.core.matching import fold, split_names
 from gui.core.metadata import (
     BookMetadata,
     completeness,
@@ -170,6 +170,9 @@ class ImportReport:
     score_after: int
     status: str = "imported"  # or "already_imported", or REVIEW: nothing copied yet
     notes: tuple[str, ...] = field(default=())
+    #: Audiobookshelf could not be reached or refused the key when it was to be told
+    #: about the book: the copy is kept, `earmark import` exits 1 with this reason.
+    abs_error: str | None = None
 
     @property
     def score_change(self) -> str:
@@ -348,6 +351,22 @@ def _read_source_tags(root: Path, plan: ImportPlan) -> BookMetadata | None:
     return None
 
 
+def _library_tags(folder: Path) -> BookMetadata | None:
+    """Tags of the first audio file of a book folder in the library."""
+    from gui.core.tagging import TaggingError, read_tags
+
+    try:
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    except OSError:
+        return None
+    for path in files:
+        try:
+            return read_tags(path)
+        except (TaggingError, OSError):
+            continue
+    return None
+
+
 def _tag_copies(
     folder: Path, plan: ImportPlan, meta: BookMetadata, id3_version: int = 3
 ) -> list[str]:
@@ -390,21 +409,51 @@ def _tag_copies(
 # ---- Audiobookshelf ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AbsOutcome:
+    """What telling Audiobookshelf about an imported book gave: the item (None: not
+    confirmed, the notes say why) and, when ABS could not be reached or refused the key
+    at the first request, that reason (a setting to fix, not a wait)."""
+
+    item: AbsBook | None
+    error: str | None = None
+
+
 async def _abs_sync(
     abs_client: AbsClient,
     meta: BookMetadata,
     options: ImportOptions,
     notes: list[str],
-) -> AbsBook | None:
-    """Scan (when allowed), wait for it, find the book (matched when asked): the item as
-    Audiobookshelf now describes it, or None."""
+) -> AbsOutcome:
+    """Tell Audiobookshelf about the imported book. Never raises a client error: the
+    files are in the library by now, so whatever ABS does is a note on a finished import
+    (and the workflow asks ABS again later, `Importer.confirm`)."""
     try:
         library = choose_library(
             await abs_client.libraries(), options.library_dir, options.abs_library_id
         )
     except ClientError as exc:
         notes.append(f"Audiobookshelf was not told about the book: {exc}")
-        return None
+        return AbsOutcome(None, f"Audiobookshelf was not told about the book: {exc}")
+    try:
+        return AbsOutcome(await _scan_and_find(abs_client, library, meta, options, notes))
+    except ClientError as exc:
+        notes.append(
+            f"Audiobookshelf failed while Earmark waited for its scan ({exc}); the book is "
+            "imported, and Earmark asks Audiobookshelf again later"
+        )
+        return AbsOutcome(None)
+
+
+async def _scan_and_find(
+    abs_client: AbsClient,
+    library: AbsLibrary | None,
+    meta: BookMetadata,
+    options: ImportOptions,
+    notes: list[str],
+) -> AbsBook | None:
+    """Scan (when allowed), wait for it, find the book (matched when asked): the item as
+    Audiobookshelf now describes it, or None."""
     if library is None:
         notes.append(
             "no Audiobookshelf library holds the library folder; set the library in the "
@@ -577,8 +626,10 @@ async def import_download(
             f"({len(plan.files)} files); metadata {score_text(score_before, score_after)}",
         )
     abs_item_id = None
+    abs_error = None
     if abs_client is not None:
-        item = await _abs_sync(abs_client, meta, options, notes)
+        outcome = await _abs_sync(abs_client, meta, options, notes)
+        item, abs_error = outcome.item, outcome.error
         abs_item_id = item.item_id if item is not None else None
         if item is not None and store is not None:
             from gui.services.library import owned_from_abs
@@ -601,6 +652,7 @@ async def import_download(
         score_after=score_after,
         status=result.status,
         notes=tuple(notes),
+        abs_error=abs_error,
     )
 
 
@@ -767,6 +819,29 @@ class Importer:
                 await provider.close()
             if abs_client is not None:
                 await abs_client.close()
+
+    async def confirm(self, book: Book, store: Store | None = None) -> AbsOutcome:
+        """Ask Audiobookshelf again about a book imported while it failed: scan, find the
+        item by the tags of the library copy (what ABS reads), index it."""
+        if self.abs_factory is None or not book.library_path:
+            return AbsOutcome(None, "Audiobookshelf is not configured")
+        folder = Path(book.library_path)
+        meta = await asyncio.to_thread(_library_tags, folder)
+        if meta is None:
+            meta = BookMetadata(title=book.title, authors=tuple(split_names(book.author)))
+        notes: list[str] = []
+        abs_client = self.abs_factory()
+        try:
+            outcome = await _abs_sync(abs_client, meta, self.options, notes)
+        finally:
+            await abs_client.close()
+        if outcome.item is not None and store is not None:
+            from gui.services.library import owned_from_abs
+
+            await store.run(store.save_owned, owned_from_abs(outcome.item, outcome.item.library_id))
+        if outcome.item is None and outcome.error is None and notes:
+            return AbsOutcome(None, notes[-1])
+        return outcome
 
     async def seeding_policy(self, torrent_hash: str, *, qbt: QBittorrentClient) -> str | None:
         """Apply `remove_after_seeding`; what was done, or None."""
