@@ -26,7 +26,15 @@ from gui.core.formatting import human_size
 from gui.core.redact import REDACTOR
 from gui.core.torrents import TorrentInputError, TorrentUrl, parse_source
 from gui.logging_setup import LOG_FILE, cli_logging, log_dir
-from gui.settings import SecretStore, SettingsError, config_dir, load_settings, qbt_config
+from gui.loop_lock import LoopLock, LoopLockHeld
+from gui.settings import (
+    SecretStore,
+    Settings,
+    SettingsError,
+    config_dir,
+    load_settings,
+    qbt_config,
+)
 from gui.store import Store, StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -340,9 +348,21 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, out: Output) -> int:
+    """The loop, while this process holds the profile's loop lock (one loop per profile)."""
+    settings = load_settings()
+    try:
+        lock = LoopLock.acquire(config_dir(), f"earmark run{' --once' if args.once else ''}")
+    except LoopLockHeld as exc:
+        raise CommandFailed(str(exc)) from exc
+    try:
+        return await _run_loop(args, out, settings)
+    finally:
+        lock.release()
+
+
+async def _run_loop(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     from gui.services.workflow import Transition, WorkflowError, workflow_from_settings
 
-    settings = load_settings()
     with open_store() as store:
         try:
             workflow = workflow_from_settings(store, settings, SecretStore())

@@ -12,6 +12,7 @@ store after each of its transitions and every few seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import re
@@ -33,6 +34,7 @@ from gui.core.ranking import Ranked, RankingPolicy, Wanted, rank
 from gui.core.redact import REDACTOR
 from gui.core.torrents import Magnet, TorrentInputError, TorrentSource, describe_source
 from gui.library_controller import LibraryController
+from gui.loop_lock import LoopLock, LoopLockHeld
 from gui.models.connection import Connection
 from gui.models.downloads import DownloadsModel
 from gui.models.history import HistoryModel
@@ -73,6 +75,8 @@ log = logging.getLogger(__name__)
 REFRESH_MS = 3000
 #: How long quitting waits for a workflow pass to stop (every step is crash-safe).
 WORKFLOW_STOP_TIMEOUT = 5.0
+#: How often a window whose profile loop runs elsewhere checks whether it ended (s).
+LOOP_LOCK_RETRY = 30.0
 _MAGNET_IN_REASON = re.compile(r"(magnet:\?\S+?)(?:\.\s|\.?$)")
 
 
@@ -122,6 +126,9 @@ class AppController(QObject):
         self._workflow_stop: asyncio.Event | None = None
         self._workflow_run: asyncio.Task[None] | None = None
         self._workflow_ready = asyncio.Event()
+        #: The profile's loop lock while this window runs the acquisition loop
+        self._loop_lock: LoopLock | None = None
+        self._loop_lock_told: str | None = None
         self._workflow_hold = 0
         self._refreshing: asyncio.Task[Any] | None = None
         self._refresh_again = False
@@ -147,6 +154,9 @@ class AppController(QObject):
         self._refresh_timer.stop()
         self._workflow_ready.set()  # the supervisor sees `_quitting` and ends
         await self._stop_workflow()
+        if self._loop_lock is not None:
+            self._loop_lock.release()
+            self._loop_lock = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -302,7 +312,12 @@ class AppController(QObject):
     ) -> None:
         self.settings.add_defaults = remembered
         self.settings.add_without_asking = dont_ask
-        save_settings(self.settings)
+        try:
+            save_settings(self.settings)
+        except OSError as exc:  # the profile's disk full or read-only: the add goes on
+            self.window.notices.show_notice(
+                f"The add dialog's choices were not saved: {exc.strerror or exc}", "error"
+            )
         self._spawn(self.add(source, options))
 
     async def add(self, source: TorrentSource, options: AddOptions) -> None:
@@ -522,6 +537,11 @@ class AppController(QObject):
                 self._workflow_ready.clear()
                 await self._workflow_ready.wait()
                 continue
+            if not self._hold_loop_lock():
+                self._workflow_ready.clear()
+                with contextlib.suppress(TimeoutError):  # the other loop may end
+                    await asyncio.wait_for(self._workflow_ready.wait(), LOOP_LOCK_RETRY)
+                continue
             try:
                 workflow = self._build_workflow(client)
             except Exception as exc:  # said once; tried again with new settings or client
@@ -550,6 +570,23 @@ class AppController(QObject):
                 log.error("the workflow loop stopped", exc_info=error)
                 self.window.notices.show_notice(f"The wanted queue stopped: {error}", "error")
                 failed = (client, self.settings)
+
+    def _hold_loop_lock(self) -> bool:
+        """Whether this window may run the profile's acquisition loop: it holds the lock,
+        or takes it now. Held by `earmark run`: said once, the queue stays on view."""
+        if self._loop_lock is not None:
+            return True
+        try:
+            self._loop_lock = LoopLock.acquire(self.store.path.parent, "the Earmark window")
+        except (LoopLockHeld, OSError) as exc:
+            if str(exc) != self._loop_lock_told:
+                self._loop_lock_told = str(exc)
+                self.window.notices.show_notice(
+                    f"This window does not search or grab: {exc}", "info", timeout_ms=0
+                )
+            return False
+        self._loop_lock_told = None
+        return True
 
     def _build_workflow(self, client: QBittorrentClient) -> Workflow:
         workflow = workflow_from_settings(self.store, self.settings, self.secrets)

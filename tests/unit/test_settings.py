@@ -167,3 +167,16 @@ def test_well_typed_values_load_in_their_field_types() -> None:
     assert settings.stall_minutes == 45.0 and isinstance(settings.stall_minutes, float)
     assert settings.max_search_attempts == 3 and isinstance(settings.max_search_attempts, int)
     assert settings.path_mappings == [("a", "b")]
+
+
+def test_hand_edited_add_defaults_of_the_wrong_type_are_dropped() -> None:
+    from gui.views.add_dialog import options_from_defaults
+
+    options = options_from_defaults(
+        {"category": 7, "tags": "abc", "save_path": ["x"], "stopped": "no",
+         "content_layout": "Sideways", "sequential": True}
+    )  # fmt: skip
+    assert (options.category, options.tags, options.save_path) == (None, (), None)
+    assert (options.stopped, options.content_layout, options.sequential) == (False, None, True)
+    kept = options_from_defaults({"category": "books", "tags": ["a", 1, "b"]})
+    assert (kept.category, kept.tags) == ("books", ("a", "b"))
