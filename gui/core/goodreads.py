@@ -270,7 +270,14 @@ def _refuse_headerless(rows: Sequence[tuple[int, list[str]]]) -> None:
     """A file without a header is a plain `title, author[, narrator, series, position]`
     list; rows wider than that mean it is something else, whose columns are unknown."""
     widest = max(len(row) for _, row in rows)
+    numeric = sum(1 for _, row in rows if _cell(row[0]).replace(".", "").isdigit())
     if widest <= len(_POSITIONAL):
+        if len(rows) >= 5 and numeric >= 0.8 * len(rows):  # "1984" is a title; 538 ids not
+            raise CsvRefused(
+                "the file has no header row and its first column holds numbers (ids?), not "
+                "titles; nothing was imported. A plain list has the columns title, author"
+                "[, narrator, series, position] — add a header row naming the columns"
+            )
         return
     first = rows[0][1]
     if widest >= len(_GOODREADS_COLUMNS) * 6 and first[0].strip().isdigit():

@@ -272,3 +272,11 @@ def test_custom_exclusive_shelves_are_imported_when_named() -> None:
     assert [p.reason for p in chosen.rejected] == [
         "on the 'read' shelf, not 'to-read', 'want-to-listen'"
     ]
+
+
+def test_a_headerless_list_of_ids_is_refused_but_numeric_titles_are_books() -> None:
+    ids = "".join(f"{4000 + n},{9000 + n}\n" for n in range(20))
+    with pytest.raises(CsvRefused, match="first column holds numbers"):
+        parse_csv(ids)
+    parsed = parse_csv("1984,George Orwell\n2001,Arthur C. Clarke\nDune,Frank Herbert\n")
+    assert [b.title for b in parsed.books] == ["1984", "2001", "Dune"]
