@@ -60,6 +60,10 @@ class Redactor:
         self._lock = threading.Lock()
         self._by_value: dict[str, str] = {}  # value -> name
         self._by_name: dict[str, str] = {}  # name -> value
+        #: (needle, placeholder) for `conceal` and `conceal_link`, longest needle first;
+        #: each secret as typed and URL-encoded. Rebuilt on `add`, read without the lock.
+        self._all: tuple[tuple[str, str], ...] = ()
+        self._current: tuple[tuple[str, str], ...] = ()
 
     def add(self, secret: str | None, name: str = "secret") -> None:
         """Register a configured secret (empty or very short values are ignored)."""
@@ -70,6 +74,8 @@ class Redactor:
                 self._by_value[secret] = name
             if name != "secret":
                 self._by_name[name] = secret
+            self._all = _needles(self._by_value.items())
+            self._current = _needles((v, n) for n, v in self._by_name.items())
 
     def known(self) -> list[str]:
         with self._lock:
@@ -79,17 +85,13 @@ class Redactor:
 
     def conceal(self, text: str) -> str:
         """Each configured secret (as typed and URL-encoded) -> ``{its-name}``."""
-        with self._lock:
-            pairs = list(self._by_value.items())
-        return _replace(text, pairs)
+        return _replace(text, self._all)
 
     def conceal_link(self, text: str) -> str:
         """A link to keep and use later, with the current value of each named secret as
         its placeholder — only if `reveal` gives the link back exactly (an older key, or a
         secret that happens to occur inside the link, must not corrupt it)."""
-        with self._lock:
-            pairs = [(value, name) for name, value in self._by_name.items()]
-        concealed = _replace(text, pairs)
+        concealed = _replace(text, self._current)
         return concealed if self.reveal(concealed) == text else text
 
     def reveal(self, text: str) -> str:
@@ -135,13 +137,21 @@ class Redactor:
         return [self.text(t) for t in texts]
 
 
-def _replace(text: str, pairs: list[tuple[str, str]]) -> str:
-    for value, name in sorted(pairs, key=lambda pair: -len(pair[0])):  # longest first
+def _needles(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    found: list[tuple[str, str]] = []
+    for value, name in pairs:
         shown = f"{{{name}}}" if name != "secret" else MASK
-        text = text.replace(value, shown)
+        found.append((value, shown))
         encoded = quote(value, safe="")
         if encoded != value:
-            text = text.replace(encoded, shown)
+            found.append((encoded, shown))
+    return tuple(sorted(found, key=lambda pair: -len(pair[0])))
+
+
+def _replace(text: str, needles: tuple[tuple[str, str], ...]) -> str:
+    for needle, shown in needles:
+        if needle in text:
+            text = text.replace(needle, shown)
     return text
 
 
