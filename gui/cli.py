@@ -354,6 +354,10 @@ async def cmd_run(args: argparse.Namespace, out: Output) -> int:
         lock = LoopLock.acquire(config_dir(), f"earmark run{' --once' if args.once else ''}")
     except LoopLockHeld as exc:
         raise CommandFailed(str(exc)) from exc
+    except OSError as exc:
+        raise CommandFailed(
+            f"cannot take the loop lock in {config_dir()}: {exc.strerror or exc}"
+        ) from exc
     try:
         return await _run_loop(args, out, settings)
     finally:

@@ -47,10 +47,11 @@ class LoopLock:
             holder = handle.read()
             handle.close()
             raise LoopLockHeld(_held_message(path, holder)) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "program": program, "since": time.time()}))
-        handle.flush()
+        with contextlib.suppress(OSError):  # a full disk: the lock holds, unnamed
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps({"pid": os.getpid(), "program": program, "since": time.time()}))
+            handle.flush()
         return cls(path, handle)
 
     def release(self) -> None:

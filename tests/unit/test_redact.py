@@ -137,3 +137,27 @@ def _dump(path: Path) -> list[str]:
         return list(db.iterdump())
     finally:
         db.close()
+
+
+def test_cli_logging_gives_stderr_one_line_and_the_log_file_the_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from gui.logging_setup import LOG_FILE, cli_logging
+
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(tmp_path))
+    err = io.StringIO()
+    with cli_logging(err):
+        try:
+            raise ConnectionError("the feed hung up\nsecond line")
+        except ConnectionError as exc:
+            logging.getLogger("gui.services.search").warning("search of X failed", exc_info=exc)
+        logging.getLogger("gui.x").info("only in the file")
+    assert err.getvalue() == "earmark: search of X failed\n"
+    logged = (tmp_path / "logs" / LOG_FILE).read_text(encoding="utf-8")
+    assert "Traceback" in logged and "the feed hung up" in logged and "only in the file" in logged
+    assert not any(
+        isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is err
+        for h in logging.getLogger().handlers
+    )  # removed afterwards
