@@ -387,14 +387,21 @@ def _tag_copies(
         except TaggingError as exc:
             notes.append(f"{target} not tagged: {exc}")
         except OSError as exc:
+            # A full disk or a folder that cannot be written fails every later file the
+            # same way: said once for all of them.
+            rest = len(audio) - index
+            files = f"{rest} file{'s' if rest != 1 else ''} from {target} on not tagged"
             if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-                # Each later file needs the same room: say it once for all of them.
-                rest = len(audio) - index
+                size = human_size(path.stat().st_size)
                 notes.append(
-                    f"{rest} file{'s' if rest != 1 else ''} from {target} on not tagged: the "
-                    f"library disk is full (a tag is written on a copy of the file, which "
-                    f"needs {human_size(path.stat().st_size)} free); the files are imported "
-                    "untagged"
+                    f"{files}: the library disk is full (a tag is written on a copy of the "
+                    f"file, which needs {size} free); the files are imported untagged"
+                )
+                break
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                notes.append(
+                    f"{files}: the book folder cannot be written ({exc.strerror or exc}); "
+                    "the files are imported untagged"
                 )
                 break
             notes.append(f"{target} not tagged: {exc.strerror or exc}")

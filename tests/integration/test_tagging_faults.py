@@ -15,7 +15,7 @@ from gui.core.metadata import BookMetadata
 from gui.core.tagging import read_tags
 from gui.services.importing import _tag_copies
 from tests.harness.audiobook import make_audiobook
-from tests.harness.faults import fill_disk, tmpfs
+from tests.harness.faults import fill_disk, read_only, tmpfs
 
 
 def test_a_full_library_disk_while_tagging_leaves_untagged_files_and_says_so(
@@ -40,3 +40,18 @@ def test_a_full_library_disk_while_tagging_leaves_untagged_files_and_says_so(
         notes = _tag_copies(folder, plan, BookMetadata(title="Dune", authors=("Frank Herbert",)))
         assert notes == []
         assert all(read_tags(p).title == "Dune" for p in folder.iterdir())
+
+
+def test_a_read_only_library_while_tagging_is_one_note(tmp_path: Path) -> None:
+    source = make_audiobook(tmp_path / "src", "Dune", files=2, seconds=2)
+    tracks = sorted(source.glob("*.mp3"))
+    plan = select_files([(f"Dune/{t.name}", t.stat().st_size) for t in tracks])
+    with tmpfs(tmp_path / "library", size="4m") as library:
+        folder = library / "Frank Herbert" / "Dune"
+        folder.mkdir(parents=True)
+        for item in plan.files:
+            shutil.copyfile(source / item.source.split("/", 1)[1], folder / item.target.name)
+        with read_only(library):
+            notes = _tag_copies(folder, plan, BookMetadata(title="Dune"))
+        assert len(notes) == 1 and "2 files from" in notes[0], notes
+        assert "cannot be written" in notes[0]
