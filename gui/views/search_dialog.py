@@ -388,7 +388,7 @@ class SearchDialog(QDialog):
         )
         if results.failures:
             lines = [
-                f"<b>{html.escape(name)}</b> failed: {html.escape(reason)}"
+                f"<b>{html.escape(name)}</b> failed: {html.escape(REDACTOR.text(reason))}"
                 for name, reason in results.failures
             ]
             self.failures.setText("<br>".join(lines))
