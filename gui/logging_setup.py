@@ -113,9 +113,11 @@ def cli_logging(stderr: TextIO, level: int = logging.INFO) -> Iterator[None]:
     root.setLevel(level)
     for handler in handlers:
         root.addHandler(handler)
+    logging.captureWarnings(True)  # Python's warnings too: one line here, details logged
     try:
         yield
     finally:
+        logging.captureWarnings(False)
         for handler in handlers:
             root.removeHandler(handler)
             with contextlib.suppress(OSError):
