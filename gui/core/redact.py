@@ -77,10 +77,6 @@ class Redactor:
             self._all = _needles(self._by_value.items())
             self._current = _needles((v, n) for n, v in self._by_name.items())
 
-    def known(self) -> list[str]:
-        with self._lock:
-            return list(self._by_value)
-
     # ---- configured secrets (reversible) ----------------------------------------------
 
     def conceal(self, text: str) -> str:
@@ -132,9 +128,6 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.value(item) for item in value]
         return value
-
-    def lines(self, texts: Iterable[str]) -> list[str]:
-        return [self.text(t) for t in texts]
 
 
 def _needles(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
