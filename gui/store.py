@@ -185,8 +185,9 @@ BOOK_STATES = (
 class StoreError(Exception):
     """The database cannot be used as it is; the message says why and where.
 
-    ``kind``: "full" (the disk is full; the database is intact), "read_only", "corrupt",
-    "newer" (written by a newer Earmark) or "other". Only a corrupt database is ever
+    ``kind``: "full" (the disk is full; the database is intact), "read_only", "busy"
+    (another program holds it), "corrupt", "newer" (written by a newer Earmark) or
+    "other". Only a corrupt database is ever
     suggested to be moved aside: the others hold the queue intact.
     """
 
@@ -196,7 +197,8 @@ class StoreError(Exception):
 
 
 #: SQLite's primary result codes (sqlite3.h) that say what is wrong with the file.
-_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 3, 8, 10, 11
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED = 3, 5, 6
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 8, 10, 11
 _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
 #: Less free space than this when a write failed: the disk is full (SQLite often reports
 #: a full disk as a "disk I/O error" while it extends the WAL or its shared memory).
@@ -220,6 +222,13 @@ def explain_database_error(exc: sqlite3.Error, path: Path, *, opening: bool = Fa
             f"Earmark's database {path} is read-only ({exc}): make the file and its folder "
             "writable (or the disk read-write) and try again; the database is intact",
             "read_only",
+        )
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return StoreError(
+            f"Earmark's database {path} is held by another program ({exc}): another Earmark, "
+            "a backup tool or a share that does not support locking — try again once it "
+            "lets go; the database is intact",
+            "busy",
         )
     if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
         return StoreError(
