@@ -9,8 +9,10 @@ newer Earmark, or a corrupt one, is reported and never recreated silently.
 Nothing secret is written: prose (reasons, events, errors) passes through the redactor,
 and the links a grab needs later (a release's guid, magnet and download URL, a pending
 add's source) are stored with each configured secret as its placeholder and revealed
-again when read. (A private tracker's passkey inside a stored magnet or .torrent link
-stays: it is the download itself, not text, and nothing else could restore it.)
+again when read. A release's magnet that carries a private tracker's passkey is not
+stored when its download link can give it again; one without a download link (a feed
+of bare magnets), or a pending add, keeps it: it is the download itself and nothing
+else could restore it.
 
 Every method is synchronous and short; async callers go through `Store.run`, which runs
 them on the store's own thread so the GUI's event loop never waits on the disk.
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from gui.core.redact import REDACTOR
+from gui.core.redact import REDACTOR, clean_magnet
 
 DB_FILE = "earmark.sqlite3"
 
@@ -581,7 +583,7 @@ class Store:
                 values = (
                     record.book_id, _link(record.guid), record.indexer, record.indexer_id,
                     record.title, record.size, record.seeders, record.leechers,
-                    record.info_hash, _link(record.magnet), _link(record.download_url),
+                    record.info_hash, _release_magnet(record), _link(record.download_url),
                     record.publish_date, record.score,
                     json.dumps([(p, REDACTOR.text(t)) for p, t in record.reasons]),
                     _prose(record.rejected), record.seen_at,
@@ -830,6 +832,14 @@ def _prose(text: str | None) -> str | None:
 def _link(text: str | None) -> str | None:
     """A link used again later: configured secrets as placeholders (undone on read)."""
     return REDACTOR.conceal_link(text) if text else text
+
+
+def _release_magnet(record: ReleaseRecord) -> str | None:
+    """A release's magnet as stored: none when it carries a tracker credential (a private
+    tracker's passkey) and the download link gives it again when the release is grabbed."""
+    if record.magnet and record.download_url and clean_magnet(record.magnet) != record.magnet:
+        return None
+    return _link(record.magnet)
 
 
 def _release(row: sqlite3.Row) -> ReleaseRecord:

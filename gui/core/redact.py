@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-__all__ = ["MASK", "REDACTOR", "SECRET_PARAMETERS", "Redactor"]
+__all__ = ["MASK", "REDACTOR", "SECRET_PARAMETERS", "Redactor", "clean_magnet", "clean_url"]
 
 MASK = "••••••"
 #: Query parameters whose value is a credential (folded names).

@@ -161,3 +161,24 @@ def test_cli_logging_gives_stderr_one_line_and_the_log_file_the_traceback(
         isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is err
         for h in logging.getLogger().handlers
     )  # removed afterwards
+
+
+def test_a_private_magnet_is_kept_out_of_the_store_when_its_link_gives_it_again(
+    tmp_path: Path,
+) -> None:
+    store = Store.open_in(tmp_path)
+    try:
+        book = store.add_book(Book("Dune", "Frank Herbert"))
+        assert book.id is not None
+        link = "http://127.0.0.1:9117/dl/x/?path=abc&file=Dune"
+        store.save_releases(
+            [
+                ReleaseRecord(book.id, "a", "Dune", magnet=PRIVATE_MAGNET, download_url=link),
+                ReleaseRecord(book.id, "b", "Dune 2", magnet=PRIVATE_MAGNET),  # no link
+            ]
+        )
+        by_guid = {r.guid: r for r in store.releases(book.id)}
+        assert by_guid["a"].magnet is None and by_guid["a"].download_url == link
+        assert by_guid["b"].magnet == PRIVATE_MAGNET  # the download itself: nothing else has it
+    finally:
+        store.close()
