@@ -319,7 +319,9 @@ def _row(
         named = ", ".join(f"'{name}'" for name in sorted(shelves))
         reason = f"{where}, not {named}"
         if shelf and _fold(shelf) not in BUILTIN_SHELVES:
-            reason += " (a shelf of your own: add it to the shelves to import)"
+            reason += (
+                ' (a shelf of your own: list it in "csv_shelves" in settings.json to import it)'
+            )
         return CsvProblem(line, shown, reason)
     title, series, position = get("title"), get("series"), get("position")
     if not title:

@@ -264,8 +264,8 @@ def test_custom_exclusive_shelves_are_imported_when_named() -> None:
     default = parse_csv(text)
     assert [b.title for b in default.books] == ["Emma"]
     assert default.rejected[0].reason == (
-        "on the 'want-to-listen' shelf, not 'to-read' (a shelf of your own: add it to the "
-        "shelves to import)"
+        "on the 'want-to-listen' shelf, not 'to-read' (a shelf of your own: list it in "
+        '"csv_shelves" in settings.json to import it)'
     )
     chosen = parse_csv(text, shelves=["Want-To-Listen", "to-read"])
     assert [b.title for b in chosen.books] == ["Dune", "Emma"]
