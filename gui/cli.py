@@ -25,7 +25,7 @@ from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.formatting import human_size
 from gui.core.redact import REDACTOR
 from gui.core.torrents import TorrentInputError, TorrentUrl, parse_source
-from gui.logging_setup import LOG_FILE, cli_logging, log_dir
+from gui.logging_setup import FILE_ONLY, LOG_FILE, cli_logging, log_dir
 from gui.loop_lock import LoopLock, LoopLockHeld
 from gui.settings import (
     SecretStore,
@@ -443,8 +443,10 @@ def main(
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
     output = Output(args.json, out, err)
-    SecretStore().register_all()
     with cli_logging(err):
+        # best effort: a keyring that fails here fails again, explained, where it is needed
+        with contextlib.suppress(Exception):
+            SecretStore().register_all()
         return _run_command(args, output)
 
 
@@ -465,7 +467,7 @@ def _run_command(args: argparse.Namespace, output: Output) -> int:
         output.error("interrupted")
         return EXIT_FAILED
     except Exception as exc:  # a fault of Earmark's: one line here, the traceback in the log
-        log.error("%s failed unexpectedly", args.command, exc_info=exc)
+        log.error("%s failed unexpectedly", args.command, exc_info=exc, extra=FILE_ONLY)
         output.error(
             f"unexpected error ({type(exc).__name__}: {exc}); the details are in "
             f"{log_dir() / LOG_FILE}"

@@ -19,7 +19,18 @@ import platformdirs
 
 from gui.core.redact import REDACTOR
 
-__all__ = ["LOG_FILE", "LOG_FILTER", "REDACTOR", "cli_logging", "log_dir", "setup_logging"]
+__all__ = [
+    "FILE_ONLY",
+    "LOG_FILE",
+    "LOG_FILTER",
+    "REDACTOR",
+    "cli_logging",
+    "log_dir",
+    "setup_logging",
+]
+
+#: ``extra=`` of a record meant for the log file only (its one-line form is printed already).
+FILE_ONLY = {"earmark_file_only": True}
 
 LOG_FILE = "earmark.log"
 
@@ -92,6 +103,7 @@ def stderr_handler(stream: TextIO) -> logging.Handler:
     handler.setLevel(logging.WARNING)
     handler.setFormatter(_OneLine())
     handler.addFilter(LOG_FILTER)
+    handler.addFilter(lambda record: not getattr(record, "earmark_file_only", False))
     return handler
 
 
