@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFrame
 from shiboken6 import isValid
 
 from gui.clients.errors import ClientError
@@ -129,6 +130,7 @@ class AppController(QObject):
         #: The profile's loop lock while this window runs the acquisition loop
         self._loop_lock: LoopLock | None = None
         self._loop_lock_told: str | None = None
+        self._loop_lock_notice: QFrame | None = None
         self._workflow_hold = 0
         self._refreshing: asyncio.Task[Any] | None = None
         self._refresh_again = False
@@ -581,11 +583,16 @@ class AppController(QObject):
         except (LoopLockHeld, OSError) as exc:
             if str(exc) != self._loop_lock_told:
                 self._loop_lock_told = str(exc)
-                self.window.notices.show_notice(
+                if self._loop_lock_notice is not None:
+                    self.window.notices.dismiss(self._loop_lock_notice)
+                self._loop_lock_notice = self.window.notices.show_notice(
                     f"This window does not search or grab: {exc}", "info", timeout_ms=0
                 )
             return False
         self._loop_lock_told = None
+        if self._loop_lock_notice is not None:  # the other loop ended: this one runs now
+            self.window.notices.dismiss(self._loop_lock_notice)
+            self._loop_lock_notice = None
         return True
 
     def _build_workflow(self, client: QBittorrentClient) -> Workflow:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from gui.core.redact import REDACTOR
 
@@ -67,6 +68,11 @@ class NoticeBar(QWidget):
             if label is not None:
                 found.append(label.text())
         return found
+
+    def dismiss(self, frame: QWidget) -> None:
+        """Take a notice away that no longer holds (it was shown without a timeout)."""
+        if isValid(frame) and self._layout.indexOf(frame) >= 0:
+            self._remove(frame)
 
     def _remove(self, frame: QWidget) -> None:
         self._layout.removeWidget(frame)

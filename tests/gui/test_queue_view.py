@@ -692,6 +692,7 @@ def test_the_window_leaves_the_loop_to_the_earmark_run_that_holds_the_profile(
             assert app.workflow is None
             other.release()
             await until(lambda: app.workflow is not None, "the window's own workflow", 20)
+            await until(lambda: not told(), "the notice to go once the window runs the loop")
             with pytest.raises(Exception, match="the Earmark window"):
                 LoopLock.acquire(profile, "earmark run")
             await app.shutdown()
