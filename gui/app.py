@@ -135,7 +135,9 @@ def run_app(args: list[str] | None = None) -> int:
 
         from gui.controller import AppController
 
-        controller = AppController(settings, SecretStore(), store, window)
+        secrets = SecretStore()
+        secrets.register_all()  # after the first paint: the redactor knows every secret
+        controller = AppController(settings, secrets, store, window)
         hook.controller = controller
         # asyncio.run(loop_factory=...) is 3.12+; Runner is the same thing on 3.11.
         with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -22,11 +23,22 @@ from gui.clients.errors import ClientError
 from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.formatting import counted, human_size
+from gui.core.redact import REDACTOR
 from gui.core.torrents import TorrentInputError, TorrentUrl, parse_source
-from gui.settings import SecretStore, SettingsError, config_dir, load_settings, qbt_config
+from gui.logging_setup import FILE_ONLY, LOG_FILE, cli_logging, log_dir
+from gui.loop_lock import LoopLock, LoopLockHeld
+from gui.settings import (
+    SecretStore,
+    Settings,
+    SettingsError,
+    config_dir,
+    load_settings,
+    qbt_config,
+)
 from gui.store import Store, StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger(__name__)
 
 LIST_FIELDS = (
     "hash",
@@ -46,7 +58,11 @@ class CommandFailed(Exception):
 
 
 class Output:
-    """Keeps stdout clean for `--json`: human text goes there only without it."""
+    """Keeps stdout clean for `--json`: human text goes there only without it.
+
+    Everything printed passes through the redactor: a configured secret is shown as its
+    placeholder (``{prowlarr-api-key}``, which `earmark add` turns back into the key), a
+    tracker passkey or URL password not at all."""
 
     def __init__(self, as_json: bool, out: TextIO, err: TextIO) -> None:
         self.as_json = as_json
@@ -55,15 +71,15 @@ class Output:
 
     def text(self, line: str) -> None:
         if not self.as_json:
-            print(line, file=self.out, flush=True)
+            print(REDACTOR.text(line), file=self.out, flush=True)
 
     def document(self, value: Any) -> None:
         if self.as_json:
-            json.dump(value, self.out, indent=2, ensure_ascii=False)
+            json.dump(REDACTOR.value(value), self.out, indent=2, ensure_ascii=False)
             self.out.write("\n")
 
     def error(self, line: str) -> None:
-        print(f"earmark: {line}", file=self.err, flush=True)
+        print(f"earmark: {REDACTOR.text(line)}", file=self.err, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -309,7 +325,14 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
                     report = await importer.run(book, torrent_hash, qbt=client, store=store)
                 except IMPORT_ERRORS as exc:
                     raise CommandFailed(str(exc)) from exc
-    out.text(f"Imported into {report.library_path} ({counted(len(report.files), 'file')})")
+    files = counted(len(report.files), "file")
+    if report.abs_error:  # a setting to fix: the command failed, the copy stays
+        raise CommandFailed(
+            f"{report.abs_error} — the book was imported into {report.library_path} "
+            f"({files}) and the copy is kept; fix the Audiobookshelf "
+            "URL or key and Earmark tells it on its next pass"
+        )
+    out.text(f"Imported into {report.library_path} ({files})")
     out.text(f"Metadata: {report.score_change}")
     out.text(
         f"Audiobookshelf item: {report.abs_item_id}"
@@ -326,9 +349,25 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, out: Output) -> int:
+    """The loop, while this process holds the profile's loop lock (one loop per profile)."""
+    settings = load_settings()
+    try:
+        lock = LoopLock.acquire(config_dir(), f"earmark run{' --once' if args.once else ''}")
+    except LoopLockHeld as exc:
+        raise CommandFailed(str(exc)) from exc
+    except OSError as exc:
+        raise CommandFailed(
+            f"cannot take the loop lock in {config_dir()}: {exc.strerror or exc}"
+        ) from exc
+    try:
+        return await _run_loop(args, out, settings)
+    finally:
+        lock.release()
+
+
+async def _run_loop(args: argparse.Namespace, out: Output, settings: Settings) -> int:
     from gui.services.workflow import Transition, WorkflowError, workflow_from_settings
 
-    settings = load_settings()
     with open_store() as store:
         try:
             workflow = workflow_from_settings(store, settings, SecretStore())
@@ -405,6 +444,14 @@ def main(
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
     output = Output(args.json, out, err)
+    with cli_logging(err):
+        # best effort: a keyring that fails here fails again, explained, where it is needed
+        with contextlib.suppress(Exception):
+            SecretStore().register_all()
+        return _run_command(args, output)
+
+
+def _run_command(args: argparse.Namespace, output: Output) -> int:
     try:
         return asyncio.run(COMMANDS[args.command](args, output))
     except (
@@ -419,4 +466,11 @@ def main(
         return EXIT_FAILED
     except KeyboardInterrupt:
         output.error("interrupted")
+        return EXIT_FAILED
+    except Exception as exc:  # a fault of Earmark's: one line here, the traceback in the log
+        log.error("%s failed unexpectedly", args.command, exc_info=exc, extra=FILE_ONLY)
+        output.error(
+            f"unexpected error ({type(exc).__name__}: {exc}); the details are in "
+            f"{log_dir() / LOG_FILE}"
+        )
         return EXIT_FAILED

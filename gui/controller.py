@@ -12,6 +12,7 @@ store after each of its transitions and every few seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import re
@@ -22,7 +23,7 @@ from urllib.parse import quote
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QComboBox, QLineEdit, QTableView
+from PySide6.QtWidgets import QComboBox, QFrame, QLineEdit, QTableView
 from shiboken6 import isValid
 
 from gui.clients.errors import ClientError
@@ -31,9 +32,10 @@ from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.goodreads import CsvBook, ImportPlan, OwnedLookup, plan_import, read_csv_file
 from gui.core.metadata import BookMetadata
 from gui.core.ranking import Ranked, RankingPolicy, Wanted, rank
+from gui.core.redact import REDACTOR
 from gui.core.torrents import Magnet, TorrentInputError, TorrentSource, describe_source
 from gui.library_controller import LibraryController
-from gui.logging_setup import REDACTOR
+from gui.loop_lock import LoopLock, LoopLockHeld
 from gui.models.connection import Connection
 from gui.models.downloads import DownloadsModel
 from gui.models.history import HistoryModel
@@ -64,7 +66,7 @@ from gui.settings import (
     qbt_config,
     save_settings,
 )
-from gui.store import Book, DownloadRecord, Store
+from gui.store import Book, DownloadRecord, Store, StoreError
 from gui.views.add_dialog import AddTorrentDialog, options_from_defaults, with_settings_defaults
 from gui.views.book_details import BookDetailsDialog
 from gui.views.confirm import ask
@@ -92,6 +94,8 @@ WORKFLOW_STOP_TIMEOUT = 5.0
 #: Book states whose torrent the workflow follows (its removal blocklists the release).
 TRACKED_STATES = ("grabbed", "downloading")
 STATE_VERB = {"grabbed": "sending", "downloading": "downloading"}
+#: How often a window whose profile loop runs elsewhere checks whether it ended (s).
+LOOP_LOCK_RETRY = 30.0
 _MAGNET_IN_REASON = re.compile(r"(magnet:\?\S+?)(?:\.\s|\.?$)")
 
 
@@ -146,6 +150,10 @@ class AppController(QObject):
         self._workflow_stop: asyncio.Event | None = None
         self._workflow_run: asyncio.Task[None] | None = None
         self._workflow_ready = asyncio.Event()
+        #: The profile's loop lock while this window runs the acquisition loop
+        self._loop_lock: LoopLock | None = None
+        self._loop_lock_told: str | None = None
+        self._loop_lock_notice: QFrame | None = None
         self._workflow_hold = 0
         self._refreshing: asyncio.Task[Any] | None = None
         self._refresh_again = False
@@ -210,10 +218,12 @@ class AppController(QObject):
             )
         return waits
 
-    def _secrets_given(self, prompt: SecretPrompt, values: dict[Secret, str]) -> None:
-        for secret, value in values.items():
+    def _secrets_given(self, prompt: SecretPrompt, values: dict[str, str]) -> None:
+        # a dict through a Qt signal arrives with plain str keys: back to Secret here
+        given = {Secret(name): value for name, value in values.items()}
+        for secret, value in given.items():
             self._keep_secret(secret, value, remember=prompt.remember())
-        if any(secret in QBT_SECRETS for secret in values):
+        if any(secret in QBT_SECRETS for secret in given):
             config = qbt_config(self.settings, self.secrets)
 
             async def connect() -> None:
@@ -223,8 +233,8 @@ class AppController(QObject):
             self._spawn(connect())
 
     def _keep_secret(self, secret: Secret, value: str, *, remember: bool) -> None:
-        """In the keyring when asked and possible, else for this session only."""
-        REDACTOR.add(value)
+        """In the keyring when asked and possible, else for this session only (both tell
+        the redactor)."""
         if remember:
             try:
                 self.secrets.set(secret, value)
@@ -252,6 +262,9 @@ class AppController(QObject):
         self._refresh_timer.stop()
         self._workflow_ready.set()  # the supervisor sees `_quitting` and ends
         await self._stop_workflow()
+        if self._loop_lock is not None:
+            self._loop_lock.release()
+            self._loop_lock = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -276,7 +289,9 @@ class AppController(QObject):
         error = task.exception()
         if error is None:
             return
-        if isinstance(error, ClientError | TorrentInputError | WorkflowError | ValueError):
+        if isinstance(
+            error, ClientError | TorrentInputError | WorkflowError | StoreError | ValueError
+        ):
             self.window.notices.show_notice(str(error), "error")
         else:
             log.error("unexpected error", exc_info=error)
@@ -427,7 +442,12 @@ class AppController(QObject):
     ) -> None:
         self.settings.add_defaults = remembered
         self.settings.add_without_asking = dont_ask
-        save_settings(self.settings)
+        try:
+            save_settings(self.settings)
+        except OSError as exc:  # the profile's disk full or read-only: the add goes on
+            self.window.notices.show_notice(
+                f"The add dialog's choices were not saved: {exc.strerror or exc}", "error"
+            )
         self._spawn(self.add(source, options))
 
     async def add(self, source: TorrentSource, options: AddOptions) -> None:
@@ -500,7 +520,8 @@ class AppController(QObject):
     async def import_csv(self, path: str) -> ImportPlan:
         """Add the books of a Goodreads export or a plain CSV; report what happened."""
         file = Path(path)
-        parsed = await asyncio.to_thread(read_csv_file, file)
+        shelves = self.settings.csv_shelves
+        parsed = await asyncio.to_thread(lambda: read_csv_file(file, shelves=shelves))
         queue = [(b.title, b.author, b.isbn) for b in await self.store.run(self.store.books)]
         owned = await self._owned_lookup()
         plan = await asyncio.to_thread(plan_import, parsed, queue, owned)
@@ -648,6 +669,11 @@ class AppController(QObject):
                 self._workflow_ready.clear()
                 await self._workflow_ready.wait()
                 continue
+            if not self._hold_loop_lock():
+                self._workflow_ready.clear()
+                with contextlib.suppress(TimeoutError):  # the other loop may end
+                    await asyncio.wait_for(self._workflow_ready.wait(), LOOP_LOCK_RETRY)
+                continue
             try:
                 workflow = self._build_workflow(client)
             except Exception as exc:  # said once; tried again with new settings or client
@@ -676,6 +702,28 @@ class AppController(QObject):
                 log.error("the workflow loop stopped", exc_info=error)
                 self.window.notices.show_notice(f"The wanted queue stopped: {error}", "error")
                 failed = (client, self.settings)
+
+    def _hold_loop_lock(self) -> bool:
+        """Whether this window may run the profile's acquisition loop: it holds the lock,
+        or takes it now. Held by `earmark run`: said once, the queue stays on view."""
+        if self._loop_lock is not None:
+            return True
+        try:
+            self._loop_lock = LoopLock.acquire(self.store.path.parent, "the Earmark window")
+        except (LoopLockHeld, OSError) as exc:
+            if str(exc) != self._loop_lock_told:
+                self._loop_lock_told = str(exc)
+                if self._loop_lock_notice is not None:
+                    self.window.notices.dismiss(self._loop_lock_notice)
+                self._loop_lock_notice = self.window.notices.show_notice(
+                    f"This window does not search or grab: {exc}", "info", timeout_ms=0
+                )
+            return False
+        self._loop_lock_told = None
+        if self._loop_lock_notice is not None:  # the other loop ended: this one runs now
+            self.window.notices.dismiss(self._loop_lock_notice)
+            self._loop_lock_notice = None
+        return True
 
     def _build_workflow(self, client: QBittorrentClient) -> Workflow:
         workflow = workflow_from_settings(self.store, self.settings, self.secrets)
@@ -915,7 +963,7 @@ class AppController(QObject):
             if isValid(dialog):
                 dialog.show_note("This release has no magnet link.", "error")
             return
-        QGuiApplication.clipboard().setText(magnet)
+        QGuiApplication.clipboard().setText(REDACTOR.conceal(magnet))
         if isValid(dialog):
             dialog.show_note("Magnet link copied to the clipboard.", "success")
 
@@ -941,7 +989,7 @@ class AppController(QObject):
         if magnet is None:
             self.window.notices.show_notice(f"No magnet link is known for {book.title}.", "error")
             return None
-        QGuiApplication.clipboard().setText(magnet)
+        QGuiApplication.clipboard().setText(REDACTOR.conceal(magnet))
         self.window.notices.show_notice(
             f"Magnet link of {book.title} copied: paste it into your torrent client.", "success"
         )

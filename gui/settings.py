@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import platformdirs
+
+from gui.core.redact import REDACTOR
 
 if TYPE_CHECKING:
     from gui.clients.qbittorrent import QbtConfig
@@ -77,6 +80,9 @@ class Settings:
     add_defaults: dict[str, Any] = field(default_factory=dict)  # the add dialog's last choices
     minimize_to_tray: bool = False
     close_to_tray: bool = False  # closing the window leaves Earmark running in the tray
+    #: Goodreads shelves whose books a CSV import wants; custom exclusive shelves
+    #: ("want-to-listen") are added here by name.
+    csv_shelves: list[str] = field(default_factory=lambda: ["to-read"])
     # the acquisition workflow (gui.services.workflow)
     ranking_policy: dict[str, Any] = field(default_factory=dict)  # RankingPolicy.to_dict()
     grab_category: str = ""  # qBittorrent category of grabbed books; "" = qbt_default_category
@@ -139,7 +145,7 @@ def load_settings(directory: Path | None = None, *, env: bool = True) -> Setting
             raise SettingsError(f"cannot read the settings file {path}: {exc}") from exc
         if not isinstance(stored, dict):
             raise SettingsError(f"the settings file {path} does not hold a JSON object")
-        settings = _from_dict(stored)
+        settings = _from_dict(stored, path)
     if env:
         for name, variable in SETTING_ENV.items():
             value = os.environ.get(variable)
@@ -148,16 +154,66 @@ def load_settings(directory: Path | None = None, *, env: bool = True) -> Setting
     return settings
 
 
-def _from_dict(stored: dict[str, Any]) -> Settings:
-    known = {f.name: f for f in dataclasses.fields(Settings)}
+def _from_dict(stored: dict[str, Any], path: Path | None = None) -> Settings:
+    """Settings from the file's object, each value checked against its field: a hand
+    edit that put a string where a number goes is refused with the key, not met later as
+    a traceback deep inside a client."""
+    defaults = Settings()
+    known = {f.name for f in dataclasses.fields(Settings)}
     values: dict[str, Any] = {}
+    problems: list[str] = []
     for key, value in stored.items():
         if key not in known:
             continue  # a setting from a newer version: ignore rather than fail
-        if key == "path_mappings":
-            value = [(str(remote), str(local)) for remote, local in value]
-        values[key] = value
+        checked = _checked(value, getattr(defaults, key), key)
+        if isinstance(checked, _Wrong):
+            problems.append(f"'{key}' should be {checked.expected}, not {_shown(value)}")
+        else:
+            values[key] = checked
+    if problems:
+        where = f"the settings file {path}" if path is not None else "the settings"
+        raise SettingsError(
+            f"{where} has values of the wrong type: {'; '.join(problems)} — correct them or "
+            "remove those lines (their defaults then apply)"
+        )
     return Settings(**values)
+
+
+@dataclass(frozen=True)
+class _Wrong:
+    expected: str
+
+
+def _checked(value: Any, default: Any, key: str) -> Any:
+    """``value`` in the type of the field's default, or `_Wrong` saying what is wanted."""
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else _Wrong("true or false")
+    if isinstance(default, int | float):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value):
+            return _Wrong("a number")
+        if isinstance(default, int) and float(value) != int(value):
+            return _Wrong("a whole number")
+        return type(default)(value)
+    if isinstance(default, str):
+        return value if isinstance(value, str) else _Wrong("a text in quotes")
+    if isinstance(default, dict):
+        return value if isinstance(value, dict) else _Wrong("an object { ... }")
+    if key == "path_mappings":
+        pairs = isinstance(value, list) and all(
+            isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(x, str) for x in p)
+            for p in value
+        )
+        return [(r, loc) for r, loc in value] if pairs else _Wrong('a list of ["remote", "local"]')
+    if isinstance(default, list):
+        texts = isinstance(value, list) and all(isinstance(x, str) for x in value)
+        return list(value) if texts else _Wrong('a list of texts ["...", "..."]')
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def save_settings(settings: Settings, directory: Path | None = None) -> Path:
@@ -210,9 +266,17 @@ class SecretStore:
         self._session: dict[Secret, str] = {}
 
     def remember_for_session(self, secret: Secret, value: str) -> None:
+        REDACTOR.add(value, secret.value)
         self._session[secret] = value
 
     def get(self, secret: Secret) -> str | None:
+        """The secret's value, registered with the redactor on the way out: every secret
+        Earmark uses passes here, so every text that leaves the process can hide it."""
+        value = self._lookup(secret)
+        REDACTOR.add(value, secret.value)
+        return value
+
+    def _lookup(self, secret: Secret) -> str | None:
         from_env = os.environ.get(secret.env_var)
         if from_env is not None:
             return from_env
@@ -225,6 +289,7 @@ class SecretStore:
             return None
 
     def set(self, secret: Secret, value: str) -> None:
+        REDACTOR.add(value, secret.value)
         try:
             _keyring().set_password(KEYRING_SERVICE, secret.value, value)
         except _keyring().errors.KeyringError as exc:
@@ -237,6 +302,12 @@ class SecretStore:
             pass
         except _keyring().errors.KeyringError as exc:
             raise SecretStoreUnavailable(self.unavailable_message()) from exc
+
+    def register_all(self) -> None:
+        """Look every secret up once, so that the redactor hides each configured one even
+        in a command that does not use it (an echoed Torznab key in `earmark add`)."""
+        for secret in Secret:
+            self.get(secret)
 
     def available(self) -> bool:
         backend = _keyring().get_keyring()

@@ -6,6 +6,14 @@ file the user can back up. WAL mode lets the GUI read while the background loop 
 Migrations are numbered and recorded in `PRAGMA user_version`; a database written by a
 newer Earmark, or a corrupt one, is reported and never recreated silently.
 
+Nothing secret is written: prose (reasons, events, errors) passes through the redactor,
+and the links a grab needs later (a release's guid, magnet and download URL, a pending
+add's source) are stored with each configured secret as its placeholder and revealed
+again when read. A release's magnet that carries a private tracker's passkey is not
+stored when its download link can give it again; one without a download link (a feed
+of bare magnets), or a pending add, keeps it: it is the download itself and nothing
+else could restore it.
+
 Every method is synchronous and short; async callers go through `Store.run`, which runs
 them on the store's own thread so the GUI's event loop never waits on the disk.
 """
@@ -13,8 +21,11 @@ them on the store's own thread so the GUI's event loop never waits on the disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -24,6 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
+
+from gui.core.redact import REDACTOR, clean_magnet
 
 DB_FILE = "earmark.sqlite3"
 
@@ -172,7 +185,81 @@ BOOK_STATES = (
 
 
 class StoreError(Exception):
-    """The database cannot be used as it is; the message says why and where."""
+    """The database cannot be used as it is; the message says why and where.
+
+    ``kind``: "full" (the disk is full; the database is intact), "read_only", "busy"
+    (another program holds it), "corrupt", "newer" (written by a newer Earmark) or
+    "other". Only a corrupt database is ever
+    suggested to be moved aside: the others hold the queue intact.
+    """
+
+    def __init__(self, message: str, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+#: SQLite's primary result codes (sqlite3.h) that say what is wrong with the file.
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED = 3, 5, 6
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 8, 10, 11
+_SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
+#: Less free space than this when a write failed: the disk is full (SQLite often reports
+#: a full disk as a "disk I/O error" while it extends the WAL or its shared memory).
+_NEARLY_FULL = 1024 * 1024
+
+
+def explain_database_error(exc: sqlite3.Error, path: Path, *, opening: bool = False) -> StoreError:
+    """A database failure in words that say what happened and what (not) to do."""
+    code = int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    verb = "cannot be opened" if opening else "cannot be written"
+    if code == _SQLITE_FULL or (code in (_SQLITE_IOERR, _SQLITE_CANTOPEN) and _disk_full(path)):
+        return StoreError(
+            f"the disk holding Earmark's database {path} is full ({exc}): nothing was lost "
+            "and the database is intact — free some space on that disk, then try again",
+            "full",
+        )
+    if code in (_SQLITE_READONLY, _SQLITE_PERM) or (
+        code in (_SQLITE_IOERR, _SQLITE_CANTOPEN) and not _writable(path)
+    ):
+        return StoreError(
+            f"Earmark's database {path} is read-only ({exc}): make the file and its folder "
+            "writable (or the disk read-write) and try again; the database is intact",
+            "read_only",
+        )
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return StoreError(
+            f"Earmark's database {path} is held by another program ({exc}): another Earmark, "
+            "a backup tool or a share that does not support locking — try again once it "
+            "lets go; the database is intact",
+            "busy",
+        )
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return StoreError(
+            f"Earmark's database {path} is damaged ({exc}); it was left untouched. Restore a "
+            "backup, try `sqlite3 earmark.sqlite3 .recover`, or move the file aside to "
+            "start with an empty queue",
+            "corrupt",
+        )
+    return StoreError(
+        f"Earmark's database {path} {verb} ({exc}); it was left untouched — check the disk "
+        "and the file's permissions, then try again",
+    )
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < _NEARLY_FULL
+    except OSError:
+        return False
+
+
+def _writable(path: Path) -> bool:
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return False
+    except (OSError, AttributeError):  # Windows has no statvfs
+        pass
+    target = path if path.exists() else path.parent
+    return os.access(target, os.W_OK)
 
 
 @dataclass
@@ -337,7 +424,12 @@ class PendingAdd:
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the profile folder {path.parent}: {exc.strerror or exc}"
+            ) from exc
         self._lock = threading.RLock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="earmark-store")
         try:
@@ -346,11 +438,10 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"the database {path} cannot be opened ({exc}); it was left untouched — "
-                "move it aside to start afresh, or restore a backup"
-            ) from exc
+        except sqlite3.Error as exc:
+            with contextlib.suppress(Exception):
+                self._db.close()
+            raise explain_database_error(exc, path, opening=True) from exc
 
     @classmethod
     def open_in(cls, directory: Path) -> Store:
@@ -368,21 +459,38 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self._translated():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite may have rolled back by itself
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        with self._lock, self._translated():
+            yield
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """sqlite3's errors as a StoreError that says what happened (disk full, read-only,
+        damaged), so no caller shows a traceback for a problem of the disk."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise explain_database_error(exc, self.path) from exc
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > len(MIGRATIONS):
             raise StoreError(
                 f"the database {self.path} was written by a newer Earmark (schema {version}, "
-                f"this version knows {len(MIGRATIONS)}); update Earmark"
+                f"this version knows {len(MIGRATIONS)}); update Earmark",
+                "newer",
             )
         for number in range(version, len(MIGRATIONS)):
             with self._transaction() as db:
@@ -421,7 +529,7 @@ class Store:
         if state not in BOOK_STATES:
             raise ValueError(f"unknown book state {state!r}")
         now = time.time()
-        book.state, book.reason, book.state_since = state, reason, now
+        book.state, book.reason, book.state_since = state, _prose(reason), now
         with self._transaction() as db:
             _write_book(db, book, now)
             _insert_event(db, book.id, state, event or reason or state, now)
@@ -452,7 +560,7 @@ class Store:
             where.append("(title LIKE ? OR author LIKE ? OR series LIKE ?)")
             args.extend([f"%{search}%"] * 3)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 f"SELECT * FROM books {clause} ORDER BY sort_order, id LIMIT ? OFFSET ?",
                 (*args, limit, offset),
@@ -460,7 +568,7 @@ class Store:
         return [_book(row) for row in rows]
 
     def book(self, book_id: int) -> Book | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT * FROM books WHERE id=?", (book_id,)).fetchone()
         return _book(row) if row else None
 
@@ -473,10 +581,12 @@ class Store:
             for record in records:
                 record.seen_at = record.seen_at or now
                 values = (
-                    record.book_id, record.guid, record.indexer, record.indexer_id,
+                    record.book_id, _link(record.guid), record.indexer, record.indexer_id,
                     record.title, record.size, record.seeders, record.leechers,
-                    record.info_hash, record.magnet, record.download_url, record.publish_date,
-                    record.score, json.dumps(record.reasons), record.rejected, record.seen_at,
+                    record.info_hash, _release_magnet(record), _link(record.download_url),
+                    record.publish_date, record.score,
+                    json.dumps([(p, REDACTOR.text(t)) for p, t in record.reasons]),
+                    _prose(record.rejected), record.seen_at,
                 )  # fmt: skip
                 db.execute(
                     "INSERT INTO releases (book_id, guid, indexer, indexer_id, title, size,"
@@ -493,7 +603,7 @@ class Store:
                 )
                 row = db.execute(
                     "SELECT id FROM releases WHERE book_id=? AND guid=?",
-                    (record.book_id, record.guid),
+                    (record.book_id, _link(record.guid)),
                 ).fetchone()
                 record.id = int(row[0])
         return list(records)
@@ -503,12 +613,12 @@ class Store:
         query = "SELECT * FROM releases WHERE book_id=?"
         if not include_rejected:
             query += " AND rejected IS NULL"
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(query + " ORDER BY score DESC, id", (book_id,)).fetchall()
         return [_release(row) for row in rows]
 
     def release(self, release_id: int) -> ReleaseRecord | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT * FROM releases WHERE id=?", (release_id,)).fetchone()
         return _release(row) if row else None
 
@@ -531,14 +641,14 @@ class Store:
         return _download(row)
 
     def download_for(self, book_id: int, info_hash: str) -> DownloadRecord | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT * FROM downloads WHERE book_id=? AND info_hash=?", (book_id, info_hash)
             ).fetchone()
         return _download(row) if row else None
 
     def downloads(self, book_id: int) -> list[DownloadRecord]:
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT * FROM downloads WHERE book_id=? ORDER BY id", (book_id,)
             ).fetchall()
@@ -563,17 +673,17 @@ class Store:
             db.execute(
                 "INSERT INTO blocklist (info_hash, guid, title, reason, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (info_hash, guid, title, reason, time.time()),
+                (info_hash, _link(guid), title, REDACTOR.text(reason), time.time()),
             )
 
     def blocked(self) -> frozenset[str]:
         """Every blocked info-hash and guid, the form ranking policies take."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute("SELECT info_hash, guid FROM blocklist").fetchall()
-        return frozenset(value for row in rows for value in row if value)
+        return frozenset(REDACTOR.reveal(value) for row in rows for value in row if value)
 
     def blocklist(self) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._reading():
             rows = self._db.execute("SELECT * FROM blocklist ORDER BY id DESC").fetchall()
         return [dict(row) for row in rows]
 
@@ -581,6 +691,7 @@ class Store:
 
     def add_event(self, book_id: int | None, kind: str, message: str) -> Event:
         now = time.time()
+        message = REDACTOR.text(message)
         with self._transaction() as db:
             event_id = _insert_event(db, book_id, kind, message, now)
         return Event(book_id, kind, message, now, event_id)
@@ -590,7 +701,7 @@ class Store:
     ) -> list[Event]:
         """Newest first, a page at a time."""
         clause, args = ("WHERE book_id=?", [book_id]) if book_id is not None else ("", [])
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 f"SELECT * FROM events {clause} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
@@ -599,7 +710,7 @@ class Store:
 
     def last_events(self) -> dict[int, Event]:
         """Each book's latest event, for the wanted view's "last event" column."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT e.* FROM events e JOIN (SELECT book_id, MAX(id) AS id FROM events"
                 " WHERE book_id IS NOT NULL GROUP BY book_id) last ON e.id = last.id"
@@ -626,7 +737,7 @@ class Store:
         clause, args = ("", [])
         if search:
             clause, args = "WHERE title LIKE ? OR authors LIKE ?", [f"%{search}%"] * 2
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 f"SELECT * FROM owned {clause} ORDER BY authors, title LIMIT ? OFFSET ?",
                 (*args, limit, offset),
@@ -635,12 +746,12 @@ class Store:
 
     def owned_library_ids(self) -> frozenset[str]:
         """The libraries the index holds books of."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute("SELECT DISTINCT library_id FROM owned").fetchall()
         return frozenset(row["library_id"] for row in rows)
 
     def owned_book(self, abs_item_id: str) -> OwnedBook | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT * FROM owned WHERE abs_item_id=?", (abs_item_id,)
             ).fetchone()
@@ -661,13 +772,13 @@ class Store:
             )  # fmt: skip
 
     def review(self, book_id: int) -> Review | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT * FROM reviews WHERE book_id=?", (book_id,)).fetchone()
         return Review(**dict(row)) if row is not None else None
 
     def reviewed_books(self) -> frozenset[int]:
         """The books whose import waits for a review (the workflow leaves them alone)."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute("SELECT book_id FROM reviews").fetchall()
         return frozenset(row["book_id"] for row in rows)
 
@@ -678,17 +789,22 @@ class Store:
             cursor = db.execute(
                 "INSERT INTO pending_adds (source, options, created_at, last_error)"
                 " VALUES (?, ?, ?, ?)",
-                (pending.source, json.dumps(pending.options), time.time(), pending.last_error),
+                (
+                    _link(pending.source),
+                    json.dumps(pending.options),
+                    time.time(),
+                    _prose(pending.last_error),
+                ),
             )
         pending.id = cursor.lastrowid
         return pending
 
     def pending(self) -> list[PendingAdd]:
-        with self._lock:
+        with self._reading():
             rows = self._db.execute("SELECT * FROM pending_adds ORDER BY id").fetchall()
         return [
             PendingAdd(
-                source=row["source"],
+                source=REDACTOR.reveal(row["source"]),
                 options=json.loads(row["options"]),
                 id=row["id"],
                 last_error=row["last_error"],
@@ -698,15 +814,39 @@ class Store:
 
     def set_pending_error(self, pending_id: int, error: str) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE pending_adds SET last_error=? WHERE id=?", (error, pending_id))
+            db.execute(
+                "UPDATE pending_adds SET last_error=? WHERE id=?",
+                (REDACTOR.text(error), pending_id),
+            )
 
     def remove_pending(self, pending_id: int) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM pending_adds WHERE id=?", (pending_id,))
 
 
+def _prose(text: str | None) -> str | None:
+    """Text a person reads (a reason, an error): secrets and credentials hidden for good."""
+    return REDACTOR.text(text) if text else text
+
+
+def _link(text: str | None) -> str | None:
+    """A link used again later: configured secrets as placeholders (undone on read)."""
+    return REDACTOR.conceal_link(text) if text else text
+
+
+def _release_magnet(record: ReleaseRecord) -> str | None:
+    """A release's magnet as stored: none when it carries a tracker credential (a private
+    tracker's passkey) and the download link gives it again when the release is grabbed."""
+    if record.magnet and record.download_url and clean_magnet(record.magnet) != record.magnet:
+        return None
+    return _link(record.magnet)
+
+
 def _release(row: sqlite3.Row) -> ReleaseRecord:
     values = dict(row)
+    for name in ("guid", "magnet", "download_url"):
+        if values[name]:
+            values[name] = REDACTOR.reveal(values[name])
     values["reasons"] = [tuple(r) for r in json.loads(values["reasons"])]
     return ReleaseRecord(**values)
 
@@ -737,6 +877,7 @@ def _book(row: sqlite3.Row) -> Book:
 
 
 def _write_book(db: sqlite3.Connection, book: Book, now: float) -> None:
+    book.reason = _prose(book.reason)
     assignments = ", ".join(f"{c}=?" for c in UPDATE_COLUMNS)
     db.execute(
         f"UPDATE books SET {assignments}, updated_at=? WHERE id=?",
@@ -749,7 +890,7 @@ def _insert_event(
 ) -> int | None:
     cursor = db.execute(
         "INSERT INTO events (book_id, at, kind, message) VALUES (?, ?, ?, ?)",
-        (book_id, now, kind, message),
+        (book_id, now, kind, REDACTOR.text(message)),
     )
     return cursor.lastrowid
 

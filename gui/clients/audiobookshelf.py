@@ -51,6 +51,7 @@ from gui.clients.http import (
     read_capped,
     transport_error,
 )
+from gui.core.redact import REDACTOR
 
 __all__ = [
     "ADMIN_TYPES",
@@ -404,6 +405,7 @@ class AbsClient(SessionOwner):
         self.base_url = ensure_base_url(url)
         self.display_url = display_url(self.base_url)
         self._token = token.strip()
+        REDACTOR.add(self._token, "audiobookshelf-token")
         self._http = http
 
     def __repr__(self) -> str:  # never the token

@@ -69,6 +69,7 @@ from gui.core.metadata import (
     image_type,
     score_change,
 )
+from gui.core.redact import REDACTOR
 
 __all__ = [
     "AUDIBLE_REGIONS",
@@ -649,6 +650,7 @@ class GoogleBooksProvider(_JsonProvider):
         super().__init__(**options)
         self.base_url = ensure_base_url(base_url)
         self.api_key = api_key.strip()
+        REDACTOR.add(self.api_key, "google-books-api-key")
         self.max_results = max_results
 
     async def search(self, query: BookKey) -> list[Candidate]:

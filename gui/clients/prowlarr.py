@@ -61,6 +61,7 @@ from gui.clients.torznab import (
     size_text,
 )
 from gui.core.ranking import Release
+from gui.core.redact import REDACTOR
 from gui.core.torrents import magnet_info_hash, normalize_info_hash
 
 __all__ = [
@@ -286,6 +287,7 @@ class ProwlarrClient(SessionOwner):
     ) -> None:
         self.base = ensure_base_url(url)
         self.api_key = api_key.strip()
+        REDACTOR.add(self.api_key, "prowlarr-api-key")
         self.http = http
         self.max_bytes = max_bytes
         self.shown = display_url(self.base)

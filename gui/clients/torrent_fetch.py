@@ -20,6 +20,7 @@ from gui.clients.http import (
     read_capped,
     transport_error,
 )
+from gui.core.redact import REDACTOR
 from gui.core.torrents import (
     MAX_TORRENT_BYTES,
     Magnet,
@@ -43,7 +44,7 @@ async def fetch_torrent(
     own = session is None
     http = session or make_session(HttpOptions())
     try:
-        current = URL(url)
+        current = URL(REDACTOR.reveal(url))  # a stored or printed link has {api-key} in it
         for _ in range(MAX_REDIRECTS + 1):
             shown = display_url(current)
             try:

@@ -63,6 +63,7 @@ from gui.clients.http import (
     transport_error,
 )
 from gui.core.ranking import Release
+from gui.core.redact import REDACTOR
 from gui.core.torrents import magnet_info_hash, normalize_info_hash
 
 __all__ = [
@@ -639,6 +640,7 @@ class TorznabClient(SessionOwner):
     ) -> None:
         self.endpoint = torznab_endpoint(url)
         self.api_key = api_key.strip()
+        REDACTOR.add(self.api_key, "torznab-api-key")
         self.name = name or feed_name(self.endpoint)
         self.http = http
         self.max_bytes = max_bytes

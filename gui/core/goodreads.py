@@ -11,7 +11,15 @@ Its quirks, as the export writes them:
   illustrators, so they are not searched for.
 
 A plain CSV is recognised by a header naming at least a title column; a file without a
-known header is read as `title, author[, narrator, series, position]` rows.
+known header is read as `title, author[, narrator, series, position]` rows. A headerless
+file with more columns than that (a Goodreads export whose header row was cut off, a
+spreadsheet of something else) is neither, and is refused whole (`CsvRefused`) rather
+than read as hundreds of junk books titled with ids.
+
+Goodreads' ISBN cells are often junk (`=""`, `="0"`, a spreadsheet's `9.78E+12`, an ASIN
+for a Kindle edition): in an export the ISBN is a hint, so a row keeps its book and loses
+only the unusable ISBN. Only the shelves asked for are imported (`to-read` by default;
+custom exclusive shelves such as "want-to-listen" when the user names them).
 
 Every row ends in exactly one bucket of the plan: added, skipped (with what it duplicates:
 the library, the wanted queue, an earlier row) or rejected (with why), so the user's
@@ -34,6 +42,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "CsvBook",
     "CsvProblem",
+    "CsvRefused",
     "ImportPlan",
     "OwnedLookup",
     "ParsedCsv",
@@ -49,6 +58,8 @@ __all__ = [
 MAX_FILE_BYTES = 50 * 1024 * 1024
 FORMATS = ("m4b", "mp3", "flac", "opus")
 TO_READ = "to-read"
+#: Goodreads' three built-in exclusive shelves; any other is one the user made.
+BUILTIN_SHELVES = frozenset({"to-read", "currently-reading", "read"})
 
 #: Column names (folded) a plain CSV may use, by the Book field they fill.
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -66,10 +77,16 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 _POSITIONAL = ("title", "author", "narrator", "series", "position")
 _GOODREADS_COLUMNS = frozenset({"title", "author", "exclusive shelf"})
-# "(The Stormlight Archive, #1)", "(Dune #1)", "(Discworld, #2.5)"; not "#1-3" (omnibus).
-_SERIES = re.compile(r"\s*\((?P<series>[^()]*?),?\s*#\s*(?P<position>\d+(?:\.\d+)?)\)\s*$")
+# "(The Stormlight Archive, #1)", "(Dune #1)", "(Discworld, #2.5)", an omnibus "(Saga, #1-3)".
+_NUMBER = r"\d+(?:\.\d+)?"
+_POSITION = re.compile(rf"{_NUMBER}(?:\s*[-–]\s*{_NUMBER})?")
+_SERIES = re.compile(rf"\s*\((?P<series>[^()]*?),?\s*#\s*(?P<position>{_POSITION.pattern})\)\s*$")
 _FORMULA = re.compile(r'^="(.*)"$')
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")
+
+
+class CsvRefused(ValueError):
+    """The file as a whole is not a book list Earmark can read (nothing was imported)."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +146,9 @@ class ImportPlan:
 # ---- reading ---------------------------------------------------------------------------
 
 
-def read_csv_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> ParsedCsv:
+def read_csv_file(
+    path: Path, *, max_bytes: int = MAX_FILE_BYTES, shelves: Iterable[str] = (TO_READ,)
+) -> ParsedCsv:
     """Read and parse a CSV file; ValueError (with the reason) when it cannot be read."""
     try:
         size = path.stat().st_size
@@ -140,7 +159,10 @@ def read_csv_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> ParsedCsv:
         data = path.read_bytes()
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return parse_csv(_decode(data))
+    try:
+        return parse_csv(_decode(data), shelves=shelves)
+    except CsvRefused as exc:
+        raise CsvRefused(f"{path.name}: {exc}") from exc
 
 
 def _decode(data: bytes) -> str:
@@ -178,7 +200,8 @@ def split_series(title: str) -> tuple[str, str, str]:
     rest = title[: match.start()].strip()
     if not rest:
         return title.strip(), "", ""
-    return rest, match.group("series").strip(), match.group("position")
+    position = re.sub(r"\s*[-–]\s*", "-", match.group("position"))
+    return rest, match.group("series").strip(), position
 
 
 def _header_map(header: Sequence[str]) -> dict[str, int]:
@@ -193,8 +216,13 @@ def _header_map(header: Sequence[str]) -> dict[str, int]:
     return found
 
 
-def parse_csv(text: str) -> ParsedCsv:
-    """Rows to books and problems; never raises on bad content (bad rows are rejected)."""
+def parse_csv(text: str, *, shelves: Iterable[str] = (TO_READ,)) -> ParsedCsv:
+    """Rows to books and problems: a bad row is rejected with its reason; a file that is
+    neither a Goodreads export nor a plain list raises `CsvRefused`.
+
+    ``shelves``: the shelves whose books are wanted (folded names, ``to-read`` by default).
+    """
+    wanted_shelves = frozenset(_fold(shelf) for shelf in shelves) or frozenset({TO_READ})
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
         return ParsedCsv(rejected=[CsvProblem(1, "", "not a text file (it contains NUL bytes)")])
@@ -223,12 +251,13 @@ def parse_csv(text: str) -> ParsedCsv:
         body = rows[1:]
         width = len(header)
     else:
+        _refuse_headerless(rows)
         columns = {name: i for i, name in enumerate(_POSITIONAL)}
         body = rows
         width = 0
     parsed = ParsedCsv(kind="goodreads" if goodreads else "plain")
     for line, row in body:
-        result = _row(line, row, columns, width=width, goodreads=goodreads)
+        result = _row(line, row, columns, width=width, goodreads=goodreads, shelves=wanted_shelves)
         if isinstance(result, CsvBook):
             parsed.books.append(result)
         else:
@@ -237,8 +266,40 @@ def parse_csv(text: str) -> ParsedCsv:
     return parsed
 
 
+def _refuse_headerless(rows: Sequence[tuple[int, list[str]]]) -> None:
+    """A file without a header is a plain `title, author[, narrator, series, position]`
+    list; rows wider than that mean it is something else, whose columns are unknown."""
+    widest = max(len(row) for _, row in rows)
+    numeric = sum(1 for _, row in rows if _cell(row[0]).replace(".", "").isdigit())
+    if widest <= len(_POSITIONAL):
+        if len(rows) >= 5 and numeric >= 0.8 * len(rows):  # "1984" is a title; 538 ids not
+            raise CsvRefused(
+                "the file has no header row and its first column holds numbers (ids?), not "
+                "titles; nothing was imported. A plain list has the columns title, author"
+                "[, narrator, series, position] — add a header row naming the columns"
+            )
+        return
+    first = rows[0][1]
+    if widest >= len(_GOODREADS_COLUMNS) * 6 and first[0].strip().isdigit():
+        what = "looks like a Goodreads export without its header row (Book Id, Title, Author, …)"
+        fix = "export it again from Goodreads, or put the header row back"
+    else:
+        what = f"has rows of {widest} columns and no header row naming them"
+        fix = "add a header row with at least a 'Title' column"
+    raise CsvRefused(
+        f"the file {what}; nothing was imported. A plain list has the columns title, "
+        f"author[, narrator, series, position] — {fix}"
+    )
+
+
 def _row(
-    line: int, row: list[str], columns: dict[str, int], *, width: int, goodreads: bool
+    line: int,
+    row: list[str],
+    columns: dict[str, int],
+    *,
+    width: int,
+    goodreads: bool,
+    shelves: frozenset[str] = frozenset({TO_READ}),
 ) -> CsvBook | CsvProblem:
     def get(name: str) -> str:
         index = columns.get(name)
@@ -253,9 +314,15 @@ def _row(
     if goodreads and len(row) < width:
         return CsvProblem(line, shown, f"malformed row: {len(row)} fields, the header has {width}")
     shelf = get("shelf")
-    if (goodreads or shelf) and _fold(shelf) != TO_READ:
+    if (goodreads or shelf) and _fold(shelf) not in shelves:
         where = f"on the '{shelf}' shelf" if shelf else "on no shelf"
-        return CsvProblem(line, shown, f"{where}, not '{TO_READ}'")
+        named = ", ".join(f"'{name}'" for name in sorted(shelves))
+        reason = f"{where}, not {named}"
+        if shelf and _fold(shelf) not in BUILTIN_SHELVES:
+            reason += (
+                ' (a shelf of your own: list it in "csv_shelves" in settings.json to import it)'
+            )
+        return CsvProblem(line, shown, reason)
     title, series, position = get("title"), get("series"), get("position")
     if not title:
         return CsvProblem(line, shown, "missing title")
@@ -268,9 +335,13 @@ def _row(
         return CsvProblem(line, shown, "missing author")
     if position and not _is_position(position):
         return CsvProblem(line, shown, f"the series position '{position}' is not a number")
-    isbn = get("isbn13") or get("isbn")  # the 13-digit column wins when both are filled
-    if isbn and len(canonical_isbn(isbn)) not in (10, 13):
-        return CsvProblem(line, shown, f"'{isbn}' is not an ISBN")
+    isbn = ""
+    for candidate in (get("isbn13"), get("isbn")):  # the 13-digit column wins when both are
+        if candidate and _is_isbn(candidate):
+            isbn = candidate
+            break
+        if candidate and not goodreads:  # a plain list's ISBN was typed on purpose
+            return CsvProblem(line, shown, f"'{candidate}' is not an ISBN")
     asin = get("asin").upper()
     if asin and not _ASIN.match(asin):
         return CsvProblem(line, shown, f"'{asin}' is not an ASIN (10 letters and digits)")
@@ -293,11 +364,15 @@ def _row(
     )
 
 
+def _is_isbn(text: str) -> bool:
+    """An ISBN-10 or -13 in any hyphenation (letters make it an ASIN or junk)."""
+    digits = canonical_isbn(text)
+    return len(digits) == 13 and digits.isdigit()
+
+
 def _is_position(text: str) -> bool:
-    try:
-        return float(text) >= 0
-    except ValueError:
-        return False
+    """A number ("2", "2.5") or an omnibus' range ("1-3")."""
+    return _POSITION.fullmatch(text.strip()) is not None
 
 
 def _short(text: str, limit: int = 80) -> str:

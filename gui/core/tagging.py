@@ -231,9 +231,12 @@ def _fsync_dir(folder: Path) -> None:
 # ---- format detection ----------------------------------------------------------------------
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path, kind: type[Any] | None = None) -> Any:
+    """The file's mutagen object. ``kind``: the class found on the original file, for the
+    temporary copy, whose ``.tmp`` name would make mutagen's guess fail for a file that
+    only its extension identifies (an MP3 without an ID3 header, e.g. MPEG-2.5)."""
     try:
-        audio = mutagen.File(path)
+        audio = mutagen.File(path) if kind is None else kind(path)
     except mutagen.MutagenError as exc:
         raise TaggingError(f"{path.name}: not a readable audio file ({exc})") from exc
     if audio is None:
@@ -247,18 +250,15 @@ def audio_format(path: Path) -> str:
 
 
 def _kind(audio: Any, path: Path) -> str:
-    if isinstance(audio, MP3):
-        return "mp3"
-    if isinstance(audio, MP4):
-        return "mp4"
-    if isinstance(audio, FLAC):
-        return "flac"
-    if isinstance(audio, OggOpus):
-        return "opus"
-    if isinstance(audio, OggVorbis):
+    """The format of a mutagen object (or class)."""
+    cls = audio if isinstance(audio, type) else type(audio)
+    for base, name in ((MP3, "mp3"), (MP4, "mp4"), (FLAC, "flac"), (OggOpus, "opus")):
+        if issubclass(cls, base):
+            return name
+    if issubclass(cls, OggVorbis):
         return "vorbis"
     raise UnsupportedFormatError(
-        f"{path.name}: {type(audio).__name__} files are not tagged (MP3, M4B/M4A, FLAC, "
+        f"{path.name}: {cls.__name__} files are not tagged (MP3, M4B/M4A, FLAC, "
         "Ogg Vorbis and Opus are)"
     )
 
@@ -288,6 +288,8 @@ def write_tags(
         raise TaggingError(f"{path}: no such file")
     meta = meta.cleaned()
     title = track_title if track_title is not None else default_track_title(meta.title, track)
+    kind = type(_open(path))  # recognised by the real name, before the copy gets a .tmp one
+    _kind(kind, path)  # refuse an untaggable format before copying anything
     temp = temp_path_for(path)
     temp.unlink(missing_ok=True)  # left behind by a crash during an earlier write
     try:
@@ -295,6 +297,7 @@ def write_tags(
         shutil.copymode(path, temp)
         _apply(
             temp,
+            kind,
             meta,
             title=title,
             track=track,
@@ -313,6 +316,7 @@ def write_tags(
 
 def _apply(
     path: Path,
+    kind_of: type[Any],
     meta: BookMetadata,
     *,
     title: str,
@@ -323,9 +327,10 @@ def _apply(
 ) -> None:
     """Tag the temporary copy in place (what a crash test interrupts).
 
-    ``audiobook``: the original is an .m4b (the temporary copy's name ends in .tmp).
+    ``kind_of``: the mutagen class of the original (the copy's name ends in .tmp).
+    ``audiobook``: the original is an .m4b.
     """
-    audio = _open(path)
+    audio = _open(path, kind_of)
     kind = _kind(audio, path)
     try:
         if kind == "mp3":
@@ -709,6 +714,15 @@ def _read_vorbis(audio: Any, kind: str) -> BookMetadata:
         values = tags.get(key)
         return str(values[0]) if values else ""
 
+    def people(*keys: str) -> tuple[str, ...]:
+        """Every value of the first key present: Vorbis comments repeat a field for a
+        second name (two ARTIST), and ffprobe, hence ABS, reads them all."""
+        for key in keys:
+            names = tuple(n for value in tags.get(key) or [] for n in _split_people(str(value)))
+            if names:
+                return tuple(dict.fromkeys(names))
+        return ()
+
     series = text("SERIES")
     position = text("SERIES-PART")
     if not series:
@@ -729,8 +743,8 @@ def _read_vorbis(audio: Any, kind: str) -> BookMetadata:
     return BookMetadata(
         title=_first(text("ALBUM"), text("TITLE")),
         subtitle=text("SUBTITLE"),
-        authors=_split_people(_first(text("ARTIST"), text("ALBUMARTIST"))),
-        narrators=_split_people(text("COMPOSER")),
+        authors=people("ARTIST", "ALBUMARTIST"),
+        narrators=people("COMPOSER"),
         series=series,
         position=position,
         year=_year(_first(text("DATE"), text("YEAR"))),

@@ -27,6 +27,7 @@ The source files are never modified: the torrent keeps seeding.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import time
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from gui.clients.audiobookshelf import book_from_item
 from gui.clients.errors import ClientError, ForbiddenError
-from gui.core.formatting import counted
+from gui.core.formatting import counted, human_size
 from gui.core.importer import (
     DestinationConflict,
     ImportFailed,
@@ -46,7 +47,7 @@ from gui.core.importer import (
     import_book,
 )
 from gui.core.layout import BookMeta, ImportPlan, book_folder, select_files
-from gui.core.matching import fold
+from gui.core.matching import fold, split_names
 from gui.core.metadata import (
     BookMetadata,
     completeness,
@@ -169,6 +170,9 @@ class ImportReport:
     score_after: int
     status: str = "imported"  # or "already_imported", or REVIEW: nothing copied yet
     notes: tuple[str, ...] = field(default=())
+    #: Audiobookshelf could not be reached or refused the key when it was to be told
+    #: about the book: the copy is kept, `earmark import` exits 1 with this reason.
+    abs_error: str | None = None
 
     @property
     def score_change(self) -> str:
@@ -347,6 +351,22 @@ def _read_source_tags(root: Path, plan: ImportPlan) -> BookMetadata | None:
     return None
 
 
+def _library_tags(folder: Path) -> BookMetadata | None:
+    """Tags of the first audio file of a book folder in the library."""
+    from gui.core.tagging import TaggingError, read_tags
+
+    try:
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    except OSError:
+        return None
+    for path in files:
+        try:
+            return read_tags(path)
+        except (TaggingError, OSError):
+            continue
+    return None
+
+
 def _tag_copies(
     folder: Path, plan: ImportPlan, meta: BookMetadata, id3_version: int = 3
 ) -> list[str]:
@@ -356,15 +376,35 @@ def _tag_copies(
 
     notes: list[str] = []
     audio = [item.target for item in plan.audio_files]
-    for target, (track, disc) in zip(audio, track_numbers(audio), strict=True):
+    numbers = track_numbers(audio)
+    for index, (target, (track, disc)) in enumerate(zip(audio, numbers, strict=True)):
         path = folder.joinpath(*target.parts)
-        if os.stat(path).st_nlink > 1:
-            notes.append(f"{target} not tagged: it is a hardlink to the seeding file")
-            continue
         try:
+            if os.stat(path).st_nlink > 1:
+                notes.append(f"{target} not tagged: it is a hardlink to the seeding file")
+                continue
             write_tags(path, meta, track=track, disc=disc, id3_version=id3_version)
         except TaggingError as exc:
             notes.append(f"{target} not tagged: {exc}")
+        except OSError as exc:
+            # A full disk or a folder that cannot be written fails every later file the
+            # same way: said once for all of them.
+            rest = len(audio) - index
+            files = f"{rest} file{'s' if rest != 1 else ''} from {target} on not tagged"
+            if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+                size = human_size(path.stat().st_size)
+                notes.append(
+                    f"{files}: the library disk is full (a tag is written on a copy of the "
+                    f"file, which needs {size} free); the files are imported untagged"
+                )
+                break
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                notes.append(
+                    f"{files}: the book folder cannot be written ({exc.strerror or exc}); "
+                    "the files are imported untagged"
+                )
+                break
+            notes.append(f"{target} not tagged: {exc.strerror or exc}")
     if meta.cover and plan.cover is None:
         try:
             write_cover_file(folder, meta.cover)
@@ -376,21 +416,51 @@ def _tag_copies(
 # ---- Audiobookshelf ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AbsOutcome:
+    """What telling Audiobookshelf about an imported book gave: the item (None: not
+    confirmed, the notes say why) and, when ABS could not be reached or refused the key
+    at the first request, that reason (a setting to fix, not a wait)."""
+
+    item: AbsBook | None
+    error: str | None = None
+
+
 async def _abs_sync(
     abs_client: AbsClient,
     meta: BookMetadata,
     options: ImportOptions,
     notes: list[str],
-) -> AbsBook | None:
-    """Scan (when allowed), wait for it, find the book (matched when asked): the item as
-    Audiobookshelf now describes it, or None."""
+) -> AbsOutcome:
+    """Tell Audiobookshelf about the imported book. Never raises a client error: the
+    files are in the library by now, so whatever ABS does is a note on a finished import
+    (and the workflow asks ABS again later, `Importer.confirm`)."""
     try:
         library = choose_library(
             await abs_client.libraries(), options.library_dir, options.abs_library_id
         )
     except ClientError as exc:
         notes.append(f"Audiobookshelf was not told about the book: {exc}")
-        return None
+        return AbsOutcome(None, f"Audiobookshelf was not told about the book: {exc}")
+    try:
+        return AbsOutcome(await _scan_and_find(abs_client, library, meta, options, notes))
+    except ClientError as exc:
+        notes.append(
+            f"Audiobookshelf failed while Earmark waited for its scan ({exc}); the book is "
+            "imported, and Earmark asks Audiobookshelf again later"
+        )
+        return AbsOutcome(None)
+
+
+async def _scan_and_find(
+    abs_client: AbsClient,
+    library: AbsLibrary | None,
+    meta: BookMetadata,
+    options: ImportOptions,
+    notes: list[str],
+) -> AbsBook | None:
+    """Scan (when allowed), wait for it, find the book (matched when asked): the item as
+    Audiobookshelf now describes it, or None."""
     if library is None:
         notes.append(
             "no Audiobookshelf library holds the library folder; set the library in the "
@@ -564,8 +634,10 @@ async def import_download(
             f"metadata {score_text(score_before, score_after)}",
         )
     abs_item_id = None
+    abs_error = None
     if abs_client is not None:
-        item = await _abs_sync(abs_client, meta, options, notes)
+        outcome = await _abs_sync(abs_client, meta, options, notes)
+        item, abs_error = outcome.item, outcome.error
         abs_item_id = item.item_id if item is not None else None
         if item is not None and store is not None:
             from gui.services.library import owned_from_abs
@@ -588,6 +660,7 @@ async def import_download(
         score_after=score_after,
         status=result.status,
         notes=tuple(notes),
+        abs_error=abs_error,
     )
 
 
@@ -754,6 +827,29 @@ class Importer:
                 await provider.close()
             if abs_client is not None:
                 await abs_client.close()
+
+    async def confirm(self, book: Book, store: Store | None = None) -> AbsOutcome:
+        """Ask Audiobookshelf again about a book imported while it failed: scan, find the
+        item by the tags of the library copy (what ABS reads), index it."""
+        if self.abs_factory is None or not book.library_path:
+            return AbsOutcome(None, "Audiobookshelf is not configured")
+        folder = Path(book.library_path)
+        meta = await asyncio.to_thread(_library_tags, folder)
+        if meta is None:
+            meta = BookMetadata(title=book.title, authors=tuple(split_names(book.author)))
+        notes: list[str] = []
+        abs_client = self.abs_factory()
+        try:
+            outcome = await _abs_sync(abs_client, meta, self.options, notes)
+        finally:
+            await abs_client.close()
+        if outcome.item is not None and store is not None:
+            from gui.services.library import owned_from_abs
+
+            await store.run(store.save_owned, owned_from_abs(outcome.item, outcome.item.library_id))
+        if outcome.item is None and outcome.error is None and notes:
+            return AbsOutcome(None, notes[-1])
+        return outcome
 
     async def seeding_policy(self, torrent_hash: str, *, qbt: QBittorrentClient) -> str | None:
         """Apply `remove_after_seeding`; what was done, or None."""

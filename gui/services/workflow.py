@@ -126,6 +126,8 @@ NOT_STALLING_STATES = frozenset(
 )  # fmt: skip
 #: A failed import is tried again after this long (not on every pass: each try is an event).
 IMPORT_RETRY_SECONDS = 300.0
+#: How often an imported book that Audiobookshelf has not confirmed is asked about again.
+ABS_CONFIRM_RETRY_SECONDS = 300.0
 #: Import progress goes to the listeners at most this often (the copy reports per chunk).
 PROGRESS_INTERVAL = 0.2
 
@@ -461,6 +463,8 @@ class Workflow:
         self._moves: list[Transition] = []
         #: When each download was last seen in a state that cannot progress (in memory)
         self._not_stalling_at: dict[str, float] = {}
+        #: When an imported book Audiobookshelf has not confirmed is asked about again
+        self._abs_retry_at: dict[int, float] = {}
 
     async def aclose(self) -> None:
         if self.owns_qbt:
@@ -547,6 +551,12 @@ class Workflow:
         user is left to them (`finish_review`)."""
         assert self.importer is not None
         for book in books:
+            if self._abs_confirmation_due(book):
+                try:
+                    await self._confirm_in_abs(book)
+                except Exception as exc:  # one book's bug must not stop the others
+                    log.exception("confirming book %s in Audiobookshelf failed", book.id)
+                    report.errors.append(f"{book.title}: {type(exc).__name__}: {exc}")
             if book.state == "in_library":
                 if not self.importer.remove_after_seeding:
                     continue  # nothing to do for it: no store reads, no lock
@@ -583,6 +593,48 @@ class Workflow:
             except Exception as exc:  # one book's bug must not stop the others
                 log.exception("import failed for book %s", book.id)
                 report.errors.append(f"{book.title}: {type(exc).__name__}: {exc}")
+
+    def _abs_confirmation_due(self, book: Book) -> bool:
+        """An imported book (it has scores) that Audiobookshelf has not confirmed yet,
+        asked again at most every `ABS_CONFIRM_RETRY_SECONDS`."""
+        if (
+            self.importer is None
+            or self.importer.abs_factory is None
+            or book.state != "in_library"
+            or book.abs_item_id
+            or book.score_after is None
+            or not book.library_path
+            or book.id is None
+        ):
+            return False
+        return self.clock() >= self._abs_retry_at.get(book.id, 0.0)
+
+    async def _confirm_in_abs(self, book: Book) -> None:
+        """The Audiobookshelf step of an import, on its own: the import itself is done, so
+        a failure here changes no state, it only keeps the reason up to date."""
+        assert self.importer is not None and book.id is not None
+        self._abs_retry_at[book.id] = self.clock() + ABS_CONFIRM_RETRY_SECONDS
+        outcome = await self.importer.confirm(book, self.store)
+        async with self._lock:
+            current = await self.store.run(self.store.book, book.id)
+            if current is None or current.state != "in_library" or current.abs_item_id:
+                return
+            if outcome.item is not None:
+                current.abs_item_id = outcome.item.item_id
+                current.reason = None
+                await self.store.run(self.store.update_book, current)
+                await self.store.run(
+                    self.store.add_event,
+                    book.id,
+                    "audiobookshelf",
+                    f"in Audiobookshelf as item {outcome.item.item_id}",
+                )
+                book.abs_item_id, book.reason = current.abs_item_id, None
+            elif outcome.error:
+                reason = f"not confirmed in Audiobookshelf yet: {outcome.error}"
+                if reason != current.reason:
+                    current.reason = reason
+                    await self.store.run(self.store.update_book, current)
 
     async def import_book(self, book: Book) -> ImportReport | None:
         """Import one book in `downloaded` (or `importing`) now, as a pass would: the
@@ -689,6 +741,8 @@ class Workflow:
             f"metadata {imported.score_change}{where}"
         )
         notes = [n for n in imported.notes if "Audiobookshelf" in n]
+        if not imported.abs_item_id:  # asked again on a later pass, not at once
+            self._abs_retry_at[book.id] = self.clock() + ABS_CONFIRM_RETRY_SECONDS
         await self._move(book, "in_library", event=event, reason="; ".join(notes) or None)
         return imported
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.clients.qbittorrent import AddOptions
+from gui.clients.qbittorrent import AddOptions, ContentLayout
 from gui.core.torrents import (
     TorrentFile,
     TorrentInputError,
@@ -212,14 +212,26 @@ def with_settings_defaults(
 
 
 def options_from_defaults(defaults: dict[str, Any]) -> AddOptions:
-    """The options a "don't ask" add uses: the dialog's remembered choices."""
+    """The options a "don't ask" add uses: the dialog's remembered choices. The values
+    come from the settings file, maybe hand-edited: a value of the wrong type is dropped."""
+
+    def text(key: str) -> str | None:
+        value = defaults.get(key)
+        return value if isinstance(value, str) and value else None
+
+    tags = defaults.get("tags")
+    layout = text("content_layout")
     return AddOptions(
-        category=defaults.get("category") or None,
-        tags=tuple(defaults.get("tags") or ()),
-        save_path=defaults.get("save_path") or None,
-        stopped=bool(defaults.get("stopped")),
-        skip_checking=bool(defaults.get("skip_checking")),
-        sequential=bool(defaults.get("sequential")),
-        first_last_piece=bool(defaults.get("first_last_piece")),
-        content_layout=defaults.get("content_layout"),
+        category=text("category"),
+        tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
+        save_path=text("save_path"),
+        stopped=defaults.get("stopped") is True,
+        skip_checking=defaults.get("skip_checking") is True,
+        sequential=defaults.get("sequential") is True,
+        first_last_piece=defaults.get("first_last_piece") is True,
+        content_layout=(
+            cast(ContentLayout, layout)
+            if layout in ("Original", "Subfolder", "NoSubfolder")
+            else None
+        ),
     )

@@ -69,6 +69,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.core.redact import REDACTOR
 from gui.core.torrent_states import ERROR_STATES, STOPPED_STATES, StateGroup
 from gui.models.downloads import (
     COLUMN_ALIGNMENT,
@@ -888,7 +889,7 @@ class DownloadsView(QWidget):
             if t and t.get("magnet_uri")
         ]
         if magnets:
-            QGuiApplication.clipboard().setText("\n".join(magnets))
+            QGuiApplication.clipboard().setText(REDACTOR.conceal("\n".join(magnets)))
 
     def _folder_to_open(self) -> Path | None:
         torrent_hash = self.current_hash()

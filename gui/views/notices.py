@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
+from gui.core.redact import REDACTOR
 from gui.models.palette import BAD, GOOD, INFO
 from gui.models.themed import status_background, status_text
 
@@ -44,7 +46,7 @@ class NoticeBar(QWidget):
         frame.setStyleSheet(f"QFrame#notice {{ {level_style(level)} border-radius:4px; }}")
         row = QHBoxLayout(frame)
         row.setContentsMargins(8, 3, 3, 3)
-        label = QLabel(text, frame)
+        label = QLabel(REDACTOR.text(text), frame)  # an error may echo a key or passkey
         label.setWordWrap(True)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QToolButton(frame)
@@ -75,6 +77,11 @@ class NoticeBar(QWidget):
             if label is not None:
                 found.append(label.text())
         return found
+
+    def dismiss(self, frame: QWidget) -> None:
+        """Take a notice away that no longer holds (it was shown without a timeout)."""
+        if isValid(frame) and self._layout.indexOf(frame) >= 0:
+            self._remove(frame)
 
     def _remove(self, frame: QWidget) -> None:
         self._layout.removeWidget(frame)

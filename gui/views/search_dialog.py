@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from gui.core.formatting import counted, human_size
 from gui.core.ranking import Ranked, Wanted
+from gui.core.redact import REDACTOR
 from gui.models.downloads import RAW_ROLE, RawSortProxy
 from gui.models.palette import BAD, GOOD
 from gui.models.table import ListTableModel
@@ -389,7 +390,7 @@ class SearchDialog(QDialog):
         )
         if results.failures:
             lines = [
-                f"<b>{html.escape(name)}</b> failed: {html.escape(reason)}"
+                f"<b>{html.escape(name)}</b> failed: {html.escape(REDACTOR.text(reason))}"
                 for name, reason in results.failures
             ]
             self.failures.setText("<br>".join(lines))
@@ -485,7 +486,7 @@ class SearchDialog(QDialog):
 
     def show_note(self, text: str, level: str = "info") -> None:
         colour = {"success": GOOD, "error": BAD}.get(level)
-        escaped = html.escape(text)
+        escaped = html.escape(REDACTOR.text(text))
         self.note.setText(
             f"<span style='color:{on_window(colour)}'>{escaped}</span>" if colour else escaped
         )

@@ -59,6 +59,7 @@ from gui.clients.service_checks import (
     check_torznab,
 )
 from gui.core.ranking import RankingPolicy
+from gui.core.redact import REDACTOR
 from gui.models.themed import on_window
 from gui.settings import (
     SETTING_ENV,
@@ -122,7 +123,7 @@ class ResultLabel(QLabel):
         self.state = "ok" if ok else "failed"
         color = (WARN if caveat else GOOD) if ok else BAD
         self.setStyleSheet(f"color: {on_window(color)};")
-        self.setText(("✔ " if ok else "✘ ") + text)
+        self.setText(("✔ " if ok else "✘ ") + REDACTOR.text(text))  # a server may echo a key
 
     def show_check(self, result: CheckResult) -> None:
         warnings = result.details.get("warnings") or []

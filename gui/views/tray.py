@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from gui.core.redact import REDACTOR
 from gui.views.icons import app_icon
 
 FallbackNotifier = Callable[[str, str], None]
@@ -50,6 +51,8 @@ class Tray(QObject):
         return self.icon is not None and self.icon.isVisible()
 
     def notify(self, title: str, text: str) -> None:
+        """A desktop notification (it leaves the process: the redactor sees it first)."""
+        title, text = REDACTOR.text(title), REDACTOR.text(text)
         if self.icon is not None and self.available and QSystemTrayIcon.supportsMessages():
             self.icon.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 10000)
         else:

@@ -656,3 +656,55 @@ def test_double_click_opens_details_past_the_download_and_edits_before(
         assert edits[-1] == "Owned"
 
     qloop.run_until_complete(scenario())
+
+
+def test_the_window_leaves_the_loop_to_the_earmark_run_that_holds_the_profile(
+    qbt: QbtInstance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    qloop: asyncio.AbstractEventLoop,
+) -> None:
+    """One loop per profile: while `earmark run` holds the profile's loop lock the window
+    says so and runs none; once that loop ends, the window takes over."""
+    from gui import controller as controller_module
+    from gui.loop_lock import LoopLock
+
+    profile = tmp_path / "profile"
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(profile))
+    monkeypatch.setenv("EARMARK_QBT_PASSWORD", QBT_PASSWORD)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.setattr(controller_module, "LOOP_LOCK_RETRY", 0.2)
+    made: list[AppController] = []
+    other = LoopLock.acquire(profile, "earmark run")  # another process, as far as flock goes
+
+    async def scenario() -> None:
+        async with ProwlarrDouble([FakeIndexer(1, "AudioBook Bay")]) as px:
+            monkeypatch.setenv("EARMARK_PROWLARR_API_KEY", px.api_key)
+            settings = Settings(qbt_url=qbt.url, qbt_username=QBT_USER, prowlarr_url=px.url)
+            app = AppController(settings, SecretStore(), Store.open_in(profile))
+            made.append(app)
+            app.service.min_interval = 0.2
+            app.start()
+
+            def told() -> list[str]:
+                return [t for t in app.window.notices.texts() if "does not search" in t]
+
+            await until(lambda: bool(told()), "the notice that another loop runs", 20)
+            assert "already runs in earmark run (pid" in told()[0]
+            assert app.workflow is None
+            other.release()
+            await until(lambda: app.workflow is not None, "the window's own workflow", 20)
+            await until(lambda: not told(), "the notice to go once the window runs the loop")
+            with pytest.raises(Exception, match="the Earmark window"):
+                LoopLock.acquire(profile, "earmark run")
+            await app.shutdown()
+            LoopLock.acquire(profile, "earmark run").release()  # given up at shutdown
+
+    try:
+        qloop.run_until_complete(scenario())
+    finally:
+        other.release()
+        for app in made:
+            qloop.run_until_complete(app.shutdown())
+            app.window.close()
+            app.store.close()

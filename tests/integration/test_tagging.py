@@ -473,3 +473,41 @@ def test_cover_file_is_named_by_its_content(tmp_path: Path, cover: bytes) -> Non
     with pytest.raises(TaggingError):
         write_cover_file(tmp_path, b"<html>not an image</html>")
     assert sorted(os.listdir(tmp_path)) == ["cover.png"]
+
+
+# ---- real-world files ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [8000, 11025, 12000])
+def test_mpeg25_mp3_without_an_id3_header_is_tagged(
+    tmp_path: Path, book: BookMetadata, rate: int
+) -> None:
+    """MPEG-2.5 (8/11/12 kHz, common in old audiobooks) with no ID3 header: mutagen knows
+    it only by its ``.mp3`` name, which the temporary copy does not have."""
+    ffmpeg = require_tool("ffmpeg")
+    path = tmp_path / "01 - Chapter.mp3"
+    subprocess.run(
+        [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi",
+         "-i", "sine=f=220:d=2", "-ar", str(rate), "-ac", "1", "-c:a", "libmp3lame",
+         "-b:a", "8k", "-id3v2_version", "0", "-write_xing", "0", str(path)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert path.read_bytes()[:3] != b"ID3"
+    write_tags(path, book, track=(1, 1))
+    assert read_tags(path).title == "Galaxy's Edge"
+    assert _grab(_abs_tags(path), "album") == "Galaxy's Edge"
+    _decodes(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_repeated_vorbis_fields_are_all_read(tmp_path: Path) -> None:
+    """Two ARTIST comments are two authors: ffprobe (so ABS) reports both."""
+    path = _files(tmp_path, "flac", files=1)[0]
+    audio = FLAC(path)
+    audio["ARTIST"] = ["Jason Anspach", "Nick Cole"]
+    audio["COMPOSER"] = ["R.C. Bray", "Someone Else"]
+    audio.save()
+    assert _grab(_abs_tags(path), "artist") == "Jason Anspach;Nick Cole"  # the oracle
+    meta = read_tags(path)
+    assert meta.authors == ("Jason Anspach", "Nick Cole")
+    assert meta.narrators == ("R.C. Bray", "Someone Else")

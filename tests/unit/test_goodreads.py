@@ -8,6 +8,7 @@ import pytest
 
 from gui.core.goodreads import (
     CsvBook,
+    CsvRefused,
     parse_csv,
     plan_import,
     read_csv_file,
@@ -157,7 +158,7 @@ def test_a_shelf_column_in_a_plain_csv_is_honoured() -> None:
         ("Dune (Dune #1)", ("Dune", "Dune", "1")),
         ("Small Gods (Discworld, #13)", ("Small Gods", "Discworld", "13")),
         ("Interlude (Saga, #2.5)", ("Interlude", "Saga", "2.5")),
-        ("Omnibus (Saga, #1-3)", ("Omnibus (Saga, #1-3)", "", "")),
+        ("Omnibus (Saga, #1-3)", ("Omnibus", "Saga", "1-3")),
         ("(Series, #1)", ("(Series, #1)", "", "")),
         ("Catch-22", ("Catch-22", "", "")),
     ],
@@ -216,3 +217,66 @@ def test_reading_files(tmp_path: Path) -> None:
     binary.write_bytes(b"title,author\x00\n")
     [problem] = read_csv_file(binary).rejected
     assert "NUL" in problem.reason
+
+
+# ---- real-world exports ----------------------------------------------------------------
+
+
+def test_a_goodreads_export_without_its_header_row_is_refused_whole() -> None:
+    rows = [goodreads_row(f"Book {n}", "Some Author") for n in range(538)]
+    with pytest.raises(CsvRefused, match="Goodreads export without its header row"):
+        parse_csv("\n".join(rows) + "\n")
+    with pytest.raises(CsvRefused, match="rows of 8 columns and no header row"):
+        parse_csv("a,b,c,d,e,f,g,h\nDune,Frank Herbert,,,,,,\n")
+
+
+def test_a_refused_file_names_itself(tmp_path: Path) -> None:
+    path = tmp_path / "goodreads_library_export.csv"
+    path.write_text(goodreads_row("Dune", "Frank Herbert") + "\n", encoding="utf-8")
+    with pytest.raises(CsvRefused, match=r"^goodreads_library_export\.csv: the file looks like"):
+        read_csv_file(path)
+
+
+@pytest.mark.parametrize("junk", ["", "0", "=", "9.78044E+12", "B00ABCDEFG", "unknown"])
+def test_junk_isbn_cells_of_a_goodreads_export_are_dropped_not_the_book(junk: str) -> None:
+    parsed = parse_csv(
+        goodreads_csv(goodreads_row("Dune", "Frank Herbert", isbn=junk, isbn13=junk))
+    )
+    assert parsed.rejected == []
+    assert [(b.title, b.isbn) for b in parsed.books] == [("Dune", "")]
+    # A good ISBN-10 next to a junk ISBN13 cell is kept.
+    parsed = parse_csv(goodreads_csv(goodreads_row("Dune", "F H", isbn="0441172717", isbn13=junk)))
+    assert [b.isbn for b in parsed.books] == ["0441172717"]
+
+
+def test_omnibus_titles_keep_their_range_as_the_position() -> None:
+    parsed = parse_csv(goodreads_csv(goodreads_row("The Saga (Saga, #1-3)", "Brian Vaughan")))
+    assert [(b.title, b.series, b.position) for b in parsed.books] == [("The Saga", "Saga", "1-3")]
+    assert split_series("Omnibus (Saga, #1 – 3)") == ("Omnibus", "Saga", "1-3")
+
+
+def test_custom_exclusive_shelves_are_imported_when_named() -> None:
+    text = goodreads_csv(
+        goodreads_row("Dune", "Frank Herbert", "want-to-listen"),
+        goodreads_row("Emma", "Jane Austen", "to-read"),
+        goodreads_row("Piranesi", "Susanna Clarke", "read"),
+    )
+    default = parse_csv(text)
+    assert [b.title for b in default.books] == ["Emma"]
+    assert default.rejected[0].reason == (
+        "on the 'want-to-listen' shelf, not 'to-read' (a shelf of your own: list it in "
+        '"csv_shelves" in settings.json to import it)'
+    )
+    chosen = parse_csv(text, shelves=["Want-To-Listen", "to-read"])
+    assert [b.title for b in chosen.books] == ["Dune", "Emma"]
+    assert [p.reason for p in chosen.rejected] == [
+        "on the 'read' shelf, not 'to-read', 'want-to-listen'"
+    ]
+
+
+def test_a_headerless_list_of_ids_is_refused_but_numeric_titles_are_books() -> None:
+    ids = "".join(f"{4000 + n},{9000 + n}\n" for n in range(20))
+    with pytest.raises(CsvRefused, match="first column holds numbers"):
+        parse_csv(ids)
+    parsed = parse_csv("1984,George Orwell\n2001,Arthur C. Clarke\nDune,Frank Herbert\n")
+    assert [b.title for b in parsed.books] == ["1984", "2001", "Dune"]

@@ -127,3 +127,56 @@ def test_unknown_keys_from_a_newer_version_are_ignored() -> None:
     directory.mkdir(parents=True)
     (directory / "settings.json").write_text(json.dumps({"qbt_url": "http://h/", "future": 1}))
     assert load_settings().qbt_url == "http://h/"
+
+
+def test_hand_edited_values_of_the_wrong_type_are_named_not_used() -> None:
+    directory = config_dir()
+    directory.mkdir(parents=True)
+    text = (
+        '{"qbt_url": 8080, "qbt_connect_timeout": "10", "tag_files": "yes",'
+        ' "max_search_attempts": 2.5, "per_indexer_timeout": NaN,'
+        ' "path_mappings": ["F:/dl"], "csv_shelves": "to-read", "add_defaults": [],'
+        ' "stall_minutes": 45, "run_interval_seconds": 12}'
+    )
+    (directory / "settings.json").write_text(text)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    for wrong in (
+        "'qbt_url' should be a text in quotes, not 8080",
+        "'qbt_connect_timeout' should be a number, not \"10\"",
+        "'tag_files' should be true or false, not \"yes\"",
+        "'max_search_attempts' should be a whole number, not 2.5",
+        "'per_indexer_timeout' should be a number, not NaN",
+        '\'path_mappings\' should be a list of ["remote", "local"]',
+        "'csv_shelves' should be a list of texts",
+        "'add_defaults' should be an object",
+    ):
+        assert wrong in message, message
+    assert "stall_minutes" not in message  # an int where a float goes is a number
+    assert (directory / "settings.json").read_text() == text  # never replaced
+
+
+def test_well_typed_values_load_in_their_field_types() -> None:
+    directory = config_dir()
+    directory.mkdir(parents=True)
+    (directory / "settings.json").write_text(
+        json.dumps({"stall_minutes": 45, "max_search_attempts": 3.0, "path_mappings": [["a", "b"]]})
+    )
+    settings = load_settings()
+    assert settings.stall_minutes == 45.0 and isinstance(settings.stall_minutes, float)
+    assert settings.max_search_attempts == 3 and isinstance(settings.max_search_attempts, int)
+    assert settings.path_mappings == [("a", "b")]
+
+
+def test_hand_edited_add_defaults_of_the_wrong_type_are_dropped() -> None:
+    from gui.views.add_dialog import options_from_defaults
+
+    options = options_from_defaults(
+        {"category": 7, "tags": "abc", "save_path": ["x"], "stopped": "no",
+         "content_layout": "Sideways", "sequential": True}
+    )  # fmt: skip
+    assert (options.category, options.tags, options.save_path) == (None, (), None)
+    assert (options.stopped, options.content_layout, options.sequential) == (False, None, True)
+    kept = options_from_defaults({"category": "books", "tags": ["a", 1, "b"]})
+    assert (kept.category, kept.tags) == ("books", ("a", "b"))

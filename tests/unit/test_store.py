@@ -157,3 +157,24 @@ def test_a_version_2_database_gains_the_library_and_review_columns(tmp_path: Pat
         assert store.reviewed_books() == frozenset()
     finally:
         store.close()
+
+
+def test_a_database_held_by_another_program_is_said_so(tmp_path: Path) -> None:
+    import sqlite3
+
+    from gui.store import explain_database_error
+
+    path = tmp_path / "earmark.sqlite3"
+    Store(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            other.execute("BEGIN IMMEDIATE")
+        error = explain_database_error(caught.value, path)
+        assert error.kind == "busy" and "held by another program" in str(error)
+        assert "move" not in str(error)
+    finally:
+        other.close()
+        holder.close()

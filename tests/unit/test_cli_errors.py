@@ -1,0 +1,34 @@
+"""A fault inside a command: one line on stderr, the traceback in the log file only."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+import pytest
+
+from gui import cli
+from gui.logging_setup import LOG_FILE
+
+
+def test_an_unexpected_error_is_one_line_and_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+
+    async def broken(args: argparse.Namespace, out: cli.Output) -> int:
+        raise RuntimeError("boom in the queue")
+
+    monkeypatch.setitem(cli.COMMANDS, "queue", broken)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["queue", "--json"], out=out, err=err) == cli.EXIT_FAILED
+    assert out.getvalue() == ""
+    log_file = tmp_path / "logs" / LOG_FILE
+    assert err.getvalue() == (
+        f"earmark: unexpected error (RuntimeError: boom in the queue); the details are in "
+        f"{log_file}\n"
+    )
+    logged = log_file.read_text(encoding="utf-8")
+    assert "Traceback" in logged and "boom in the queue" in logged
