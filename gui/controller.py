@@ -37,8 +37,9 @@ from gui.models.connection import Connection
 from gui.models.downloads import DownloadsModel
 from gui.models.history import HistoryModel
 from gui.models.queue import QueueModel
-from gui.services.downloads import DownloadService
+from gui.services.downloads import DownloadService, global_speeds
 from gui.services.library import OwnedIndex, wanted_from_book
+from gui.services.properties import PropertiesWatcher, Reading
 from gui.services.search import IndexerGroup, indexers_from_settings, search_all
 from gui.services.status import Link, Status
 from gui.services.workflow import (
@@ -63,7 +64,6 @@ from gui.views.main_window import LIBRARY_TAB, MainWindow
 from gui.views.queue_view import BookDialog, QueueView
 from gui.views.search_dialog import SearchDialog, SearchResults
 from gui.views.settings_dialog import SettingsDialog
-from gui.views.torrent_details import TorrentDetailsDialog
 from gui.views.tray import Tray
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ class AppController(QObject):
         self.history_model = HistoryModel(store, self, spawn=self._spawn)
         self.queue_view = QueueView(self.queue_model)
         self.downloads_view = DownloadsView(self.downloads_model)
+        self.properties = PropertiesWatcher(self._properties_client, self._on_reading)
         self.history_view = HistoryView(self.history_model)
         self.library = LibraryController(settings, secrets, store, spawn=self._spawn, parent=self)
         if window is None:
@@ -137,6 +138,7 @@ class AppController(QObject):
         self.connection.start()
         self._spawn(self._load_views())
         self._spawn(self._workflow_supervisor())
+        self._spawn(self.properties.run())
         self._refresh_timer.start()
         if not self.settings.qbt_url:
             self.open_settings("qbittorrent")
@@ -145,6 +147,7 @@ class AppController(QObject):
         """Cancel what runs, close sessions and the store; short timeouts, never a hang."""
         self._quitting = True
         self._refresh_timer.stop()
+        self.properties.stop()
         self._workflow_ready.set()  # the supervisor sees `_quitting` and ends
         await self._stop_workflow()
         for task in list(self._tasks):
@@ -208,6 +211,15 @@ class AppController(QObject):
             lambda hashes, name: self._spawn(self.service.set_category(hashes, name))
         )
         view.details_requested.connect(self.open_details)
+        view.current_changed.connect(self.properties.watch)
+        panel = view.properties
+        panel.tab_changed.connect(lambda tab: self.properties.watch(panel.torrent_hash, tab))
+        panel.priority_requested.connect(
+            lambda torrent_hash, ids, priority: self._spawn(
+                self.set_file_priority(torrent_hash, ids, priority)
+            )
+        )
+        self.connection.mirror_changed.connect(self._sample_speeds)
         queue = self.queue_view
         queue.add_requested.connect(lambda: self._edit_book(None))
         queue.edit_requested.connect(self._edit_book)
@@ -250,6 +262,10 @@ class AppController(QObject):
 
     def _on_status(self, status: Status) -> None:
         self.window.show_status(status)
+        stale = None
+        if status.link is not Link.CONNECTED and self.service.mirror.torrents:
+            stale = f"qBittorrent: {status.message or status.link.value}"
+        self.downloads_view.set_stale(stale)
         self.tray.set_tooltip(f"Earmark — qBittorrent: {status.link.value.replace('_', ' ')}")
         workflow = self.workflow
         stop = self._workflow_stop
@@ -334,17 +350,26 @@ class AppController(QObject):
             )
 
     def open_details(self, torrent_hash: str) -> None:
-        dialog = TorrentDetailsDialog(self.window, torrent_hash=torrent_hash)
-        torrent = self.service.mirror.torrents.get(torrent_hash, {})
-        dialog.setWindowTitle(f"Details — {torrent.get('name', torrent_hash)}")
-        dialog.show()
+        """The properties panel shows the torrent (the view opened it on General)."""
+        self.properties.watch(torrent_hash, self.downloads_view.properties.current_tab())
 
-        async def load() -> None:
-            client = self.service._connected_client()
-            dialog.set_properties(await client.properties(torrent_hash))
-            dialog.set_files(await client.files(torrent_hash))
+    # ---- the properties panel ------------------------------------------------------------
 
-        self._spawn(load())
+    def _properties_client(self) -> QBittorrentClient | None:
+        service = self.service
+        return service.client if service.status.link is Link.CONNECTED else None
+
+    def _on_reading(self, reading: Reading) -> None:
+        self.downloads_view.properties.apply(reading)
+
+    def _sample_speeds(self, _change: object) -> None:
+        self.downloads_view.properties.add_speed_sample(*global_speeds(self.service.mirror))
+
+    async def set_file_priority(
+        self, torrent_hash: str, file_ids: list[int], priority: int
+    ) -> None:
+        await self.service.set_file_priority(torrent_hash, file_ids, priority)
+        self.properties.refresh()
 
     # ---- wanted books ------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from PySide6.QtGui import (
     QPainter,
     QPalette,
     QPixmap,
+    QResizeEvent,
     QShowEvent,
     QStaticText,
     QTransform,
@@ -59,6 +60,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QProgressBar,
+    QSplitter,
     QStyle,
     QStyledItemDelegate,
     QStyleFactory,
@@ -79,6 +81,9 @@ from gui.models.downloads import (
     DownloadsFilterProxy,
     DownloadsModel,
 )
+from gui.services.properties import GENERAL
+from gui.views.filter_panel import CATEGORIES, STATUS, FilterPanel
+from gui.views.properties_panel import PropertiesPanel
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -89,6 +94,14 @@ GROUP_LABELS: dict[StateGroup, str] = {
     StateGroup.COMPLETED: "Completed",
     StateGroup.STOPPED: "Stopped",
     StateGroup.ERROR: "Errored",
+    StateGroup.RUNNING: "Running",
+    StateGroup.ACTIVE: "Active",
+    StateGroup.INACTIVE: "Inactive",
+    StateGroup.STALLED: "Stalled",
+    StateGroup.STALLED_UPLOADING: "Stalled Uploading",
+    StateGroup.STALLED_DOWNLOADING: "Stalled Downloading",
+    StateGroup.CHECKING: "Checking",
+    StateGroup.MOVING: "Moving",
 }
 
 #: Starting widths (pixels); the name column takes what is left (`fit_columns`).
@@ -177,6 +190,8 @@ class _DirectDelegate(QStyledItemDelegate):
         self._proxy: QAbstractProxyModel | None = None
         self._model: DownloadsModel | None = None
         self._source_rows: dict[int, int] = {}  # proxy row -> model row, until rows move
+        #: Paint as disabled: the rows are qBittorrent's last known state, not live.
+        self.stale = False
 
     def bind(self, proxy: QAbstractProxyModel | None, model: DownloadsModel) -> None:
         """Read cells of `model`, shown through `proxy` (None: the view shows `model`)."""
@@ -257,7 +272,11 @@ class TorrentCellDelegate(_DirectDelegate):
         static, text_width, text_height = self._prepared(font, model.text(row, column), width)
         state = int(option.state.value)
         group = (
-            _DISABLED if not state & _ENABLED_BIT else _ACTIVE if state & _ACTIVE_BIT else _INACTIVE
+            _DISABLED
+            if self.stale or not state & _ENABLED_BIT
+            else _ACTIVE
+            if state & _ACTIVE_BIT
+            else _INACTIVE
         )
         if _RIGHT_ALIGNED[column]:
             x = rect.right() + 1 - margin - text_width
@@ -330,6 +349,8 @@ class ProgressDelegate(_DirectDelegate):
         if rect.width() <= 0 or rect.height() <= 0:
             return
         state = int(option.state.value) & _BAR_STATE_BITS
+        if self.stale:
+            state &= ~_ENABLED_BIT
         permille = max(0, min(1000, int(progress * 1000)))
         ratio = painter.device().devicePixelRatioF()
         key = (rect.width(), rect.height(), ratio, permille, state, text)
@@ -406,13 +427,16 @@ class FilterEdit(QLineEdit):
 
 
 class DownloadsView(QWidget):
-    """Filter bar + transfer list + row context menu; emits what the user asked for."""
+    """Side panel of filters, transfer list with its context menu, and the properties
+    panel under it (qBittorrent's layout); emits what the user asked for."""
 
     start_requested = Signal(list)  # list[str] info-hashes
     stop_requested = Signal(list)
     remove_requested = Signal(list, bool)  # hashes, delete files too
     category_requested = Signal(list, str)  # hashes, category ("" = none)
     details_requested = Signal(str)  # info-hash
+    #: The torrent the properties panel shows changed (None: no selection).
+    current_changed = Signal(object)
 
     def __init__(
         self,
@@ -438,12 +462,45 @@ class DownloadsView(QWidget):
         self._build_filter_bar()
         self._build_table()
         self._build_actions()
+        self.side = FilterPanel(self)
+        self.side.status_chosen.connect(self.set_group)
+        self.side.category_chosen.connect(self.set_category)
+        self.side.tag_chosen.connect(self.proxy.set_tag)
+        self.side.tracker_chosen.connect(self.proxy.set_tracker)
+        self.properties = PropertiesPanel(self)
+        self.stale_overlay = QLabel(self.table.viewport())
+        self.stale_overlay.setObjectName("downloads-stale")
+        self.stale_overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stale_overlay.setAutoFillBackground(True)
+        self.stale_overlay.setTextFormat(Qt.TextFormat.PlainText)
+        self.stale_overlay.hide()
+        self.stale = False
+
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(4)
+        top_layout.addLayout(self._filter_bar)
+        top_layout.addWidget(self.table)
+        self.vertical_splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.vertical_splitter.setObjectName("downloads-properties-splitter")
+        self.vertical_splitter.addWidget(top)
+        self.vertical_splitter.addWidget(self.properties)
+        self.vertical_splitter.setStretchFactor(0, 3)
+        self.vertical_splitter.setStretchFactor(1, 2)
+        self.vertical_splitter.setChildrenCollapsible(True)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("downloads-side-splitter")
+        self.splitter.addWidget(self.side)
+        self.splitter.addWidget(self.vertical_splitter)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([190, 1000])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addLayout(self._filter_bar)
-        layout.addWidget(self.table)
+        layout.addWidget(self.splitter)
 
         self._hold = QTimer(self)
         self._hold.setSingleShot(True)
@@ -476,9 +533,12 @@ class DownloadsView(QWidget):
         self.search = FilterEdit("Filter by name…", self.proxy.set_text, SEARCH_DELAY_MS, self)
         self.search.setObjectName("downloads-search")
 
+        # The side panel shows these choices; the combos stay as their compact form
+        # (hidden) so a choice made either way reads the same.
+        self.group_combo.hide()
+        self.category_combo.hide()
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        bar.addWidget(QLabel("Show:", self))
         bar.addWidget(self.group_combo)
         bar.addWidget(self.category_combo)
         bar.addStretch(1)
@@ -528,6 +588,7 @@ class DownloadsView(QWidget):
         table.doubleClicked.connect(self._double_clicked)
         self.table = table
         table.selectionModel().selectionChanged.connect(self._selection_changed)
+        table.selectionModel().currentRowChanged.connect(self._current_changed)
 
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
@@ -653,6 +714,53 @@ class DownloadsView(QWidget):
 
     def _selection_changed(self, *_: object) -> None:
         self.update_actions()
+        self._current_changed()
+
+    def _current_changed(self, *_: object) -> None:
+        """The properties panel follows the current (selected) torrent."""
+        torrent_hash = self.current_hash()
+        torrent = self.model.torrent(torrent_hash) if torrent_hash else None
+        if torrent_hash == self.properties.torrent_hash:
+            return
+        self.properties.show_torrent(torrent_hash, str((torrent or {}).get("name") or ""))
+        self.current_changed.emit(torrent_hash)
+
+    # ---- while qBittorrent is away -----------------------------------------------------
+
+    def set_stale(self, reason: str | None) -> None:
+        """Grey the rows and say why (None: they are live again).
+
+        The rows are qBittorrent's last known state; shown as if live they would mislead
+        (speeds and ETAs that no longer move)."""
+        self.stale = reason is not None
+        self.table.setProperty("stale", self.stale)
+        self.cell_delegate.stale = self.stale
+        self.progress_delegate.stale = self.stale
+        if reason is None:
+            self.stale_overlay.hide()
+        else:
+            self.stale_overlay.setText(f"{reason}\nThe list shows the last known state.")
+            self._place_overlay()
+            self.stale_overlay.show()
+            self.stale_overlay.raise_()
+        self.table.viewport().update()
+
+    def _place_overlay(self) -> None:
+        viewport = self.table.viewport()
+        hint = self.stale_overlay.sizeHint()
+        width = min(viewport.width() - 20, max(hint.width() + 40, 320))
+        height = hint.height() + 16
+        self.stale_overlay.setGeometry(
+            (viewport.width() - width) // 2,
+            max(10, (viewport.height() - height) // 3),
+            width,
+            height,
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.stale:
+            self._place_overlay()
 
     def update_actions(self) -> None:
         """Enable only what makes sense for the selected torrents."""
@@ -670,6 +778,14 @@ class DownloadsView(QWidget):
     # ---- filters ---------------------------------------------------------------------------
 
     def _update_filters(self) -> None:
+        self.side.set_counts(
+            self.model.group_counts(),
+            self.model.category_counts(),
+            self.model.categories(),
+            self.model.tag_counts(),
+            self.model.tags(),
+            self.model.tracker_counts(),
+        )
         counts = self.model.group_counts()
         for i, group in enumerate(self._group_values):
             self.group_combo.setItemText(i, f"{GROUP_LABELS[group]} ({counts.get(group, 0)})")
@@ -704,10 +820,12 @@ class DownloadsView(QWidget):
     def _group_chosen(self, index: int) -> None:
         if 0 <= index < len(self._group_values):
             self.proxy.set_group(self._group_values[index])
+            self.side.choose(STATUS, self._group_values[index])
 
     def _category_chosen(self, index: int) -> None:
         if 0 <= index < len(self._category_values):
             self.proxy.set_category(self._category_values[index])
+            self.side.choose(CATEGORIES, self._category_values[index])
 
     def set_group(self, group: StateGroup) -> None:
         """Show one state group, as if the user picked it."""
@@ -781,11 +899,21 @@ class DownloadsView(QWidget):
     def _details(self) -> None:
         torrent_hash = self.current_hash()
         if torrent_hash:
+            self.show_details()
             self.details_requested.emit(torrent_hash)
 
     def _double_clicked(self, index: QModelIndex) -> None:
         if index.isValid():
+            self.show_details()
             self.details_requested.emit(str(index.data(HASH_ROLE)))
+
+    def show_details(self) -> None:
+        """Open the properties panel (the user may have collapsed it) on its General tab."""
+        sizes = self.vertical_splitter.sizes()
+        if len(sizes) == 2 and sizes[1] == 0:
+            total = sum(sizes)
+            self.vertical_splitter.setSizes([total * 3 // 5, total * 2 // 5])
+        self.properties.show_tab(GENERAL)
 
     def _set_category(self, name: str) -> None:
         hashes = self.selected_hashes()
