@@ -212,6 +212,9 @@ class AppController(QObject):
         )
         view.details_requested.connect(self.open_details)
         view.current_changed.connect(self.properties.watch)
+        view.torrent_action.connect(
+            lambda name, hashes, value: self._spawn(self.torrent_action(name, hashes, value))
+        )
         panel = view.properties
         panel.tab_changed.connect(lambda tab: self.properties.watch(panel.torrent_hash, tab))
         panel.priority_requested.connect(
@@ -352,6 +355,28 @@ class AppController(QObject):
     def open_details(self, torrent_hash: str) -> None:
         """The properties panel shows the torrent (the view opened it on General)."""
         self.properties.watch(torrent_hash, self.downloads_view.properties.current_tab())
+
+    async def torrent_action(self, name: str, hashes: list[str], value: Any) -> None:
+        """What the transfer list's menu asked for (see downloads_view.TORRENT_ACTIONS)."""
+        service = self.service
+        if name == "recheck":
+            await service.recheck(hashes)
+        elif name == "reannounce":
+            await service.reannounce(hashes)
+        elif name == "location":
+            await service.set_location(hashes, str(value))
+        elif name == "rename":
+            await service.rename(hashes[0], str(value))
+        elif name == "tags":
+            await service.set_tags(hashes, list(value))
+        elif name == "queue":
+            await service.queue(hashes, str(value))
+        elif name == "download_limit":
+            await service.set_torrent_limits(hashes, download=int(value))
+        elif name == "upload_limit":
+            await service.set_torrent_limits(hashes, upload=int(value))
+        else:
+            raise ValueError(f"unknown torrent action {name!r}")
 
     # ---- the properties panel ------------------------------------------------------------
 

@@ -80,6 +80,7 @@ from gui.models.downloads import (
     Column,
     DownloadsFilterProxy,
     DownloadsModel,
+    tags_of,
 )
 from gui.services.properties import GENERAL
 from gui.views.filter_panel import CATEGORIES, STATUS, FilterPanel
@@ -127,6 +128,24 @@ HIDDEN_BY_DEFAULT = frozenset({Column.PEERS, Column.TAGS, Column.SAVE_PATH})
 
 _LOOK_CHANGES = frozenset(
     {QEvent.Type.PaletteChange, QEvent.Type.StyleChange, QEvent.Type.FontChange}
+)
+
+#: The Queue submenu: qBittorrent's torrents/<move> endpoints, in its menu's words.
+QUEUE_WORDS = (
+    ("topPrio", "Move to top"),
+    ("increasePrio", "Move up"),
+    ("decreasePrio", "Move down"),
+    ("bottomPrio", "Move to bottom"),
+)
+TORRENT_ACTIONS = (
+    "recheck",
+    "reannounce",
+    "location",
+    "rename",
+    "tags",
+    "queue",
+    "download_limit",
+    "upload_limit",
 )
 
 SEARCH_DELAY_MS = 200
@@ -437,6 +456,9 @@ class DownloadsView(QWidget):
     details_requested = Signal(str)  # info-hash
     #: The torrent the properties panel shows changed (None: no selection).
     current_changed = Signal(object)
+    #: One of TORRENT_ACTIONS, the selected hashes, and its value (a path, a name, tags,
+    #: a queue move, a limit in bytes/s) or None.
+    torrent_action = Signal(str, list, object)
 
     def __init__(
         self,
@@ -453,6 +475,7 @@ class DownloadsView(QWidget):
         self.open_url: Callable[[QUrl], Any] = QDesktopServices.openUrl
         self.remove_dialog: QMessageBox | None = None
         self.category_dialog: QInputDialog | None = None
+        self.input_dialog: QInputDialog | None = None  # set location, rename, tags, limits
         self._saved_selection: list[str] = []
         self._fitted = False
 
@@ -609,6 +632,40 @@ class DownloadsView(QWidget):
         self.details_action = QAction(
             _icon("document-properties", sp.SP_FileDialogInfoView), "Details", self
         )
+        self.location_action = QAction("Set location…", self)
+        self.rename_action = QAction("Rename…", self)
+        self.tags_action = QAction("Edit tags…", self)
+        self.download_limit_action = QAction("Limit download rate…", self)
+        self.upload_limit_action = QAction("Limit upload rate…", self)
+        self.recheck_action = QAction("Force recheck", self)
+        self.reannounce_action = QAction("Force reannounce", self)
+        self.queue_menu = QMenu("Queue", self)
+        self.queue_actions: dict[str, QAction] = {}
+        for move, words in QUEUE_WORDS:
+            action = self.queue_menu.addAction(words)
+            action.triggered.connect(
+                lambda _=False, m=move: self._emit_action("queue", self.selected_hashes(), m)
+            )
+            self.queue_actions[move] = action
+        self.location_action.triggered.connect(self.ask_location)
+        self.rename_action.triggered.connect(self.ask_rename)
+        self.tags_action.triggered.connect(self.ask_tags)
+        self.download_limit_action.triggered.connect(lambda: self.ask_limit("download_limit"))
+        self.upload_limit_action.triggered.connect(lambda: self.ask_limit("upload_limit"))
+        self.recheck_action.triggered.connect(
+            lambda: self._emit_action("recheck", self.selected_hashes(), None)
+        )
+        self.reannounce_action.triggered.connect(
+            lambda: self._emit_action("reannounce", self.selected_hashes(), None)
+        )
+        self._selection_actions = (
+            self.location_action,
+            self.tags_action,
+            self.download_limit_action,
+            self.upload_limit_action,
+            self.recheck_action,
+            self.reannounce_action,
+        )
 
         self.start_action.triggered.connect(self._start)
         self.stop_action.triggered.connect(self._stop)
@@ -627,7 +684,18 @@ class DownloadsView(QWidget):
         menu.addSeparator()
         menu.addAction(self.remove_action)
         menu.addSeparator()
+        menu.addAction(self.location_action)
+        menu.addAction(self.rename_action)
         menu.addMenu(self.category_menu)
+        menu.addAction(self.tags_action)
+        menu.addSeparator()
+        menu.addAction(self.download_limit_action)
+        menu.addAction(self.upload_limit_action)
+        menu.addSeparator()
+        menu.addAction(self.recheck_action)
+        menu.addAction(self.reannounce_action)
+        menu.addSeparator()
+        menu.addMenu(self.queue_menu)
         menu.addSeparator()
         menu.addAction(self.copy_magnet_action)
         menu.addAction(self.open_folder_action)
@@ -774,6 +842,10 @@ class DownloadsView(QWidget):
         self.copy_magnet_action.setEnabled(any(t.get("magnet_uri") for t in torrents))
         self.open_folder_action.setEnabled(self._folder_to_open() is not None)
         self.details_action.setEnabled(any_selected)
+        for action in self._selection_actions:
+            action.setEnabled(any_selected)
+        self.rename_action.setEnabled(len(torrents) == 1)
+        self.queue_menu.setEnabled(any_selected)
 
     # ---- filters ---------------------------------------------------------------------------
 
@@ -997,6 +1069,96 @@ class DownloadsView(QWidget):
     def _forget_category_dialog(self, dialog: QInputDialog) -> None:
         if self.category_dialog is dialog:
             self.category_dialog = None
+
+    # ---- more actions: set location, rename, tags, limits ----------------------------------
+
+    def _emit_action(self, name: str, hashes: list[str], value: object) -> None:
+        if hashes:
+            self.torrent_action.emit(name, hashes, value)
+
+    def _ask(
+        self, name: str, title: str, label: str, value: str | int, *, suffix: str = ""
+    ) -> QInputDialog | None:
+        """A non-modal input dialog whose answer becomes `torrent_action(name, …)`."""
+        hashes = self.selected_hashes()
+        if not hashes:
+            return None
+        if self.input_dialog is not None:
+            self.input_dialog.close()
+        dialog = QInputDialog(self)
+        dialog.setObjectName(f"downloads-{name}")
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(label)
+        dialog.setModal(False)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if isinstance(value, int):
+            dialog.setInputMode(QInputDialog.InputMode.IntInput)
+            dialog.setIntRange(0, 10_000_000)
+            dialog.setIntValue(value)
+            dialog.intValueSelected.connect(
+                lambda number: self._emit_action(name, hashes, int(number) * 1024)
+            )
+        else:
+            dialog.setInputMode(QInputDialog.InputMode.TextInput)
+            dialog.setTextValue(value)
+            dialog.textValueSelected.connect(
+                lambda text: self._emit_action(name, hashes, str(text).strip())
+            )
+        dialog.destroyed.connect(lambda *_: self._forget_input_dialog(dialog))
+        self.input_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _forget_input_dialog(self, dialog: QInputDialog) -> None:
+        if self.input_dialog is dialog:
+            self.input_dialog = None
+
+    def _selected_torrents(self) -> list[dict[str, Any]]:
+        return [t for t in (self.model.torrent(h) for h in self.selected_hashes()) if t]
+
+    def ask_location(self) -> None:
+        """qBittorrent moves the data to the new folder (on its own computer)."""
+        torrents = self._selected_torrents()
+        current = str(torrents[0].get("save_path") or "") if torrents else ""
+        self._ask(
+            "location",
+            "Set location",
+            "New folder on qBittorrent's computer (the data is moved there):",
+            current,
+        )
+
+    def ask_rename(self) -> None:
+        torrents = self._selected_torrents()
+        if len(torrents) == 1:
+            self._ask("rename", "Rename", "New name:", str(torrents[0].get("name") or ""))
+
+    def ask_tags(self) -> None:
+        torrents = self._selected_torrents()
+        shared = set.intersection(*(set(tags_of(t)) for t in torrents)) if torrents else set()
+        dialog = self._ask(
+            "tags", "Edit tags", "Tags, separated by commas:", ", ".join(sorted(shared))
+        )
+        if dialog is not None:
+            hashes = self.selected_hashes()
+            dialog.textValueSelected.disconnect()
+            dialog.textValueSelected.connect(
+                lambda text: self._emit_action(
+                    "tags", hashes, [t.strip() for t in str(text).split(",") if t.strip()]
+                )
+            )
+
+    def ask_limit(self, name: str) -> None:
+        """A rate in KiB/s (0: no limit), emitted in bytes/s as qBittorrent takes it."""
+        torrents = self._selected_torrents()
+        key = "dl_limit" if name == "download_limit" else "up_limit"
+        current = max(0, int(torrents[0].get(key) or 0)) // 1024 if torrents else 0
+        words = "download" if name == "download_limit" else "upload"
+        self._ask(
+            name,
+            f"Limit {words} rate",
+            f"{words.capitalize()} limit in KiB/s (0: no limit):",
+            current,
+        )
 
     def copy_magnets(self) -> None:
         magnets = [

@@ -13,14 +13,17 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 
 from gui.clients.qbittorrent import AddOptions
 from gui.core.torrents import parse_torrent
 from gui.models.files_tree import TreeColumn
 from gui.services.properties import FILES, GENERAL, PEERS, TRACKERS
 from gui.services.status import Link
+from gui.views.filter_panel import TAGS
 from tests.conftest import QbtFactory
 from tests.gui.test_app_real import MakeApp, make_app, profile, stop_apps_async  # noqa: F401
+from tests.harness.audiobook import build_torrent, make_audiobook
 from tests.harness.qbt import QbtInstance
 from tests.harness.swarm import make_swarm
 from tests.harness.wait import until
@@ -153,6 +156,92 @@ def test_rows_are_greyed_while_qbittorrent_is_unreachable(
         app.service.wake()
         await until(lambda: app.service.status.link is Link.CONNECTED, limit=60, what="back")
         assert not view.stale and not view.stale_overlay.isVisibleTo(view)
+
+        await stop_apps_async(make_app)
+
+    qloop.run_until_complete(scenario())
+
+
+def test_torrent_actions_reach_qbittorrent(
+    qbt: QbtInstance,
+    make_app: MakeApp,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+) -> None:
+    """Parity with qBittorrent's transfer-list menu: each entry changes the real torrent."""
+
+    async def scenario() -> None:
+        book = make_audiobook(tmp_path / "seed", BOOK)
+        other = make_audiobook(tmp_path / "seed", "Another Book")
+        app = make_app(qbt.url)
+        await until(lambda: app.service.status.link is Link.CONNECTED, what="connection")
+        first, second = parse_torrent(build_torrent(book)), parse_torrent(build_torrent(other))
+        for source in (first, second):
+            await app.service.add(source, AddOptions(save_path=str(tmp_path / "seed")))
+        view = app.downloads_view
+        await until(lambda: view.proxy.rowCount() == 2, what="the rows")
+        admin = qbt.admin()
+
+        def torrent() -> dict[str, object]:
+            found = admin.torrent(first.info_hash)
+            assert found is not None
+            return found
+
+        def answer(action: QAction, value: str | int) -> None:
+            view.select_hashes([first.info_hash])
+            view.update_actions()
+            assert action.isEnabled()
+            action.trigger()
+            dialog = view.input_dialog
+            assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+            if isinstance(value, int):
+                dialog.setIntValue(value)
+            else:
+                dialog.setTextValue(value)
+            dialog.accept()
+
+        answer(view.rename_action, "Renamed Book")
+        await until(lambda: torrent()["name"] == "Renamed Book", what="torrents/rename")
+        answer(view.tags_action, "lent, favourite")
+        await until(lambda: torrent()["tags"] == "favourite, lent", what="torrents/addTags")
+        await until(
+            lambda: "favourite (1)" in view.side.text_of(TAGS), what="the tag in the side panel"
+        )
+        answer(view.tags_action, "lent")
+        await until(lambda: torrent()["tags"] == "lent", what="torrents/removeTags")
+        answer(view.upload_limit_action, 64)
+        await until(lambda: torrent()["up_limit"] == 64 * 1024, what="torrents/setUploadLimit")
+        moved = tmp_path / "moved"
+        answer(view.location_action, str(moved))
+        await until(lambda: Path(str(torrent()["save_path"])) == moved, what="torrents/setLocation")
+        await until(lambda: (moved / BOOK).is_dir(), what="the data moved")
+
+        view.select_hashes([first.info_hash])
+        view.reannounce_action.trigger()
+        # a file of the other book goes missing: a forced recheck finds it out
+        await until(lambda: admin.torrent(second.info_hash)["progress"] == 1, what="checked")  # type: ignore[index]
+        next((tmp_path / "seed" / "Another Book").glob("01*")).unlink()
+        view.select_hashes([second.info_hash])
+        view.recheck_action.trigger()
+        await until(
+            lambda: float(admin.torrent(second.info_hash)["progress"]) < 1,  # type: ignore[index]
+            what="torrents/recheck",
+        )
+        assert all(n.startswith("Added") for n in app.window.notices.texts())
+
+        # queueing is off in the harness: the user is told where to turn it on
+        view.queue_actions["topPrio"].trigger()
+        await until(
+            lambda: any("Torrent queueing is off" in n for n in app.window.notices.texts()),
+            what="the queueing notice",
+        )
+        admin.post("/api/v2/app/setPreferences", {"json": '{"queueing_enabled": true}'})
+        view.select_hashes([second.info_hash])
+        view.queue_actions["topPrio"].trigger()
+        await until(
+            lambda: admin.torrent(second.info_hash)["priority"] == 1,  # type: ignore[index]
+            what="torrents/topPrio",
+        )
 
         await stop_apps_async(make_app)
 
