@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from shiboken6 import isValid
 
@@ -64,6 +64,7 @@ from gui.views.main_window import LIBRARY_TAB, MainWindow
 from gui.views.queue_view import BookDialog, QueueView
 from gui.views.search_dialog import SearchDialog, SearchResults
 from gui.views.settings_dialog import SettingsDialog
+from gui.views.speed_limits_dialog import SpeedLimitsDialog
 from gui.views.tray import Tray
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,10 @@ class AppController(QObject):
         window.remove_clicked.connect(self._remove_clicked)
         window.settings_clicked.connect(lambda: self.open_settings("qbittorrent"))
         window.doctor_clicked.connect(self.open_doctor)
+        window.limits_clicked.connect(self.open_speed_limits)
+        window.alternative_limits_clicked.connect(
+            lambda: self._spawn(self.service.toggle_alternative_limits())
+        )
         window.sources_dropped.connect(self.take_candidates)
         window.pending.retry_requested.connect(self.service.wake)
         window.pending.discard_requested.connect(
@@ -377,6 +382,18 @@ class AppController(QObject):
             await service.set_torrent_limits(hashes, upload=int(value))
         else:
             raise ValueError(f"unknown torrent action {name!r}")
+
+    def open_speed_limits(self) -> SpeedLimitsDialog:
+        status = self.service.status
+        dialog = SpeedLimitsDialog(
+            status.download_limit, status.upload_limit, status.alternative_limits, self.window
+        )
+        dialog.limits_chosen.connect(
+            lambda down, up: self._spawn(self.service.set_global_limits(download=down, upload=up))
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # ---- the properties panel ------------------------------------------------------------
 

@@ -189,6 +189,8 @@ class DownloadService:
             self._primed = True
             finished = []
         download_speed, upload_speed = global_speeds(self.client.mirror)
+        server = self.client.mirror.server_state
+        free = server.get("free_space_on_disk")
         self._set_status(
             Status(
                 Link.CONNECTED,
@@ -196,6 +198,12 @@ class DownloadService:
                 version=await self._version() if not was_connected else self.status.version,
                 download_speed=download_speed,
                 upload_speed=upload_speed,
+                free_space=int(free) if isinstance(free, int | float) and free >= 0 else None,
+                download_total=int(server.get("dl_info_data") or 0),
+                upload_total=int(server.get("up_info_data") or 0),
+                download_limit=int(server.get("dl_rate_limit") or 0),
+                upload_limit=int(server.get("up_rate_limit") or 0),
+                alternative_limits=bool(server.get("use_alt_speed_limits")),
             )
         )
         for listener in self.change_listeners:

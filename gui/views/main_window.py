@@ -22,12 +22,13 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QTabWidget,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from gui import __version__
-from gui.core.formatting import human_speed
+from gui.core.formatting import human_size, human_speed
 from gui.models.palette import BAD, GOOD, WARN
 from gui.services.status import Link, Status
 from gui.views.drop import Candidate, accepts, candidates_from_mime
@@ -54,6 +55,8 @@ class MainWindow(QMainWindow):
     settings_clicked = Signal()
     doctor_clicked = Signal()
     reconnect_clicked = Signal()
+    limits_clicked = Signal()  # the global speed limits
+    alternative_limits_clicked = Signal()
     sources_dropped = Signal(list)  # list[Candidate]
     close_requested = Signal()  # the window was closed (quit, or hide to tray)
     minimized = Signal()
@@ -130,11 +133,29 @@ class MainWindow(QMainWindow):
         self.import_label.setObjectName("import-progress")
         self.import_label.hide()
         self.speed_label = QLabel()
+        self.free_label = QLabel()  # qBittorrent's "Free space: …"
+        self.free_label.setObjectName("free-space")
+        self.limits_button = QToolButton()
+        self.limits_button.setObjectName("speed-limits")
+        self.limits_button.setAutoRaise(True)
+        self.limits_button.setText("Limits…")
+        self.limits_button.setToolTip("Global download and upload speed limits")
+        self.limits_button.clicked.connect(self.limits_clicked)
+        self.alt_button = QToolButton()
+        self.alt_button.setObjectName("alternative-limits")
+        self.alt_button.setAutoRaise(True)
+        self.alt_button.setCheckable(True)
+        self.alt_button.setText("Alt. speed")
+        self.alt_button.setToolTip("Use the alternative speed limits (set in qBittorrent)")
+        self.alt_button.clicked.connect(self.alternative_limits_clicked)
         self.version_label = QLabel()
         status = self.statusBar()
         status.addWidget(self.link_label, 1)
         status.addPermanentWidget(self.import_label)
+        status.addPermanentWidget(self.free_label)
         status.addPermanentWidget(self.speed_label)
+        status.addPermanentWidget(self.limits_button)
+        status.addPermanentWidget(self.alt_button)
         status.addPermanentWidget(self.version_label)
         self.show_status(Status(Link.NOT_CONFIGURED, "qBittorrent is not configured"))
 
@@ -172,11 +193,15 @@ class MainWindow(QMainWindow):
         self.link_label.setText(f"<span style='color:{colour}'>●</span> qBittorrent: {words}")
         self.link_label.setToolTip(status.message)
         connected = status.link is Link.CONNECTED
-        self.speed_label.setText(
-            f"↓ {human_speed(status.download_speed)}   ↑ {human_speed(status.upload_speed)}"
-            if connected
+        self.speed_label.setText(speeds_text(status) if connected else "")
+        self.free_label.setText(
+            f"Free space: {human_size(status.free_space)}"
+            if connected and status.free_space is not None
             else ""
         )
+        self.limits_button.setVisible(connected)
+        self.alt_button.setVisible(connected)
+        self.alt_button.setChecked(status.alternative_limits)
         self.version_label.setText(status.version or "")
         for name in ("start", "stop", "remove"):
             self.actions_by_name[name].setEnabled(connected)
@@ -244,6 +269,20 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.close_requested.emit()
         super().closeEvent(event)
+
+
+def speeds_text(status: Status) -> str:
+    """qBittorrent's status bar: "↓ 1.2 MiB/s [500 KiB/s] (34.5 MiB)", the limit if any."""
+    parts = []
+    for arrow, speed, limit, total in (
+        ("↓", status.download_speed, status.download_limit, status.download_total),
+        ("↑", status.upload_speed, status.upload_limit, status.upload_total),
+    ):
+        text = f"{arrow} {human_speed(speed)}"
+        if limit > 0:
+            text += f" [{human_speed(limit)}]"
+        parts.append(f"{text} ({human_size(total)})")
+    return "   ".join(parts)
 
 
 def _copy(mime: QMimeData) -> QMimeData:

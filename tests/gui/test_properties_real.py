@@ -246,3 +246,43 @@ def test_torrent_actions_reach_qbittorrent(
         await stop_apps_async(make_app)
 
     qloop.run_until_complete(scenario())
+
+
+def test_status_bar_free_space_and_speed_limits(
+    qbt: QbtInstance,
+    make_app: MakeApp,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
+) -> None:
+    """qBittorrent's status bar: free disk space, global and alternative speed limits."""
+
+    async def scenario() -> None:
+        app = make_app(qbt.url)
+        window = app.window
+        await until(lambda: app.service.status.link is Link.CONNECTED, what="connection")
+        await until(lambda: window.free_label.text().startswith("Free space: "), what="free")
+        assert app.service.status.free_space is not None and app.service.status.free_space > 0
+        admin = qbt.admin()
+
+        dialog = app.open_speed_limits()
+        assert not dialog.isModal() and dialog.download.value() == 0
+        dialog.download.setValue(300)
+        dialog.upload.setValue(50)
+        dialog._accept()
+        await until(
+            lambda: admin.get_text("/api/v2/transfer/downloadLimit") == str(300 * 1024),
+            what="transfer/setDownloadLimit",
+        )
+        assert admin.get_text("/api/v2/transfer/uploadLimit") == str(50 * 1024)
+        await until(lambda: "[300.0 KiB/s]" in window.speed_label.text(), what="the limit shown")
+
+        assert not window.alt_button.isChecked()
+        window.alt_button.click()
+        await until(
+            lambda: admin.get_text("/api/v2/transfer/speedLimitsMode") == "1",
+            what="transfer/toggleSpeedLimitsMode",
+        )
+        await until(window.alt_button.isChecked, what="the button to follow qBittorrent")
+
+        await stop_apps_async(make_app)
+
+    qloop.run_until_complete(scenario())
