@@ -92,6 +92,9 @@ def _file_id(position: int, entry: Mapping[str, Any]) -> int:
     return int(index) if isinstance(index, int) and not isinstance(index, bool) else position
 
 
+_LEFT_COLUMNS = frozenset({TreeColumn.NAME, TreeColumn.PRIORITY})
+
+
 class FilesTreeModel(QAbstractItemModel):
     priority_requested = Signal(list, int)  # file ids, priority
 
@@ -247,7 +250,7 @@ class FilesTreeModel(QAbstractItemModel):
                 if node.priority == DO_NOT_DOWNLOAD
                 else Qt.CheckState.Checked
             )
-        if role == int(Qt.ItemDataRole.TextAlignmentRole) and column != TreeColumn.NAME:
+        if role == int(Qt.ItemDataRole.TextAlignmentRole) and column not in _LEFT_COLUMNS:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if role == int(Qt.ItemDataRole.ToolTipRole) and column == TreeColumn.NAME:
             return node.name

@@ -184,7 +184,8 @@ class PropertiesPanel(QWidget):
         self.files.setUniformRowHeights(True)
         self.files.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.files.customContextMenuRequested.connect(self._files_menu)
-        self.files.header().resizeSection(TreeColumn.NAME, 320)
+        self.files.header().resizeSection(TreeColumn.NAME, 420)
+        self.files.header().resizeSection(TreeColumn.PRIORITY, 130)
         # Imported here: the downloads view (which holds this panel) defines the delegate.
         from gui.views.downloads_view import ProgressDelegate
 
