@@ -66,7 +66,10 @@ def main() -> None:
         os.environ["EARMARK_QBT_PASSWORD"] = QBT_PASSWORD
         loop = _loop()
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(_shoot(leecher.url, QBT_USER, hashes[0]))
+        try:
+            loop.run_until_complete(_shoot(leecher.url, QBT_USER, hashes[0]))
+        finally:
+            loop.close()  # qasync's executor threads end here, not at interpreter exit
     finally:
         seeder.stop()
         leecher.stop()

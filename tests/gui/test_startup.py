@@ -7,6 +7,8 @@ fired, so the test passes only if the event loop ran during the import.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -47,3 +49,19 @@ def test_the_window_keeps_running_its_event_loop_while_modules_import(
 def test_an_import_error_behind_the_window_is_raised(qapp: QApplication) -> None:
     with pytest.raises(ModuleNotFoundError):
         import_behind_window(("earmark_no_such_module_here",))
+
+
+def test_library_bench_ends_its_threads_cleanly() -> None:
+    """Issue 12: "QThread: Destroyed while thread is still running" at the end of
+    bench/library_view.py. Only the exit is checked here, not the figures."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(root / "bench" / "library_view.py"), "--books", "200"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert "reload" in done.stdout, done.stderr[-2000:]
+    assert "QThread: Destroyed" not in done.stderr
