@@ -37,7 +37,6 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QGuiApplication,
-    QIcon,
     QKeySequence,
     QPainter,
     QPalette,
@@ -50,7 +49,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
-    QApplication,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -84,6 +82,7 @@ from gui.models.downloads import (
 )
 from gui.services.properties import GENERAL
 from gui.views.filter_panel import CATEGORIES, STATUS, FilterPanel
+from gui.views.icons import icon
 from gui.views.properties_panel import PropertiesPanel
 
 Index = QModelIndex | QPersistentModelIndex
@@ -132,10 +131,10 @@ _LOOK_CHANGES = frozenset(
 
 #: The Queue submenu: qBittorrent's torrents/<move> endpoints, in its menu's words.
 QUEUE_WORDS = (
-    ("topPrio", "Move to top"),
-    ("increasePrio", "Move up"),
-    ("decreasePrio", "Move down"),
-    ("bottomPrio", "Move to bottom"),
+    ("topPrio", "Move to top", "arrow-up-to-line"),
+    ("increasePrio", "Move up", "arrow-up"),
+    ("decreasePrio", "Move down", "arrow-down"),
+    ("bottomPrio", "Move to bottom", "arrow-down-to-line"),
 )
 TORRENT_ACTIONS = (
     "recheck",
@@ -152,12 +151,6 @@ SEARCH_DELAY_MS = 200
 #: While the model signals a big refresh over several turns, the table is repainted at
 #: most this often (ms) instead of after every slice.
 REPAINT_HOLD_MS = 150  # typing refilters 10,000 rows: wait for a pause
-
-
-def _icon(theme_name: str, fallback: QStyle.StandardPixmap) -> QIcon:
-    """The desktop theme's icon where there is one (Linux), else the style's own."""
-    icon = QIcon.fromTheme(theme_name)
-    return icon if not icon.isNull() else QApplication.style().standardIcon(fallback)
 
 
 FOLDER_CHECK_TTL = 5.0  # seconds; a slow network share is asked at most this often
@@ -614,35 +607,34 @@ class DownloadsView(QWidget):
         table.selectionModel().currentRowChanged.connect(self._current_changed)
 
     def _build_actions(self) -> None:
-        sp = QStyle.StandardPixmap
-        self.start_action = QAction(_icon("media-playback-start", sp.SP_MediaPlay), "Start", self)
-        self.stop_action = QAction(_icon("media-playback-pause", sp.SP_MediaPause), "Stop", self)
-        self.remove_action = QAction(_icon("edit-delete", sp.SP_TrashIcon), "Remove…", self)
+        self.start_action = QAction(icon("play"), "Start", self)
+        self.stop_action = QAction(icon("pause"), "Stop", self)
+        self.remove_action = QAction(icon("trash-2"), "Remove…", self)
         self.remove_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.category_menu = QMenu("Set category", self)
         self.reset_category_action = QAction("Reset", self)
         self.new_category_action = QAction("New…", self)
         self.copy_magnet_action = QAction(
-            _icon("edit-copy", sp.SP_FileLinkIcon), "Copy magnet link", self
+            icon("magnet"), "Copy magnet link", self
         )
         self.open_folder_action = QAction(
-            _icon("folder-open", sp.SP_DirOpenIcon), "Open containing folder", self
+            icon("folder-open"), "Open containing folder", self
         )
         self.details_action = QAction(
-            _icon("document-properties", sp.SP_FileDialogInfoView), "Details", self
+            icon("info"), "Details", self
         )
-        self.location_action = QAction("Set location…", self)
-        self.rename_action = QAction("Rename…", self)
-        self.tags_action = QAction("Edit tags…", self)
-        self.download_limit_action = QAction("Limit download rate…", self)
-        self.upload_limit_action = QAction("Limit upload rate…", self)
-        self.recheck_action = QAction("Force recheck", self)
-        self.reannounce_action = QAction("Force reannounce", self)
+        self.location_action = QAction(icon("folder-input"), "Set location…", self)
+        self.rename_action = QAction(icon("pencil"), "Rename…", self)
+        self.tags_action = QAction(icon("tag"), "Edit tags…", self)
+        self.download_limit_action = QAction(icon("gauge"), "Limit download rate…", self)
+        self.upload_limit_action = QAction(icon("gauge"), "Limit upload rate…", self)
+        self.recheck_action = QAction(icon("refresh-cw"), "Force recheck", self)
+        self.reannounce_action = QAction(icon("megaphone"), "Force reannounce", self)
         self.queue_menu = QMenu("Queue", self)
         self.queue_actions: dict[str, QAction] = {}
-        for move, words in QUEUE_WORDS:
-            action = self.queue_menu.addAction(words)
+        for move, words, icon_name in QUEUE_WORDS:
+            action = self.queue_menu.addAction(icon(icon_name), words)
             action.triggered.connect(
                 lambda _=False, m=move: self._emit_action("queue", self.selected_hashes(), m)
             )

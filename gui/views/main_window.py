@@ -32,11 +32,20 @@ from gui.core.formatting import human_size, human_speed
 from gui.models.palette import BAD, GOOD, WARN
 from gui.services.status import Link, Status
 from gui.views.drop import Candidate, accepts, candidates_from_mime
-from gui.views.icons import app_icon
+from gui.views.icons import app_icon, icon
 from gui.views.notices import NoticeBar
 from gui.views.pending_view import PendingView
 
 WANTED_TAB, DOWNLOADS_TAB, LIBRARY_TAB, HISTORY_TAB = range(4)
+#: Toolbar action -> Lucide icon (resources/icons/lucide).
+TOOLBAR_ICONS = {
+    "add": "circle-plus",
+    "start": "play",
+    "stop": "pause",
+    "remove": "trash-2",
+    "settings": "settings",
+    "doctor": "stethoscope",
+}
 
 LINK_WORDS = {
     Link.NOT_CONFIGURED: ("Not configured", "#777777"),
@@ -78,7 +87,7 @@ class MainWindow(QMainWindow):
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.actions_by_name: dict[str, QAction] = {}
         for name, text, signal, shortcut in (
             ("add", "Add…", self.add_clicked, QKeySequence.StandardKey.Open),
@@ -157,6 +166,7 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.limits_button)
         status.addPermanentWidget(self.alt_button)
         status.addPermanentWidget(self.version_label)
+        self._apply_icons()
         self.show_status(Status(Link.NOT_CONFIGURED, "qBittorrent is not configured"))
 
     def set_pages(
@@ -261,7 +271,20 @@ class MainWindow(QMainWindow):
 
     # ---- window life ------------------------------------------------------------------
 
+    def _apply_icons(self) -> None:
+        """The toolbar's Lucide icons, drawn in the palette's text colour."""
+        for name, icon_name in TOOLBAR_ICONS.items():
+            action = self.actions_by_name.get(name)
+            if action is not None:
+                action.setIcon(icon(icon_name, self.palette()))
+        self.limits_button.setIcon(icon("gauge", self.palette()))
+        self.alt_button.setIcon(icon("turtle", self.palette()))
+        for button in (self.limits_button, self.alt_button):
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+
     def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_icons()
         if event.type() == QEvent.Type.WindowStateChange and self.isMinimized():
             self.minimized.emit()
         super().changeEvent(event)
