@@ -25,7 +25,8 @@ from gui.logging_setup import setup_logging
 from gui.settings import SecretStore, SettingsError, config_dir, load_settings
 from gui.single_instance import SingleInstance, hand_off_arguments
 from gui.store import Store, StoreError
-from gui.views.icons import app_icon
+from gui.i18n import install_translator
+from gui.views.icons import app_icon, resources_dir
 from gui.views.main_window import MainWindow
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ def _application() -> QApplication:
     app.setApplicationVersion(__version__)
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)  # the tray may outlive the window
+    install_translator(app, resources_dir() / "translations")
     return app
 
 

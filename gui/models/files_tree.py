@@ -20,6 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
+    QCoreApplication,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -28,6 +29,7 @@ from PySide6.QtCore import (
 )
 
 from gui.core.formatting import human_percent, human_size
+from gui.i18n import QT_TRANSLATE_NOOP
 from gui.models.downloads import PROGRESS_ROLE, RAW_ROLE
 
 Index = QModelIndex | QPersistentModelIndex
@@ -37,12 +39,16 @@ IDS_ROLE = int(Qt.ItemDataRole.UserRole) + 10
 
 DO_NOT_DOWNLOAD, NORMAL, HIGH, MAXIMUM = 0, 1, 6, 7
 PRIORITY_WORDS: Mapping[int, str] = {
-    DO_NOT_DOWNLOAD: "Do not download",
-    NORMAL: "Normal",
-    HIGH: "High",
-    MAXIMUM: "Maximum",
+    DO_NOT_DOWNLOAD: QT_TRANSLATE_NOOP("FilesTreeModel", "Do not download"),
+    NORMAL: QT_TRANSLATE_NOOP("FilesTreeModel", "Normal"),
+    HIGH: QT_TRANSLATE_NOOP("FilesTreeModel", "High"),
+    MAXIMUM: QT_TRANSLATE_NOOP("FilesTreeModel", "Maximum"),
 }
 MIXED = -1
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("FilesTreeModel", text)
 
 
 class TreeColumn(IntEnum):
@@ -54,7 +60,14 @@ class TreeColumn(IntEnum):
     AVAILABILITY = 5
 
 
-TREE_HEADERS = ("Name", "Total Size", "Progress", "Download Priority", "Remaining", "Availability")
+TREE_HEADERS = (
+    QT_TRANSLATE_NOOP("FilesTreeModel", "Name"),
+    QT_TRANSLATE_NOOP("FilesTreeModel", "Total Size"),
+    QT_TRANSLATE_NOOP("FilesTreeModel", "Progress"),
+    QT_TRANSLATE_NOOP("FilesTreeModel", "Download Priority"),
+    QT_TRANSLATE_NOOP("FilesTreeModel", "Remaining"),
+    QT_TRANSLATE_NOOP("FilesTreeModel", "Availability"),
+)
 
 
 @dataclass(eq=False)
@@ -217,7 +230,7 @@ class FilesTreeModel(QAbstractItemModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return TREE_HEADERS[section]
+            return _tr(TREE_HEADERS[section])
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -284,7 +297,7 @@ class FilesTreeModel(QAbstractItemModel):
         if column == TreeColumn.REMAINING:
             return human_size(int(node.size * (1.0 - node.progress)))
         if node.availability < 0:
-            return "N/A"
+            return QCoreApplication.translate("FilesTreeModel", "N/A")
         return human_percent(min(1.0, node.availability))
 
     @staticmethod

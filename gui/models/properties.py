@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QCoreApplication, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from gui.core.formatting import human_percent, human_size, human_speed
+from gui.i18n import QT_TRANSLATE_NOOP
 from gui.models.downloads import RAW_ROLE
 from gui.models.table import ListTableModel
 
@@ -21,11 +22,11 @@ Row = Mapping[str, Any]
 
 #: `torrents/trackers` status codes (qBittorrent's TrackerEntry::Status).
 TRACKER_STATUS = {
-    0: "Disabled",
-    1: "Not contacted yet",
-    2: "Working",
-    3: "Updating…",
-    4: "Not working",
+    0: QT_TRANSLATE_NOOP("TrackersModel", "Disabled"),
+    1: QT_TRANSLATE_NOOP("TrackersModel", "Not contacted yet"),
+    2: QT_TRANSLATE_NOOP("TrackersModel", "Working"),
+    3: QT_TRANSLATE_NOOP("TrackersModel", "Updating…"),
+    4: QT_TRANSLATE_NOOP("TrackersModel", "Not working"),
 }
 
 
@@ -39,7 +40,7 @@ def _int(value: Any) -> int:
 def _count(value: Any) -> str:
     """qBittorrent sends -1 for "the tracker did not say"."""
     number = _int(value)
-    return "N/A" if number < 0 else str(number)
+    return QCoreApplication.translate("KeyedRowsModel", "N/A") if number < 0 else str(number)
 
 
 class KeyedRowsModel(ListTableModel):
@@ -58,6 +59,14 @@ class KeyedRowsModel(ListTableModel):
 
     def rows(self) -> list[Row]:
         return self._rows
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        text = super().headerData(section, orientation, role)
+        if isinstance(text, str):
+            return QCoreApplication.translate(type(self).__name__, text)
+        return text
 
     def row_keys(self) -> list[str]:
         return list(self._keys)
@@ -109,13 +118,23 @@ def _tier(row: Row) -> tuple[str, Any]:
 
 def _tracker_status(row: Row) -> tuple[str, Any]:
     status = _int(row.get("status"))
-    return TRACKER_STATUS.get(status, str(status)), status
+    words = TRACKER_STATUS.get(status)
+    return (QCoreApplication.translate("TrackersModel", words) if words else str(status)), status
 
 
 class TrackersModel(KeyedRowsModel):
     """`torrents/trackers`, with qBittorrent's columns."""
 
-    columns = ("URL", "Tier", "Status", "Peers", "Seeds", "Leeches", "Downloaded", "Message")
+    columns = (
+        QT_TRANSLATE_NOOP("TrackersModel", "URL"),
+        QT_TRANSLATE_NOOP("TrackersModel", "Tier"),
+        QT_TRANSLATE_NOOP("TrackersModel", "Status"),
+        QT_TRANSLATE_NOOP("TrackersModel", "Peers"),
+        QT_TRANSLATE_NOOP("TrackersModel", "Seeds"),
+        QT_TRANSLATE_NOOP("TrackersModel", "Leeches"),
+        QT_TRANSLATE_NOOP("TrackersModel", "Downloaded"),
+        QT_TRANSLATE_NOOP("TrackersModel", "Message"),
+    )
     cells = (
         _text("url"),
         _tier,
@@ -161,16 +180,16 @@ class PeersModel(KeyedRowsModel):
     """`sync/torrentPeers`' peers, with qBittorrent's columns."""
 
     columns = (
-        "IP/Address",
-        "Connection",
-        "Flags",
-        "Client",
-        "Progress",
-        "Down Speed",
-        "Up Speed",
-        "Downloaded",
-        "Uploaded",
-        "Relevance",
+        QT_TRANSLATE_NOOP("PeersModel", "IP/Address"),
+        QT_TRANSLATE_NOOP("PeersModel", "Connection"),
+        QT_TRANSLATE_NOOP("PeersModel", "Flags"),
+        QT_TRANSLATE_NOOP("PeersModel", "Client"),
+        QT_TRANSLATE_NOOP("PeersModel", "Progress"),
+        QT_TRANSLATE_NOOP("PeersModel", "Down Speed"),
+        QT_TRANSLATE_NOOP("PeersModel", "Up Speed"),
+        QT_TRANSLATE_NOOP("PeersModel", "Downloaded"),
+        QT_TRANSLATE_NOOP("PeersModel", "Uploaded"),
+        QT_TRANSLATE_NOOP("PeersModel", "Relevance"),
     )
     cells = (
         _address,

@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractProxyModel,
+    QCoreApplication,
     QEvent,
     QItemSelection,
     QItemSelectionModel,
@@ -70,6 +71,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.core.torrent_states import ERROR_STATES, STOPPED_STATES, StateGroup
+from gui.i18n import QT_TRANSLATE_NOOP
 from gui.models.downloads import (
     COLUMN_ALIGNMENT,
     HASH_ROLE,
@@ -131,10 +133,10 @@ _LOOK_CHANGES = frozenset(
 
 #: The Queue submenu: qBittorrent's torrents/<move> endpoints, in its menu's words.
 QUEUE_WORDS = (
-    ("topPrio", "Move to top", "arrow-up-to-line"),
-    ("increasePrio", "Move up", "arrow-up"),
-    ("decreasePrio", "Move down", "arrow-down"),
-    ("bottomPrio", "Move to bottom", "arrow-down-to-line"),
+    ("topPrio", QT_TRANSLATE_NOOP("DownloadsView", "Move to top"), "arrow-up-to-line"),
+    ("increasePrio", QT_TRANSLATE_NOOP("DownloadsView", "Move up"), "arrow-up"),
+    ("decreasePrio", QT_TRANSLATE_NOOP("DownloadsView", "Move down"), "arrow-down"),
+    ("bottomPrio", QT_TRANSLATE_NOOP("DownloadsView", "Move to bottom"), "arrow-down-to-line"),
 )
 TORRENT_ACTIONS = (
     "recheck",
@@ -607,34 +609,32 @@ class DownloadsView(QWidget):
         table.selectionModel().currentRowChanged.connect(self._current_changed)
 
     def _build_actions(self) -> None:
-        self.start_action = QAction(icon("play"), "Start", self)
-        self.stop_action = QAction(icon("pause"), "Stop", self)
-        self.remove_action = QAction(icon("trash-2"), "Remove…", self)
+        self.start_action = QAction(icon("play"), self.tr("Start"), self)
+        self.stop_action = QAction(icon("pause"), self.tr("Stop"), self)
+        self.remove_action = QAction(icon("trash-2"), self.tr("Remove…"), self)
         self.remove_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.category_menu = QMenu("Set category", self)
-        self.reset_category_action = QAction("Reset", self)
-        self.new_category_action = QAction("New…", self)
-        self.copy_magnet_action = QAction(
-            icon("magnet"), "Copy magnet link", self
-        )
+        self.category_menu = QMenu(self.tr("Set category"), self)
+        self.reset_category_action = QAction(self.tr("Reset"), self)
+        self.new_category_action = QAction(self.tr("New…"), self)
+        self.copy_magnet_action = QAction(icon("magnet"), self.tr("Copy magnet link"), self)
         self.open_folder_action = QAction(
-            icon("folder-open"), "Open containing folder", self
+            icon("folder-open"), self.tr("Open containing folder"), self
         )
-        self.details_action = QAction(
-            icon("info"), "Details", self
-        )
-        self.location_action = QAction(icon("folder-input"), "Set location…", self)
-        self.rename_action = QAction(icon("pencil"), "Rename…", self)
-        self.tags_action = QAction(icon("tag"), "Edit tags…", self)
-        self.download_limit_action = QAction(icon("gauge"), "Limit download rate…", self)
-        self.upload_limit_action = QAction(icon("gauge"), "Limit upload rate…", self)
-        self.recheck_action = QAction(icon("refresh-cw"), "Force recheck", self)
-        self.reannounce_action = QAction(icon("megaphone"), "Force reannounce", self)
-        self.queue_menu = QMenu("Queue", self)
+        self.details_action = QAction(icon("info"), self.tr("Details"), self)
+        self.location_action = QAction(icon("folder-input"), self.tr("Set location…"), self)
+        self.rename_action = QAction(icon("pencil"), self.tr("Rename…"), self)
+        self.tags_action = QAction(icon("tag"), self.tr("Edit tags…"), self)
+        self.download_limit_action = QAction(icon("gauge"), self.tr("Limit download rate…"), self)
+        self.upload_limit_action = QAction(icon("gauge"), self.tr("Limit upload rate…"), self)
+        self.recheck_action = QAction(icon("refresh-cw"), self.tr("Force recheck"), self)
+        self.reannounce_action = QAction(icon("megaphone"), self.tr("Force reannounce"), self)
+        self.queue_menu = QMenu(self.tr("Queue"), self)
         self.queue_actions: dict[str, QAction] = {}
         for move, words, icon_name in QUEUE_WORDS:
-            action = self.queue_menu.addAction(icon(icon_name), words)
+            action = self.queue_menu.addAction(
+                icon(icon_name), QCoreApplication.translate("DownloadsView", words)
+            )
             action.triggered.connect(
                 lambda _=False, m=move: self._emit_action("queue", self.selected_hashes(), m)
             )
@@ -799,7 +799,9 @@ class DownloadsView(QWidget):
         if reason is None:
             self.stale_overlay.hide()
         else:
-            self.stale_overlay.setText(f"{reason}\nThe list shows the last known state.")
+            self.stale_overlay.setText(
+                self.tr("{reason}\nThe list shows the last known state.").format(reason=reason)
+            )
             self._place_overlay()
             self.stale_overlay.show()
             self.stale_overlay.raise_()
@@ -1114,21 +1116,29 @@ class DownloadsView(QWidget):
         current = str(torrents[0].get("save_path") or "") if torrents else ""
         self._ask(
             "location",
-            "Set location",
-            "New folder on qBittorrent's computer (the data is moved there):",
+            self.tr("Set location"),
+            self.tr("New folder on qBittorrent's computer (the data is moved there):"),
             current,
         )
 
     def ask_rename(self) -> None:
         torrents = self._selected_torrents()
         if len(torrents) == 1:
-            self._ask("rename", "Rename", "New name:", str(torrents[0].get("name") or ""))
+            self._ask(
+                "rename",
+                self.tr("Rename"),
+                self.tr("New name:"),
+                str(torrents[0].get("name") or ""),
+            )
 
     def ask_tags(self) -> None:
         torrents = self._selected_torrents()
         shared = set.intersection(*(set(tags_of(t)) for t in torrents)) if torrents else set()
         dialog = self._ask(
-            "tags", "Edit tags", "Tags, separated by commas:", ", ".join(sorted(shared))
+            "tags",
+            self.tr("Edit tags"),
+            self.tr("Tags, separated by commas:"),
+            ", ".join(sorted(shared)),
         )
         if dialog is not None:
             hashes = self.selected_hashes()
@@ -1144,11 +1154,13 @@ class DownloadsView(QWidget):
         torrents = self._selected_torrents()
         key = "dl_limit" if name == "download_limit" else "up_limit"
         current = max(0, int(torrents[0].get(key) or 0)) // 1024 if torrents else 0
-        words = "download" if name == "download_limit" else "upload"
+        download = name == "download_limit"
         self._ask(
             name,
-            f"Limit {words} rate",
-            f"{words.capitalize()} limit in KiB/s (0: no limit):",
+            self.tr("Limit download rate") if download else self.tr("Limit upload rate"),
+            self.tr("Download limit in KiB/s (0: no limit):")
+            if download
+            else self.tr("Upload limit in KiB/s (0: no limit):"),
             current,
         )
 

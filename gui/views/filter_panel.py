@@ -11,27 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from gui.core.torrent_states import StateGroup
+from gui.i18n import QT_TRANSLATE_NOOP
 
 #: The Status section, in qBittorrent's order.
 STATUS_LABELS: tuple[tuple[StateGroup, str], ...] = (
-    (StateGroup.ALL, "All"),
-    (StateGroup.DOWNLOADING, "Downloading"),
-    (StateGroup.SEEDING, "Seeding"),
-    (StateGroup.COMPLETED, "Completed"),
-    (StateGroup.RUNNING, "Running"),
-    (StateGroup.STOPPED, "Stopped"),
-    (StateGroup.ACTIVE, "Active"),
-    (StateGroup.INACTIVE, "Inactive"),
-    (StateGroup.STALLED, "Stalled"),
-    (StateGroup.STALLED_UPLOADING, "Stalled Uploading"),
-    (StateGroup.STALLED_DOWNLOADING, "Stalled Downloading"),
-    (StateGroup.CHECKING, "Checking"),
-    (StateGroup.MOVING, "Moving"),
-    (StateGroup.ERROR, "Errored"),
+    (StateGroup.ALL, QT_TRANSLATE_NOOP("FilterPanel", "All")),
+    (StateGroup.DOWNLOADING, QT_TRANSLATE_NOOP("FilterPanel", "Downloading")),
+    (StateGroup.SEEDING, QT_TRANSLATE_NOOP("FilterPanel", "Seeding")),
+    (StateGroup.COMPLETED, QT_TRANSLATE_NOOP("FilterPanel", "Completed")),
+    (StateGroup.RUNNING, QT_TRANSLATE_NOOP("FilterPanel", "Running")),
+    (StateGroup.STOPPED, QT_TRANSLATE_NOOP("FilterPanel", "Stopped")),
+    (StateGroup.ACTIVE, QT_TRANSLATE_NOOP("FilterPanel", "Active")),
+    (StateGroup.INACTIVE, QT_TRANSLATE_NOOP("FilterPanel", "Inactive")),
+    (StateGroup.STALLED, QT_TRANSLATE_NOOP("FilterPanel", "Stalled")),
+    (StateGroup.STALLED_UPLOADING, QT_TRANSLATE_NOOP("FilterPanel", "Stalled Uploading")),
+    (StateGroup.STALLED_DOWNLOADING, QT_TRANSLATE_NOOP("FilterPanel", "Stalled Downloading")),
+    (StateGroup.CHECKING, QT_TRANSLATE_NOOP("FilterPanel", "Checking")),
+    (StateGroup.MOVING, QT_TRANSLATE_NOOP("FilterPanel", "Moving")),
+    (StateGroup.ERROR, QT_TRANSLATE_NOOP("FilterPanel", "Errored")),
 )
 STATUS, CATEGORIES, TAGS, TRACKERS = "status", "categories", "tags", "trackers"
 _VALUE = int(Qt.ItemDataRole.UserRole) + 1
@@ -66,10 +67,10 @@ class FilterPanel(QTreeWidget):
             TRACKERS: _ALL,
         }
         for key, title in (
-            (STATUS, "Status"),
-            (CATEGORIES, "Categories"),
-            (TAGS, "Tags"),
-            (TRACKERS, "Trackers"),
+            (STATUS, self.tr("Status")),
+            (CATEGORIES, self.tr("Categories")),
+            (TAGS, self.tr("Tags")),
+            (TRACKERS, self.tr("Trackers")),
         ):
             section = QTreeWidgetItem(self, [title])
             font = section.font(0)
@@ -95,21 +96,28 @@ class FilterPanel(QTreeWidget):
         trackers: Mapping[str, int],
     ) -> None:
         total = int(status.get(StateGroup.ALL, 0))
-        self._fill(STATUS, [(label, group, status.get(group, 0)) for group, label in STATUS_LABELS])
+        self._fill(
+            STATUS,
+            [
+                (QCoreApplication.translate("FilterPanel", label), group, status.get(group, 0))
+                for group, label in STATUS_LABELS
+            ],
+        )
+        everything = self.tr("All")
         self._fill(
             CATEGORIES,
-            [("All", _ALL, total), ("Uncategorised", "", categories.get("", 0))]
+            [(everything, _ALL, total), (self.tr("Uncategorised"), "", categories.get("", 0))]
             + [(name, name, categories.get(name, 0)) for name in category_names],
         )
         self._fill(
             TAGS,
-            [("All", _ALL, total), ("Untagged", "", tags.get("", 0))]
+            [(everything, _ALL, total), (self.tr("Untagged"), "", tags.get("", 0))]
             + [(name, name, tags.get(name, 0)) for name in tag_names],
         )
         hosts = sorted(h for h in trackers if h)
         self._fill(
             TRACKERS,
-            [("All", _ALL, total), ("Trackerless", "", trackers.get("", 0))]
+            [(everything, _ALL, total), (self.tr("Trackerless"), "", trackers.get("", 0))]
             + [(host, host, trackers.get(host, 0)) for host in hosts],
         )
 
@@ -127,7 +135,7 @@ class FilterPanel(QTreeWidget):
             self._choose(key, values[0])
             chosen = values[0]
         for item, (label, value, count) in zip(_children(section), entries, strict=True):
-            item.setText(0, f"{label} ({count})")
+            item.setText(0, self.tr("{label} ({count})").format(label=label, count=count))
             font = item.font(0)
             font.setBold(value == chosen)
             item.setFont(0, font)

@@ -12,7 +12,14 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QModelIndex,
+    QPoint,
+    QPointF,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.core.formatting import human_speed
+from gui.i18n import QT_TRANSLATE_NOOP
 from gui.models.downloads import RawSortProxy
 from gui.models.files_tree import IDS_ROLE, PRIORITY_WORDS, FilesTreeModel, TreeColumn
 from gui.models.palette import GOOD, INFO
@@ -35,12 +43,13 @@ from gui.models.properties import PeersModel, TrackersModel
 from gui.services.properties import FILES, GENERAL, PEERS, SPEED, TRACKERS, Reading
 from gui.views.torrent_details import GeneralPage
 
+#: Marked for the translator (QT_TRANSLATE_NOOP), translated where shown.
 TAB_TITLES = (
-    (GENERAL, "General"),
-    (TRACKERS, "Trackers"),
-    (PEERS, "Peers"),
-    (FILES, "Files"),
-    (SPEED, "Speed"),
+    (GENERAL, QT_TRANSLATE_NOOP("PropertiesPanel", "General")),
+    (TRACKERS, QT_TRANSLATE_NOOP("PropertiesPanel", "Trackers")),
+    (PEERS, QT_TRANSLATE_NOOP("PropertiesPanel", "Peers")),
+    (FILES, QT_TRANSLATE_NOOP("PropertiesPanel", "Files")),
+    (SPEED, QT_TRANSLATE_NOOP("PropertiesPanel", "Speed")),
 )
 
 
@@ -136,12 +145,12 @@ class SpeedGraph(QWidget):
             painter.drawPath(path)
         down, up = samples[-1] if samples else (0, 0)
         painter.setPen(down_colour)
-        legend = f"↓ Download {human_speed(down)}"
+        legend = self.tr("↓ Download {speed}").format(speed=human_speed(down))
         painter.drawText(QPointF(left, metrics.ascent() + 2), legend)
         painter.setPen(up_colour)
         painter.drawText(
             QPointF(left + metrics.horizontalAdvance(legend) + 24, metrics.ascent() + 2),
-            f"↑ Upload {human_speed(up)}",
+            self.tr("↑ Upload {speed}").format(speed=human_speed(up)),
         )
         painter.end()
 
@@ -155,7 +164,7 @@ class PropertiesPanel(QWidget):
         self.setObjectName("properties-panel")
         self.torrent_hash: str | None = None
 
-        self.title = QLabel("No torrent selected", self)
+        self.title = QLabel(self.tr("No torrent selected"), self)
         self.title.setObjectName("properties-title")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.status = QLabel("", self)
@@ -204,7 +213,7 @@ class PropertiesPanel(QWidget):
             SPEED: self.speed,
         }
         for key, title in TAB_TITLES:
-            self.tabs.addTab(self._pages[key], title)
+            self.tabs.addTab(self._pages[key], QCoreApplication.translate("PropertiesPanel", title))
         self.tabs.currentChanged.connect(lambda _: self.tab_changed.emit(self.current_tab()))
 
         top = QHBoxLayout()
@@ -233,8 +242,8 @@ class PropertiesPanel(QWidget):
             return
         self.torrent_hash = torrent_hash
         self.general.torrent_hash = torrent_hash or ""
-        self.title.setText(name or (torrent_hash or "No torrent selected"))
-        self.status.setText("Loading…" if torrent_hash else "")
+        self.title.setText(name or (torrent_hash or self.tr("No torrent selected")))
+        self.status.setText(self.tr("Loading…") if torrent_hash else "")
         self.general.clear()
         self.trackers_model.set_trackers([])
         self.peers_model.set_peers({})
@@ -282,10 +291,10 @@ class PropertiesPanel(QWidget):
     def priority_menu(self) -> QMenu:
         """The files' context menu: Priority > Do not download / Normal / High / Maximum."""
         menu = QMenu(self)
-        sub = menu.addMenu("Priority")
+        sub = menu.addMenu(self.tr("Priority"))
         ids = self.selected_file_ids()
         for priority, words in PRIORITY_WORDS.items():
-            action = sub.addAction(words)
+            action = sub.addAction(QCoreApplication.translate("FilesTreeModel", words))
             action.setEnabled(bool(ids))
             action.triggered.connect(lambda _=False, p=priority, i=ids: self.request_priority(i, p))
         return menu

@@ -6,7 +6,7 @@ dialog says which ones it edits.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QWidget
 
 MAX_KIB = 10_000_000
@@ -15,8 +15,8 @@ MAX_KIB = 10_000_000
 def _spin(value_bytes: int, parent: QWidget) -> QSpinBox:
     spin = QSpinBox(parent)
     spin.setRange(0, MAX_KIB)
-    spin.setSuffix(" KiB/s")
-    spin.setSpecialValueText("∞ (no limit)")
+    spin.setSuffix(QCoreApplication.translate("SpeedLimitsDialog", " KiB/s"))
+    spin.setSpecialValueText(QCoreApplication.translate("SpeedLimitsDialog", "∞ (no limit)"))
     spin.setValue(max(0, value_bytes) // 1024)
     return spin
 
@@ -29,15 +29,21 @@ class SpeedLimitsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("speed-limits-dialog")
-        self.setWindowTitle("Global speed limits")
+        self.setWindowTitle(self.tr("Global speed limits"))
         self.setModal(False)
         self.download = _spin(download, self)
         self.upload = _spin(upload, self)
         form = QFormLayout(self)
-        which = "alternative" if alternative else "normal"
-        form.addRow(QLabel(f"qBittorrent's {which} limits, for every torrent:", self))
-        form.addRow("Download:", self.download)
-        form.addRow("Upload:", self.upload)
+        form.addRow(
+            QLabel(
+                self.tr("qBittorrent's alternative limits, for every torrent:")
+                if alternative
+                else self.tr("qBittorrent's normal limits, for every torrent:"),
+                self,
+            )
+        )
+        form.addRow(self.tr("Download:"), self.download)
+        form.addRow(self.tr("Upload:"), self.upload)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )

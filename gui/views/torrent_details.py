@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -21,31 +21,32 @@ from PySide6.QtWidgets import (
 )
 
 from gui.core.formatting import human_eta, human_ratio, human_size, human_speed, human_time
+from gui.i18n import QT_TRANSLATE_NOOP
 
 UNKNOWN = "–"
 
 #: (key, label) of each row, in qBittorrent's "General" tab order.
 TRANSFER_ROWS = (
-    ("time_active", "Time active:"),
-    ("downloaded", "Downloaded:"),
-    ("uploaded", "Uploaded:"),
-    ("share_ratio", "Share ratio:"),
-    ("share_limits", "Share limits:"),
-    ("connections", "Connections:"),
-    ("speeds", "Average speeds:"),
-    ("wasted", "Wasted:"),
+    ("time_active", QT_TRANSLATE_NOOP("GeneralPage", "Time active:")),
+    ("downloaded", QT_TRANSLATE_NOOP("GeneralPage", "Downloaded:")),
+    ("uploaded", QT_TRANSLATE_NOOP("GeneralPage", "Uploaded:")),
+    ("share_ratio", QT_TRANSLATE_NOOP("GeneralPage", "Share ratio:")),
+    ("share_limits", QT_TRANSLATE_NOOP("GeneralPage", "Share limits:")),
+    ("connections", QT_TRANSLATE_NOOP("GeneralPage", "Connections:")),
+    ("speeds", QT_TRANSLATE_NOOP("GeneralPage", "Average speeds:")),
+    ("wasted", QT_TRANSLATE_NOOP("GeneralPage", "Wasted:")),
 )
 INFORMATION_ROWS = (
-    ("total_size", "Total size:"),
-    ("pieces", "Pieces:"),
-    ("created_by", "Created by:"),
-    ("creation_date", "Created on:"),
-    ("addition_date", "Added on:"),
-    ("completion_date", "Completed on:"),
-    ("save_path", "Save path:"),
-    ("hash", "Info hash v1:"),
-    ("hash_v2", "Info hash v2:"),
-    ("comment", "Comment:"),
+    ("total_size", QT_TRANSLATE_NOOP("GeneralPage", "Total size:")),
+    ("pieces", QT_TRANSLATE_NOOP("GeneralPage", "Pieces:")),
+    ("created_by", QT_TRANSLATE_NOOP("GeneralPage", "Created by:")),
+    ("creation_date", QT_TRANSLATE_NOOP("GeneralPage", "Created on:")),
+    ("addition_date", QT_TRANSLATE_NOOP("GeneralPage", "Added on:")),
+    ("completion_date", QT_TRANSLATE_NOOP("GeneralPage", "Completed on:")),
+    ("save_path", QT_TRANSLATE_NOOP("GeneralPage", "Save path:")),
+    ("hash", QT_TRANSLATE_NOOP("GeneralPage", "Info hash v1:")),
+    ("hash_v2", QT_TRANSLATE_NOOP("GeneralPage", "Info hash v2:")),
+    ("comment", QT_TRANSLATE_NOOP("GeneralPage", "Comment:")),
 )
 
 
@@ -140,8 +141,8 @@ class GeneralPage(QWidget):
         self.values: dict[str, QLabel] = {}
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        row.addWidget(self._group("Transfer", TRANSFER_ROWS), 1)
-        row.addWidget(self._group("Information", INFORMATION_ROWS), 1)
+        row.addWidget(self._group(self.tr("Transfer"), TRANSFER_ROWS), 1)
+        row.addWidget(self._group(self.tr("Information"), INFORMATION_ROWS), 1)
         layout.addLayout(row)
         layout.addStretch(1)
         self.values["comment"].setWordWrap(True)
@@ -157,7 +158,7 @@ class GeneralPage(QWidget):
             value.setTextFormat(Qt.TextFormat.PlainText)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.values[key] = value
-            form.addRow(label, value)
+            form.addRow(QCoreApplication.translate("GeneralPage", label), value)
         return box
 
     def set_properties(self, props: Mapping[str, Any]) -> None:
