@@ -21,11 +21,11 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui import __version__
+from gui.i18n import install_translator
 from gui.logging_setup import setup_logging
 from gui.settings import SecretStore, SettingsError, config_dir, load_settings
 from gui.single_instance import SingleInstance, hand_off_arguments
 from gui.store import Store, StoreError
-from gui.i18n import install_translator
 from gui.views.icons import app_icon, resources_dir
 from gui.views.main_window import MainWindow
 

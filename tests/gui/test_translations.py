@@ -39,7 +39,8 @@ GERMAN = """<?xml version="1.0" encoding="utf-8"?>
 <TS version="2.1" language="de">
 <context><name>PropertiesPanel</name>
 <message><source>Files</source><translation>Dateien</translation></message>
-<message><source>No torrent selected</source><translation>Kein Torrent gewählt</translation></message>
+<message><source>No torrent selected</source>
+<translation>Kein Torrent gewählt</translation></message>
 </context>
 <context><name>FilterPanel</name>
 <message><source>Stalled</source><translation>Blockiert</translation></message>
