@@ -60,7 +60,7 @@ from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
 from gui.views.history_view import HistoryView
-from gui.views.main_window import LIBRARY_TAB, MainWindow
+from gui.views.main_window import DOWNLOADS_TAB, LIBRARY_TAB, MainWindow
 from gui.views.queue_view import BookDialog, QueueView
 from gui.views.search_dialog import SearchDialog, SearchResults
 from gui.views.settings_dialog import SettingsDialog
@@ -139,6 +139,7 @@ class AppController(QObject):
         self.connection.start()
         self._spawn(self._load_views())
         self._spawn(self._workflow_supervisor())
+        self.properties.set_paused(self.window.tabs.currentIndex() != DOWNLOADS_TAB)
         self._spawn(self.properties.run())
         self._refresh_timer.start()
         if not self.settings.qbt_url:
@@ -260,6 +261,8 @@ class AppController(QObject):
         it when the user looks, rather than every few seconds for a big library."""
         if index == LIBRARY_TAB:
             self._spawn(self.library.model.reload())
+        # as qBittorrent's, the properties panel is read only while it can be seen
+        self.properties.set_paused(index != DOWNLOADS_TAB)
 
     def _remove_clicked(self) -> None:
         """The toolbar's Remove acts on the table the user is looking at."""

@@ -61,6 +61,8 @@ class PropertiesWatcher:
         self._peers = PeersMirror()
         self._wake = asyncio.Event()
         self._stopping = False
+        #: While the panel cannot be seen (another tab is shown) nothing is read.
+        self.paused = False
 
     def watch(self, torrent_hash: str | None, tab: str | None = None) -> None:
         """Show this torrent (None: nothing) and/or this tab; read it at once."""
@@ -70,6 +72,11 @@ class PropertiesWatcher:
             self.tab = tab
         self.torrent_hash = torrent_hash
         self._wake.set()
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        if not paused:
+            self._wake.set()  # read at once what changed while it was hidden
 
     def refresh(self) -> None:
         """Read again now (after a change the user expects to see, e.g. a priority)."""
@@ -83,7 +90,7 @@ class PropertiesWatcher:
         while not self._stopping:
             self._wake.clear()
             torrent_hash, tab = self.torrent_hash, self.tab
-            if torrent_hash is not None and tab != SPEED:
+            if torrent_hash is not None and tab != SPEED and not self.paused:
                 reading = await self.read(torrent_hash, tab)
                 if reading is not None and (torrent_hash, tab) == (self.torrent_hash, self.tab):
                     self._listener(reading)

@@ -48,6 +48,7 @@ def test_panel_follows_a_real_transfer_and_changes_file_priorities(
         digest = source.info_hash
         await app.service.add(source, AddOptions())
         view = app.downloads_view
+        app.window.show_downloads()
         await until(lambda: view.proxy.row_of(digest) >= 0, what="the row")
         # slow enough to see the peer while the transfer runs
         await app.service.set_torrent_limits([digest], download=2048)
@@ -113,6 +114,11 @@ def test_panel_follows_a_real_transfer_and_changes_file_priorities(
         await until(
             lambda: "** [DHT] **" in panel.trackers_model.row_keys(), what="the Trackers tab"
         )
+        # on another page the panel is not read (as qBittorrent's): nothing stale is fetched
+        app.window.show_wanted()
+        assert app.properties.paused
+        app.window.show_downloads()
+        assert not app.properties.paused
         panel.show_tab(GENERAL)
         await until(
             lambda: panel.general.values["total_size"].text() == "25.2 KiB",
@@ -179,6 +185,7 @@ def test_torrent_actions_reach_qbittorrent(
         for source in (first, second):
             await app.service.add(source, AddOptions(save_path=str(tmp_path / "seed")))
         view = app.downloads_view
+        app.window.show_downloads()
         await until(lambda: view.proxy.rowCount() == 2, what="the rows")
         admin = qbt.admin()
 
