@@ -22,10 +22,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui import __version__
 from gui.i18n import install_translator
-from gui.logging_setup import setup_logging
-from gui.settings import SecretStore, SettingsError, config_dir, load_settings
 from gui.single_instance import SingleInstance, hand_off_arguments
-from gui.store import Store, StoreError
 from gui.views.icons import app_icon, resources_dir
 from gui.views.main_window import MainWindow
 
@@ -183,7 +180,6 @@ def import_behind_window(modules: tuple[str, ...]) -> None:
 
 def run_app(args: list[str] | None = None) -> int:
     args = list(args or [])
-    log_file = setup_logging()
     app = _application()
     instance = SingleInstance()
     if not instance.is_primary():
@@ -191,16 +187,8 @@ def run_app(args: list[str] | None = None) -> int:
             return 0
         print("earmark: another Earmark is running but did not answer", file=sys.stderr)
         return 1
-    hook = ExceptHook()
-    sys.excepthook = hook
-    try:
-        settings = load_settings()
-        store = Store.open_in(config_dir())
-    except (SettingsError, StoreError) as exc:
-        QMessageBox.critical(None, "Earmark cannot start", str(exc))  # no loop runs yet
-        return 1
-    log.info("Earmark %s starting; log file %s", __version__, log_file)
-    # Show the window first; the network stack (aiohttp, qasync) loads behind it.
+    # Show the window first; logging, the settings, the database and the network stack
+    # (aiohttp, qasync) load behind it.
     window = MainWindow()
     probe = None
     if os.environ.get("EARMARK_EXIT_AFTER_FIRST_PAINT"):
@@ -209,6 +197,21 @@ def run_app(args: list[str] | None = None) -> int:
         window.installEventFilter(probe)
     window.show()
     app.processEvents()
+    from gui.logging_setup import setup_logging
+    from gui.settings import SecretStore, SettingsError, config_dir, load_settings
+    from gui.store import Store, StoreError
+
+    log_file = setup_logging()
+    hook = ExceptHook()
+    sys.excepthook = hook
+    try:
+        settings = load_settings()
+        store = Store.open_in(config_dir())
+    except (SettingsError, StoreError) as exc:
+        QMessageBox.critical(window, "Earmark cannot start", str(exc))  # no loop runs yet
+        instance.close()
+        return 1
+    log.info("Earmark %s starting; log file %s", __version__, log_file)
     try:
         import_behind_window(BEHIND_WINDOW)
         import asyncio
@@ -237,6 +240,9 @@ def self_test() -> None:
     """What the frozen build's smoke test runs: Qt imports, the window opens and closes,
     the database opens."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from gui.settings import config_dir
+    from gui.store import Store
+
     app = _application()
     store = Store.open_in(config_dir())
     try:
