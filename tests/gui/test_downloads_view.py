@@ -457,6 +457,12 @@ def test_properties_panel_shows_properties_and_files(view: DownloadsView, qtbot:
     panel.apply(Reading(h(1), FILES, error="qBittorrent did not answer"))
     assert panel.status.text() == "qBittorrent did not answer"
 
+    # the torrent is removed in qBittorrent: the panel lets it go (and the watcher too)
+    with qtbot.waitSignal(view.current_changed) as changed:
+        refresh(view, 2, torrents_removed=[h(1)])
+    assert changed.args == [None] and panel.torrent_hash is None
+    assert panel.files_model.rowCount() == 0
+
 
 def test_a_big_refresh_holds_repaints_until_every_row_is_signalled(qtbot: QtBot) -> None:
     mirror = MaindataMirror()
