@@ -796,6 +796,7 @@ class DownloadsView(QWidget):
         self.table.setProperty("stale", self.stale)
         self.cell_delegate.stale = self.stale
         self.progress_delegate.stale = self.stale
+        self.properties.setEnabled(not self.stale)  # its figures stopped too
         if reason is None:
             self.stale_overlay.hide()
         else:

@@ -158,10 +158,12 @@ def test_rows_are_greyed_while_qbittorrent_is_unreachable(
         assert view.stale and view.stale_overlay.isVisibleTo(view)
         assert "last known state" in view.stale_overlay.text()
         assert view.proxy.rowCount() == 1  # the rows stay, greyed
+        assert not view.properties.isEnabled()
         qbt.restart()
         app.service.wake()
         await until(lambda: app.service.status.link is Link.CONNECTED, limit=60, what="back")
         assert not view.stale and not view.stale_overlay.isVisibleTo(view)
+        assert view.properties.isEnabled()
 
         await stop_apps_async(make_app)
 
