@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +68,7 @@ def main() -> None:
         loop = _loop()
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(_shoot(leecher.url, QBT_USER, hashes[0]))
+            loop.run_until_complete(_shoot(leecher.url, QBT_USER, hashes[0], leecher.stop))
         finally:
             loop.close()  # qasync's executor threads end here, not at interpreter exit
     finally:
@@ -84,7 +85,7 @@ def _loop() -> asyncio.AbstractEventLoop:
     return qasync.QEventLoop(app)
 
 
-async def _shoot(url: str, user: str, digest: str) -> None:
+async def _shoot(url: str, user: str, digest: str, stop_qbittorrent: Callable[[], None]) -> None:
     from PySide6.QtGui import QGuiApplication
 
     from gui.controller import AppController
@@ -128,7 +129,12 @@ async def _shoot(url: str, user: str, digest: str) -> None:
     view.properties.show_tab(SPEED)
     await asyncio.sleep(1)
     screen.grabWindow(0).save(str(OUT / "properties-speed.png"))
-    print("wrote properties-peers.png, properties-files.png, properties-speed.png")
+    view.properties.show_tab(FILES)
+    stop_qbittorrent()  # defect 10: the old rows must not look live
+    await until(lambda: view.stale)
+    await asyncio.sleep(1)
+    screen.grabWindow(0).save(str(OUT / "unreachable.png"))
+    print("wrote properties-peers.png, properties-files.png, properties-speed.png, unreachable.png")
     await controller.shutdown()
     window.close()
     controller.store.close()

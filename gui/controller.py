@@ -72,6 +72,13 @@ log = logging.getLogger(__name__)
 #: How often the wanted and history views re-read the store while the window is shown
 #: (the workflow also asks for a refresh at every transition).
 REFRESH_MS = 3000
+#: What the greyed transfer list says while qBittorrent is away (the details in a tooltip).
+STALE_WORDS = {
+    Link.UNREACHABLE: "qBittorrent cannot be reached (Earmark keeps trying).",
+    Link.REFUSED: "qBittorrent refused the connection: check Settings or the connection doctor.",
+    Link.CONNECTING: "Connecting to qBittorrent…",
+    Link.NOT_CONFIGURED: "qBittorrent is not configured.",
+}
 #: How long quitting waits for a workflow pass to stop (every step is crash-safe).
 WORKFLOW_STOP_TIMEOUT = 5.0
 _MAGNET_IN_REASON = re.compile(r"(magnet:\?\S+?)(?:\.\s|\.?$)")
@@ -275,8 +282,8 @@ class AppController(QObject):
         self.window.show_status(status)
         stale = None
         if status.link is not Link.CONNECTED and self.service.mirror.torrents:
-            stale = f"qBittorrent: {status.message or status.link.value}"
-        self.downloads_view.set_stale(stale)
+            stale = STALE_WORDS.get(status.link, STALE_WORDS[Link.UNREACHABLE])
+        self.downloads_view.set_stale(stale, status.message)
         self.tray.set_tooltip(f"Earmark — qBittorrent: {status.link.value.replace('_', ' ')}")
         workflow = self.workflow
         stop = self._workflow_stop

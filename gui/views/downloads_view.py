@@ -490,6 +490,11 @@ class DownloadsView(QWidget):
         self.stale_overlay.setObjectName("downloads-stale")
         self.stale_overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stale_overlay.setAutoFillBackground(True)
+        # a tooltip's colours: they stand out from the rows on light and dark palettes alike
+        self.stale_overlay.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
+        self.stale_overlay.setForegroundRole(QPalette.ColorRole.ToolTipText)
+        self.stale_overlay.setFrameShape(QLabel.Shape.Box)
+        self.stale_overlay.setMargin(8)
         self.stale_overlay.setTextFormat(Qt.TextFormat.PlainText)
         self.stale_overlay.hide()
         self.stale = False
@@ -787,8 +792,8 @@ class DownloadsView(QWidget):
 
     # ---- while qBittorrent is away -----------------------------------------------------
 
-    def set_stale(self, reason: str | None) -> None:
-        """Grey the rows and say why (None: they are live again).
+    def set_stale(self, reason: str | None, detail: str = "") -> None:
+        """Grey the rows and say why (None: they are live again); `detail` in a tooltip.
 
         The rows are qBittorrent's last known state; shown as if live they would mislead
         (speeds and ETAs that no longer move)."""
@@ -797,6 +802,9 @@ class DownloadsView(QWidget):
         self.cell_delegate.stale = self.stale
         self.progress_delegate.stale = self.stale
         self.properties.setEnabled(not self.stale)  # its figures stopped too
+        if self.stale:
+            self.properties.status.setText("")
+        self.stale_overlay.setToolTip(detail)
         if reason is None:
             self.stale_overlay.hide()
         else:

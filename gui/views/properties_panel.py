@@ -254,7 +254,8 @@ class PropertiesPanel(QWidget):
         if reading.torrent_hash != self.torrent_hash:
             return
         if reading.error is not None:
-            self.status.setText(reading.error)
+            if self.isEnabled():  # greyed: the transfer list already says qBittorrent is away
+                self.status.setText(reading.error)
             return
         self.status.setText("")
         data = reading.data
