@@ -49,10 +49,7 @@ def test_recheck_then_download_of_the_rest_is_announced() -> None:
     tracker.update(torrents, ["a"])
     # the all-time counter lags (still 0 after a transfer); the session one moved
     torrents["a"] = {
-        "state": "uploading",
-        "progress": 1.0,
-        "downloaded": 0,
-        "downloaded_session": 3_000,
+        "state": "uploading", "progress": 1.0, "downloaded": 0, "downloaded_session": 3_000
     }
     assert tracker.update(torrents, ["a"]) == ["a"]
 
