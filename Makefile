@@ -10,7 +10,7 @@ APT_RUNTIME := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 li
   libxcb-randr0 libfontconfig1 libdbus-1-3 libglib2.0-0
 APT_TEST := qbittorrent-nox ffmpeg nginx-light openssl xvfb xauth binutils e2fsprogs
 
-.PHONY: run test lint unit system-deps test-deps venv bench clean
+.PHONY: run test lint unit system-deps test-deps venv bench translations clean
 
 system-deps:
 	@dpkg -s $(APT_RUNTIME) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
@@ -43,6 +43,10 @@ bench: test-deps venv
 	QT_QPA_PLATFORM=offscreen $(PY) bench/table_refresh.py
 	$(PY) bench/ranking_speed.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/library_view.py
+
+# The translators' template: every tr()/translate()/QT_TRANSLATE_NOOP string of gui/.
+translations: venv
+	$(VENV)/bin/pyside6-lupdate -no-obsolete -locations relative $$(git ls-files 'gui/*.py' 'gui/**/*.py') -ts resources/translations/earmark.ts
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

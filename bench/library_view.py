@@ -13,13 +13,15 @@ changed (a library refresh after a match or a scan: rows replaced, one span sign
 re-sort). The store is written before each timed reload, not during it.
 
 Measured: a 5 ms heartbeat task stamps the loop; a stall is the longest gap between two
-beats minus 5 ms, during the reload. Target: at most 50 ms of stall per reload.
+beats minus 5 ms, during the reload. Target (issue 12): at most 16 ms of stall per reload
+at 10,000 books, all three phases. The idle line first says what the machine itself adds.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 import tempfile
@@ -37,7 +39,7 @@ from gui.models.library import LibraryModel
 from gui.store import OwnedBook, Store
 from gui.views.library_view import LibraryView
 
-TARGET_MS = 50.0
+TARGET_MS = 16.0
 BEAT = 0.005
 
 
@@ -86,6 +88,20 @@ async def timed(model: LibraryModel) -> tuple[float, float]:
     return took, max(stalls, default=0.0)
 
 
+async def idle_stall(seconds: float = 1.0) -> float:
+    """The longest heartbeat gap with nothing to do: what the machine itself adds (other
+    processes on a shared machine); a reload's figure cannot be read below this."""
+    stalls: list[float] = []
+    last = time.perf_counter()
+    end = last + seconds
+    while last < end:
+        await asyncio.sleep(BEAT)
+        now = time.perf_counter()
+        stalls.append(now - last - BEAT)
+        last = now
+    return max(stalls, default=0.0)
+
+
 async def run(count: int) -> bool:
     store = Store.open_in(Path(tempfile.mkdtemp(prefix="earmark-bench-library-")))
     original = books(count)
@@ -94,6 +110,9 @@ async def run(count: int) -> bool:
     view = LibraryView(model)
     view.resize(1280, 800)
     view.show()
+    gc.freeze()  # as the app does once it has started (gui/app.py)
+    idle = await idle_stall()
+    print(f"{'idle (no reload)':>16}: longest stall {idle * 1000:6.1f} ms (machine noise)")
     ok = True
     for label in ("first load", "unchanged reload", "5% changed"):
         if label == "5% changed":
@@ -117,7 +136,13 @@ def main() -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     print(f"Library tab with {args.books:,} books (offscreen, sorted by author)")
-    ok = loop.run_until_complete(run(args.books))
+    try:
+        ok = loop.run_until_complete(run(args.books))
+    finally:
+        # Closing the loop shuts qasync's default executor down: its QThreads (the
+        # to_thread row building) end before Python tears the objects down, instead of
+        # "QThread: Destroyed while thread is still running" at exit.
+        loop.close()
     print("target met" if ok else "target MISSED")
     sys.exit(0 if ok else 1)
 

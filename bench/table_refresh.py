@@ -22,13 +22,14 @@ heartbeats minus 5 ms, i.e. how long the event loop could not run (merging, Qt's
 re-sorting, repainting). Also the time of each `mirror.apply` and `model.apply` call, and the
 number of progress-bar paints (proof that the view really painted).
 
-Target: the longest stall is at most 50 ms.
+Target (issue 12): the longest stall is at most 16 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import itertools
 import os
 import random
@@ -52,7 +53,7 @@ from gui.clients.maindata import MaindataMirror  # noqa: E402
 from gui.models.downloads import Column, DownloadsModel, raw_less  # noqa: E402
 from gui.views.downloads_view import DownloadsView, ProgressDelegate  # noqa: E402
 
-TARGET_STALL_MS = 50.0
+TARGET_STALL_MS = 16.0
 HEARTBEAT_MS = 5
 
 WORDS = [
@@ -251,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     show_s = time.perf_counter() - t0
     view.table.selectRow(3)
     app.processEvents()  # the repaint for the selection belongs to the set-up
+    gc.freeze()  # as the app does once it has started (gui/app.py)
 
     clock = QElapsedTimer()
     clock.start()

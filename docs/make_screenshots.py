@@ -86,9 +86,7 @@ def main() -> None:
             "EARMARK_QBT_PASSWORD": QBT_PASSWORD,
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
         }
-        subprocess.run(
-            [sys.executable, "-c", WANT_SCRIPT], env=env, check=True, cwd=ROOT
-        )
+        subprocess.run([sys.executable, "-c", WANT_SCRIPT], env=env, check=True, cwd=ROOT)
         app = subprocess.Popen([sys.executable, "-m", "gui"], env=env, cwd=ROOT)
         window = wait_until(lambda: xdotool("search", "--name", "^Earmark "), 30, what="window")
         window = window.splitlines()[0]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QComboBox, QFrame, QLineEdit, QTableView
 from shiboken6 import isValid
@@ -40,8 +40,9 @@ from gui.models.connection import Connection
 from gui.models.downloads import DownloadsModel
 from gui.models.history import HistoryModel
 from gui.models.queue import QueueModel
-from gui.services.downloads import DownloadService
+from gui.services.downloads import DownloadService, global_speeds
 from gui.services.library import OwnedIndex, wanted_from_book
+from gui.services.properties import PropertiesWatcher, Reading
 from gui.services.search import IndexerGroup, indexers_from_settings, search_all
 from gui.services.status import Link, Status
 from gui.services.workflow import (
@@ -81,7 +82,7 @@ from gui.views.queue_view import BookDialog, QueueView
 from gui.views.search_dialog import SearchDialog, SearchResults
 from gui.views.secret_prompt import SecretPrompt
 from gui.views.settings_dialog import SettingsDialog
-from gui.views.torrent_details import TorrentDetailsDialog
+from gui.views.speed_limits_dialog import SpeedLimitsDialog
 from gui.views.tray import Tray
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,13 @@ log = logging.getLogger(__name__)
 #: How often the wanted and history views re-read the store while the window is shown
 #: (the workflow also asks for a refresh at every transition).
 REFRESH_MS = 3000
+#: What the greyed transfer list says while qBittorrent is away (the details in a tooltip).
+STALE_WORDS = {
+    Link.UNREACHABLE: "qBittorrent cannot be reached (Earmark keeps trying).",
+    Link.REFUSED: "qBittorrent refused the connection: check Settings or the connection doctor.",
+    Link.CONNECTING: "Connecting to qBittorrent…",
+    Link.NOT_CONFIGURED: "qBittorrent is not configured.",
+}
 #: How long quitting waits for a workflow pass to stop (every step is crash-safe).
 WORKFLOW_STOP_TIMEOUT = 5.0
 #: Book states whose torrent the workflow follows (its removal blocklists the release).
@@ -122,6 +130,7 @@ class AppController(QObject):
         self.history_model = HistoryModel(store, self, spawn=self._spawn)
         self.queue_view = QueueView(self.queue_model)
         self.downloads_view = DownloadsView(self.downloads_model)
+        self.properties = PropertiesWatcher(self._properties_client, self._on_reading)
         self.history_view = HistoryView(self.history_model)
         self.library = LibraryController(settings, secrets, store, spawn=self._spawn, parent=self)
         if window is None:
@@ -194,6 +203,8 @@ class AppController(QObject):
             self.connection.start()
         self._spawn(self._load_views())
         self._spawn(self._workflow_supervisor())
+        self.properties.set_paused(self.window.tabs.currentIndex() != DOWNLOADS_TAB)
+        self._spawn(self.properties.run())
         self._refresh_timer.start()
         if not self.settings.qbt_url:
             self.open_settings("qbittorrent")
@@ -260,6 +271,7 @@ class AppController(QObject):
         self.save_layout()  # first: what the user arranged outlives the session
         self._quitting = True
         self._refresh_timer.stop()
+        self.properties.stop()
         self._workflow_ready.set()  # the supervisor sees `_quitting` and ends
         await self._stop_workflow()
         if self._loop_lock is not None:
@@ -319,6 +331,10 @@ class AppController(QObject):
         window.search_clicked.connect(lambda: self.open_search(None))
         bind_enter(self.downloads_view.table, self.downloads_view.details_action)
         bind_enter(self.queue_view.table, self.queue_view.open_action)
+        window.limits_clicked.connect(self.open_speed_limits)
+        window.alternative_limits_clicked.connect(
+            lambda: self._spawn(self.service.toggle_alternative_limits())
+        )
         window.sources_dropped.connect(self.take_candidates)
         window.pending.retry_requested.connect(self.service.wake)
         window.pending.discard_requested.connect(
@@ -337,6 +353,18 @@ class AppController(QObject):
         )
         view.details_requested.connect(self.open_details)
         view.remove_note = self._removal_note
+        view.current_changed.connect(self.properties.watch)
+        view.torrent_action.connect(
+            lambda name, hashes, value: self._spawn(self.torrent_action(name, hashes, value))
+        )
+        panel = view.properties
+        panel.tab_changed.connect(lambda tab: self.properties.watch(panel.torrent_hash, tab))
+        panel.priority_requested.connect(
+            lambda torrent_hash, ids, priority: self._spawn(
+                self.set_file_priority(torrent_hash, ids, priority)
+            )
+        )
+        self.connection.mirror_changed.connect(self._sample_speeds)
         queue = self.queue_view
         queue.add_requested.connect(lambda: self._edit_book(None))
         queue.edit_requested.connect(self._edit_book)
@@ -373,6 +401,8 @@ class AppController(QObject):
         it when the user looks, rather than every few seconds for a big library."""
         if index == LIBRARY_TAB:
             self._spawn(self.library.model.reload())
+        # as qBittorrent's, the properties panel is read only while it can be seen
+        self.properties.set_paused(index != DOWNLOADS_TAB)
 
     def _remove_clicked(self) -> None:
         """The toolbar's Remove (and Delete) act on the table the user is looking at;
@@ -385,6 +415,10 @@ class AppController(QObject):
 
     def _on_status(self, status: Status) -> None:
         self.window.show_status(status)
+        stale = None
+        if status.link is not Link.CONNECTED and self.service.mirror.torrents:
+            stale = STALE_WORDS.get(status.link, STALE_WORDS[Link.UNREACHABLE])
+        self.downloads_view.set_stale(stale, status.message)
         self.tray.set_tooltip(f"Earmark — qBittorrent: {status.link.value.replace('_', ' ')}")
         workflow = self.workflow
         stop = self._workflow_stop
@@ -483,17 +517,60 @@ class AppController(QObject):
             )
 
     def open_details(self, torrent_hash: str) -> None:
-        dialog = TorrentDetailsDialog(self.window, torrent_hash=torrent_hash)
-        torrent = self.service.mirror.torrents.get(torrent_hash, {})
-        dialog.setWindowTitle(f"Details — {torrent.get('name', torrent_hash)}")
+        """The properties panel shows the torrent (the view opened it on General)."""
+        self.properties.watch(torrent_hash, self.downloads_view.properties.current_tab())
+
+    async def torrent_action(self, name: str, hashes: list[str], value: Any) -> None:
+        """What the transfer list's menu asked for (see downloads_view.TORRENT_ACTIONS)."""
+        service = self.service
+        if name == "recheck":
+            await service.recheck(hashes)
+        elif name == "reannounce":
+            await service.reannounce(hashes)
+        elif name == "location":
+            await service.set_location(hashes, str(value))
+        elif name == "rename":
+            await service.rename(hashes[0], str(value))
+        elif name == "tags":
+            await service.set_tags(hashes, list(value))
+        elif name == "queue":
+            await service.queue(hashes, str(value))
+        elif name == "download_limit":
+            await service.set_torrent_limits(hashes, download=int(value))
+        elif name == "upload_limit":
+            await service.set_torrent_limits(hashes, upload=int(value))
+        else:
+            raise ValueError(f"unknown torrent action {name!r}")
+
+    def open_speed_limits(self) -> SpeedLimitsDialog:
+        status = self.service.status
+        dialog = SpeedLimitsDialog(
+            status.download_limit, status.upload_limit, status.alternative_limits, self.window
+        )
+        dialog.limits_chosen.connect(
+            lambda down, up: self._spawn(self.service.set_global_limits(download=down, upload=up))
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
+        return dialog
 
-        async def load() -> None:
-            client = self.service._connected_client()
-            dialog.set_properties(await client.properties(torrent_hash))
-            dialog.set_files(await client.files(torrent_hash))
+    # ---- the properties panel ------------------------------------------------------------
 
-        self._spawn(load())
+    def _properties_client(self) -> QBittorrentClient | None:
+        service = self.service
+        return service.client if service.status.link is Link.CONNECTED else None
+
+    def _on_reading(self, reading: Reading) -> None:
+        self.downloads_view.properties.apply(reading)
+
+    def _sample_speeds(self, _change: object) -> None:
+        self.downloads_view.properties.add_speed_sample(*global_speeds(self.service.mirror))
+
+    async def set_file_priority(
+        self, torrent_hash: str, file_ids: list[int], priority: int
+    ) -> None:
+        await self.service.set_file_priority(torrent_hash, file_ids, priority)
+        self.properties.refresh()
 
     # ---- wanted books ------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ them on the store's own thread so the GUI's event loop never waits on the disk.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -454,6 +453,9 @@ class Store:
 
     async def run(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store method on the store's thread (one at a time, in order)."""
+        # Imported here: the store opens before the first paint, asyncio (~40 ms) after it.
+        import asyncio
+
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: method(*args, **kwargs))
 

@@ -578,6 +578,108 @@ class QBittorrentClient(SessionOwner):
     async def recheck(self, hashes: Sequence[str]) -> None:
         await self.call("POST", "torrents/recheck", data=_hashes(hashes))
 
+    # ---- the properties panel (qBittorrent's src/gui/properties) -----------------------
+
+    async def trackers(self, torrent_hash: str) -> list[dict[str, Any]]:
+        """`torrents/trackers`: DHT, PeX and LSD come first as pseudo-trackers ("** [DHT] **")."""
+        trackers: list[dict[str, Any]] = (
+            await self.call("GET", "torrents/trackers", params={"hash": torrent_hash})
+        ).json()
+        return trackers
+
+    async def torrent_peers(self, torrent_hash: str, rid: int = 0) -> dict[str, Any]:
+        """`sync/torrentPeers`: peers keyed "ip:port", deltas since `rid` like maindata."""
+        peers: dict[str, Any] = (
+            await self.call(
+                "GET", "sync/torrentPeers", params={"hash": torrent_hash, "rid": str(rid)}
+            )
+        ).json()
+        return peers
+
+    async def set_file_priority(
+        self, torrent_hash: str, file_ids: Sequence[int], priority: int
+    ) -> None:
+        """`torrents/filePrio`: 0 do not download, 1 normal, 6 high, 7 maximum.
+
+        qBittorrent answers 409 while the torrent's metadata is not known yet."""
+        if not file_ids:
+            raise ValueError("no file selected")
+        await self.call(
+            "POST",
+            "torrents/filePrio",
+            data={
+                "hash": torrent_hash,
+                "id": "|".join(str(i) for i in file_ids),
+                "priority": str(priority),
+            },
+        )
+
+    # ---- more actions on torrents (qBittorrent's transfer-list menu) --------------------
+
+    async def reannounce(self, hashes: Sequence[str]) -> None:
+        await self.call("POST", "torrents/reannounce", data=_hashes(hashes))
+
+    async def set_location(self, hashes: Sequence[str], location: str) -> None:
+        """Move the data; 400 for an empty path, 409 when the folder cannot be created."""
+        await self.call(
+            "POST", "torrents/setLocation", data={**_hashes(hashes), "location": location}
+        )
+
+    async def rename(self, torrent_hash: str, name: str) -> None:
+        await self.call("POST", "torrents/rename", data={"hash": torrent_hash, "name": name})
+
+    async def remove_tags(self, hashes: Sequence[str], tags: Sequence[str]) -> None:
+        await self.call(
+            "POST", "torrents/removeTags", data={**_hashes(hashes), "tags": ",".join(tags)}
+        )
+
+    async def queue(self, hashes: Sequence[str], move: str) -> None:
+        """`move` is one of topPrio, increasePrio, decreasePrio, bottomPrio.
+
+        qBittorrent answers 409 when torrent queueing is off in its settings."""
+        if move not in QUEUE_MOVES:
+            raise ValueError(f"unknown queue move {move!r}")
+        await self.call("POST", f"torrents/{move}", data=_hashes(hashes))
+
+    async def set_torrent_limits(
+        self, hashes: Sequence[str], *, download: int | None = None, upload: int | None = None
+    ) -> None:
+        """Per-torrent limits in bytes/s (0: none)."""
+        if download is not None:
+            await self.call(
+                "POST",
+                "torrents/setDownloadLimit",
+                data={**_hashes(hashes), "limit": str(max(0, download))},
+            )
+        if upload is not None:
+            await self.call(
+                "POST",
+                "torrents/setUploadLimit",
+                data={**_hashes(hashes), "limit": str(max(0, upload))},
+            )
+
+    async def set_global_limits(
+        self, *, download: int | None = None, upload: int | None = None
+    ) -> None:
+        """The global limits in bytes/s (0: none); while the alternative limits are on,
+        qBittorrent applies these to the alternative ones."""
+        if download is not None:
+            await self.call(
+                "POST", "transfer/setDownloadLimit", data={"limit": str(max(0, download))}
+            )
+        if upload is not None:
+            await self.call("POST", "transfer/setUploadLimit", data={"limit": str(max(0, upload))})
+
+    async def alternative_limits_on(self) -> bool:
+        return (await self.call("GET", "transfer/speedLimitsMode")).text.strip() == "1"
+
+    async def toggle_alternative_limits(self) -> None:
+        await self.call("POST", "transfer/toggleSpeedLimitsMode")
+
+
+#: qBittorrent's queue endpoints (torrents/<move>), top to bottom.
+QUEUE_MOVES = ("topPrio", "increasePrio", "decreasePrio", "bottomPrio")
+
 
 def _hashes(hashes: Sequence[str]) -> dict[str, str]:
     """Never turn an empty selection into qBittorrent's "all": that deletes everything."""

@@ -18,6 +18,15 @@ class StateGroup(StrEnum):
     COMPLETED = "completed"
     STOPPED = "stopped"
     ERROR = "error"
+    # qBittorrent's side panel has these too (added after ERROR: saved filters keep meaning).
+    RUNNING = "running"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    STALLED = "stalled"
+    STALLED_UPLOADING = "stalled_uploading"
+    STALLED_DOWNLOADING = "stalled_downloading"
+    CHECKING = "checking"
+    MOVING = "moving"
 
 
 #: What qBittorrent's own transfer list shows for each state.
@@ -63,16 +72,49 @@ def is_complete(torrent: Mapping[str, Any]) -> bool:
     return torrent.get("state") in COMPLETED_STATES and float(torrent.get("progress", 0)) >= 1.0
 
 
-def in_group(torrent: Mapping[str, Any], group: StateGroup) -> bool:
+CHECKING_STATES = frozenset({"checkingDL", "checkingUP", "checkingResumeData"})
+#: What qBittorrent's WebUI counts as "Active" (a stalled download that uploads is too).
+ACTIVE_STATES = frozenset(
+    {"metaDL", "forcedMetaDL", "downloading", "forcedDL", "uploading", "forcedUP", "moving"}
+)
+
+
+def is_active(torrent: Mapping[str, Any]) -> bool:
     state = torrent.get("state", "")
-    if group is StateGroup.ALL:
-        return True
-    if group is StateGroup.DOWNLOADING:
-        return state in DOWNLOADING_STATES
-    if group is StateGroup.SEEDING:
-        return state in SEEDING_STATES
-    if group is StateGroup.COMPLETED:
-        return is_complete(torrent)
-    if group is StateGroup.STOPPED:
-        return state in STOPPED_STATES
-    return state in ERROR_STATES
+    if state == "stalledDL":
+        return float(torrent.get("upspeed") or 0) > 0
+    return state in ACTIVE_STATES
+
+
+def groups_of(torrent: Mapping[str, Any]) -> tuple[StateGroup, ...]:
+    """The filter groups (besides ALL) a torrent belongs to; a torrent may be in several.
+
+    The rules are those of qBittorrent's WebUI filters, on the state and speeds only."""
+    state = torrent.get("state", "")
+    groups: list[StateGroup] = []
+    if state in DOWNLOADING_STATES:
+        groups.append(StateGroup.DOWNLOADING)
+    if state in SEEDING_STATES:
+        groups.append(StateGroup.SEEDING)
+    if is_complete(torrent):
+        groups.append(StateGroup.COMPLETED)
+    if state in STOPPED_STATES:
+        groups.append(StateGroup.STOPPED)
+    else:
+        groups.append(StateGroup.RUNNING)
+    if state in ERROR_STATES:
+        groups.append(StateGroup.ERROR)
+    groups.append(StateGroup.ACTIVE if is_active(torrent) else StateGroup.INACTIVE)
+    if state == "stalledUP":
+        groups += (StateGroup.STALLED, StateGroup.STALLED_UPLOADING)
+    elif state == "stalledDL":
+        groups += (StateGroup.STALLED, StateGroup.STALLED_DOWNLOADING)
+    if state in CHECKING_STATES:
+        groups.append(StateGroup.CHECKING)
+    if state == "moving":
+        groups.append(StateGroup.MOVING)
+    return tuple(groups)
+
+
+def in_group(torrent: Mapping[str, Any], group: StateGroup) -> bool:
+    return group is StateGroup.ALL or group in groups_of(torrent)

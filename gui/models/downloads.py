@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import IntEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -48,16 +49,7 @@ from gui.core.formatting import (
     human_speed,
     human_time,
 )
-from gui.core.torrent_states import (
-    DOWNLOADING_STATES,
-    ERROR_STATES,
-    SEEDING_STATES,
-    STOPPED_STATES,
-    StateGroup,
-    is_complete,
-    state_words,
-)
-from gui.models.table import ListTableModel
+from gui.core.torrent_states import StateGroup, groups_of, state_words
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +143,7 @@ FIELD_COLUMNS: Mapping[str, tuple[int, ...]] = {
     for field in fields
 }
 #: Fields that can move a torrent between state groups or categories (filter and counts).
-MEMBERSHIP_FIELDS = frozenset({"state", "progress", "category"})
+MEMBERSHIP_FIELDS = frozenset({"state", "progress", "category", "tags", "tracker", "upspeed"})
 
 _NUMERIC = frozenset(
     {
@@ -276,25 +268,32 @@ def raw_less(left: Any, right: Any) -> bool:
 # ---- state groups -------------------------------------------------------------------------
 
 
-def groups_of(torrent: Mapping[str, Any]) -> tuple[StateGroup, ...]:
-    """The filter groups (besides ALL) a torrent belongs to; a torrent may be in several."""
-    state = torrent.get("state", "")
-    groups: list[StateGroup] = []
-    if state in DOWNLOADING_STATES:
-        groups.append(StateGroup.DOWNLOADING)
-    if state in SEEDING_STATES:
-        groups.append(StateGroup.SEEDING)
-    if is_complete(torrent):
-        groups.append(StateGroup.COMPLETED)
-    if state in STOPPED_STATES:
-        groups.append(StateGroup.STOPPED)
-    if state in ERROR_STATES:
-        groups.append(StateGroup.ERROR)
-    return tuple(groups)
+def tracker_host(torrent: Mapping[str, Any]) -> str:
+    """The host of the torrent's current tracker ("" for none), as the side panel groups."""
+    url = str(torrent.get("tracker") or "")
+    if not url:
+        return ""
+    try:
+        return urlsplit(url).hostname or url
+    except ValueError:
+        return url
 
 
-def _membership(torrent: Mapping[str, Any]) -> tuple[tuple[StateGroup, ...], str]:
-    return groups_of(torrent), str(torrent.get("category", "") or "")
+def tags_of(torrent: Mapping[str, Any]) -> tuple[str, ...]:
+    """qBittorrent sends a torrent's tags as one string, "a, b"."""
+    return tuple(t.strip() for t in str(torrent.get("tags") or "").split(",") if t.strip())
+
+
+Membership = tuple[tuple[StateGroup, ...], str, tuple[str, ...], str]
+
+
+def _membership(torrent: Mapping[str, Any]) -> Membership:
+    return (
+        groups_of(torrent),
+        str(torrent.get("category", "") or ""),
+        tags_of(torrent),
+        tracker_host(torrent),
+    )
 
 
 def _runs(numbers: Iterable[int]) -> list[tuple[int, int]]:
@@ -338,9 +337,11 @@ class DownloadsModel(QAbstractTableModel):
         self._rows: dict[str, int] = {}
         self._text_cache: dict[str, list[str | None]] = {}
         self._sort_keys: dict[int, list[tuple[Any, ...]]] = {}
-        self._members: dict[str, tuple[tuple[StateGroup, ...], str]] = {}
+        self._members: dict[str, Membership] = {}
         self._group_counts: Counter[StateGroup] = Counter()
         self._category_counts: Counter[str] = Counter()
+        self._tag_counts: Counter[str] = Counter()
+        self._tracker_counts: Counter[str] = Counter()
         self._pending: dict[str, set[int]] = {}
         self._flushing = False
         self._flush_timer = QTimer(self)
@@ -445,6 +446,19 @@ class DownloadsModel(QAbstractTableModel):
         """Torrents per category; "" counts the uncategorised ones."""
         return dict(self._category_counts)
 
+    def tag_counts(self) -> dict[str, int]:
+        """Torrents per tag; "" counts the untagged ones."""
+        return dict(self._tag_counts)
+
+    def tracker_counts(self) -> dict[str, int]:
+        """Torrents per tracker host; "" counts the trackerless ones."""
+        return dict(self._tracker_counts)
+
+    def tags(self) -> list[str]:
+        """Known tags: the server's list plus any a torrent uses, sorted."""
+        names = set(self._mirror.tags) | {t for t in self._tag_counts if t}
+        return sorted(names, key=natural_key)
+
     def categories(self) -> list[str]:
         """Known category names: the server's list plus any a torrent uses, sorted."""
         names = set(self._mirror.categories) | {c for c in self._category_counts if c}
@@ -471,7 +485,7 @@ class DownloadsModel(QAbstractTableModel):
         if change.full_update and len(removed) > len(self._hashes) * BULK_CHANGE_SHARE:
             self.reset_from_mirror()
             return
-        counts_dirty = change.categories_changed
+        counts_dirty = change.categories_changed or change.tags_changed
         if removed:
             self._remove(removed)
             counts_dirty = True
@@ -615,6 +629,8 @@ class DownloadsModel(QAbstractTableModel):
         self._members.clear()
         self._group_counts.clear()
         self._category_counts.clear()
+        self._tag_counts.clear()
+        self._tracker_counts.clear()
         for torrent_hash, torrent in self._mirror.torrents.items():
             self._add_membership(torrent_hash, torrent)
 
@@ -657,15 +673,23 @@ class DownloadsModel(QAbstractTableModel):
         self._members[torrent_hash] = member
         self._group_counts.update(member[0])
         self._category_counts[member[1]] += 1
+        self._tag_counts.update(member[2] or ("",))
+        self._tracker_counts[member[3]] += 1
 
     def _drop_membership(self, torrent_hash: str) -> None:
         member = self._members.pop(torrent_hash, None)
         if member is None:
             return
         self._group_counts.subtract(member[0])
-        self._category_counts[member[1]] -= 1
-        if self._category_counts[member[1]] <= 0:
-            del self._category_counts[member[1]]
+        for counter, keys in (
+            (self._category_counts, (member[1],)),
+            (self._tag_counts, member[2] or ("",)),
+            (self._tracker_counts, (member[3],)),
+        ):
+            for key in keys:
+                counter[key] -= 1
+                if counter[key] <= 0:
+                    del counter[key]
 
     def _update_membership(self, torrent_hash: str, torrent: Mapping[str, Any]) -> bool:
         member = _membership(torrent)
@@ -720,6 +744,8 @@ class DownloadsFilterProxy(RawSortProxy):
         self._downloads: DownloadsModel | None = None
         self._group = StateGroup.ALL
         self._category: str | None = None
+        self._tag: str | None = None
+        self._tracker: str | None = None
         self._text = ""
 
     def setSourceModel(self, source_model: Any) -> None:
@@ -735,8 +761,26 @@ class DownloadsFilterProxy(RawSortProxy):
         return self._category
 
     @property
+    def tag(self) -> str | None:
+        return self._tag
+
+    @property
+    def tracker(self) -> str | None:
+        return self._tracker
+
+    @property
     def text(self) -> str:
         return self._text
+
+    def set_tag(self, tag: str | None) -> None:
+        """None shows every torrent; "" the untagged ones only."""
+        if tag != self._tag:
+            self._change_filter(lambda: setattr(self, "_tag", tag))
+
+    def set_tracker(self, host: str | None) -> None:
+        """None shows every torrent; "" the trackerless ones only."""
+        if host != self._tracker:
+            self._change_filter(lambda: setattr(self, "_tracker", host))
 
     def set_group(self, group: StateGroup) -> None:
         if group != self._group:
@@ -754,7 +798,13 @@ class DownloadsFilterProxy(RawSortProxy):
             self._change_filter(lambda: setattr(self, "_text", folded))
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        if self._group is StateGroup.ALL and self._category is None and not self._text:
+        if (
+            self._group is StateGroup.ALL
+            and self._category is None
+            and self._tag is None
+            and self._tracker is None
+            and not self._text
+        ):
             return True
         model = self._downloads
         if model is None:
@@ -763,6 +813,12 @@ class DownloadsFilterProxy(RawSortProxy):
         if self._group is not StateGroup.ALL and self._group not in groups_of(torrent):
             return False
         if self._category is not None and (torrent.get("category") or "") != self._category:
+            return False
+        if self._tag is not None:
+            tags = tags_of(torrent)
+            if (self._tag not in tags) if self._tag else bool(tags):
+                return False
+        if self._tracker is not None and tracker_host(torrent) != self._tracker:
             return False
         return not self._text or self._text in str(torrent.get("name", "")).casefold()
 
@@ -791,72 +847,3 @@ class DownloadsFilterProxy(RawSortProxy):
         if source_row < 0:
             return -1
         return self.mapFromSource(self._downloads.index(source_row, 0)).row()
-
-
-# ---- a torrent's files (the details dialog) ------------------------------------------------
-
-PRIORITY_WORDS: Mapping[int, str] = {
-    0: "Do not download",
-    1: "Normal",
-    6: "High",
-    7: "Maximum",
-}
-
-
-class FileColumn(IntEnum):
-    NAME = 0
-    SIZE = 1
-    PROGRESS = 2
-    PRIORITY = 3
-
-
-FILE_HEADERS = ("Name", "Size", "Progress", "Download Priority")
-
-
-class FilesModel(ListTableModel):
-    """The `torrents/files` list of one torrent, read-only."""
-
-    columns = FILE_HEADERS
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._files: list[dict[str, Any]] = []
-
-    def set_files(self, files: Sequence[Mapping[str, Any]]) -> None:
-        self.beginResetModel()  # a new list for a dialog, not a periodic refresh
-        self._files = [dict(f) for f in files]
-        self.endResetModel()
-
-    def rows(self) -> list[dict[str, Any]]:
-        return self._files
-
-    def data(self, index: Index, role: int = _DISPLAY) -> Any:
-        if not index.isValid():
-            return None
-        f = self._files[index.row()]
-        column = FileColumn(index.column())
-        role = int(role)
-        if role == PROGRESS_ROLE:
-            return _float(f.get("progress", 0.0))
-        if role == _ALIGNMENT:
-            return _RIGHT if column is FileColumn.SIZE else _LEFT
-        if role == RAW_ROLE:
-            if column is FileColumn.NAME:
-                return str(f.get("name", ""))
-            if column is FileColumn.SIZE:
-                return _int(f.get("size", 0))
-            if column is FileColumn.PROGRESS:
-                return _float(f.get("progress", 0.0))
-            return _int(f.get("priority", 1))
-        if role == _DISPLAY:
-            if column is FileColumn.NAME:
-                return str(f.get("name", ""))
-            if column is FileColumn.SIZE:
-                return human_size(_int(f.get("size", 0)))
-            if column is FileColumn.PROGRESS:
-                return human_percent(_float(f.get("progress", 0.0)))
-            priority = _int(f.get("priority", 1))
-            return PRIORITY_WORDS.get(priority, str(priority))
-        if role == _TOOLTIP and column is FileColumn.NAME:
-            return str(f.get("name", ""))
-        return None

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gui.clients.errors import AuthError, ClientError, UnreachableError
+from gui.clients.errors import AuthError, ClientError, HttpStatusError, UnreachableError
 from gui.clients.maindata import MaindataMirror, MirrorChange
 from gui.clients.qbittorrent import AddOptions, AddResult, QBittorrentClient, QbtConfig
 from gui.clients.torrent_fetch import fetch_torrent
@@ -189,6 +189,8 @@ class DownloadService:
             self._primed = True
             finished = []
         download_speed, upload_speed = global_speeds(self.client.mirror)
+        server = self.client.mirror.server_state
+        free = server.get("free_space_on_disk")
         self._set_status(
             Status(
                 Link.CONNECTED,
@@ -196,6 +198,12 @@ class DownloadService:
                 version=await self._version() if not was_connected else self.status.version,
                 download_speed=download_speed,
                 upload_speed=upload_speed,
+                free_space=int(free) if isinstance(free, int | float) and free >= 0 else None,
+                download_total=int(server.get("dl_info_data") or 0),
+                upload_total=int(server.get("up_info_data") or 0),
+                download_limit=int(server.get("dl_rate_limit") or 0),
+                upload_limit=int(server.get("up_rate_limit") or 0),
+                alternative_limits=bool(server.get("use_alt_speed_limits")),
             )
         )
         for listener in self.change_listeners:
@@ -305,4 +313,77 @@ class DownloadService:
         if category and category not in client.mirror.categories:
             await client.create_category(category)
         await client.set_category(hashes, category)
+        self._wake.set()
+
+    async def set_file_priority(
+        self, torrent_hash: str, file_ids: Sequence[int], priority: int
+    ) -> None:
+        await self._connected_client().set_file_priority(torrent_hash, file_ids, priority)
+        self._wake.set()
+
+    async def recheck(self, hashes: Sequence[str]) -> None:
+        await self._connected_client().recheck(hashes)
+        self._wake.set()
+
+    async def reannounce(self, hashes: Sequence[str]) -> None:
+        await self._connected_client().reannounce(hashes)
+        self._wake.set()
+
+    async def set_location(self, hashes: Sequence[str], location: str) -> None:
+        if not location.strip():
+            raise ValueError("the new location is empty")
+        await self._connected_client().set_location(hashes, location.strip())
+        self._wake.set()
+
+    async def rename(self, torrent_hash: str, name: str) -> None:
+        if not name.strip():
+            raise ValueError("the new name is empty")
+        await self._connected_client().rename(torrent_hash, name.strip())
+        self._wake.set()
+
+    async def set_tags(self, hashes: Sequence[str], tags: Sequence[str]) -> None:
+        """Make these the torrents' tags: add the missing ones, remove the others."""
+        client = self._connected_client()
+        wanted = [t.strip() for t in tags if t.strip()]
+        if any("," in t for t in wanted):
+            raise ValueError("a tag cannot contain a comma")
+        present: set[str] = set()
+        for torrent_hash in hashes:
+            torrent = client.mirror.torrents.get(torrent_hash, {})
+            present |= {t.strip() for t in str(torrent.get("tags") or "").split(",") if t.strip()}
+        unwanted = sorted(present - set(wanted))
+        if unwanted:
+            await client.remove_tags(hashes, unwanted)
+        if wanted:
+            await client.add_tags(hashes, wanted)
+        self._wake.set()
+
+    async def queue(self, hashes: Sequence[str], move: str) -> None:
+        try:
+            await self._connected_client().queue(hashes, move)
+        except HttpStatusError as exc:
+            if exc.status == 409:
+                raise ClientError(
+                    "Torrent queueing is off in qBittorrent's settings (Options → BitTorrent "
+                    "→ Torrent Queueing), so there is no queue order to change.",
+                    service="qBittorrent",
+                    url=None,
+                ) from exc
+            raise
+        self._wake.set()
+
+    async def set_torrent_limits(
+        self, hashes: Sequence[str], *, download: int | None = None, upload: int | None = None
+    ) -> None:
+        await self._connected_client().set_torrent_limits(hashes, download=download, upload=upload)
+        self._wake.set()
+
+    async def set_global_limits(
+        self, *, download: int | None = None, upload: int | None = None
+    ) -> None:
+        await self._connected_client().set_global_limits(download=download, upload=upload)
+        self._wake.set()
+
+    async def toggle_alternative_limits(self) -> None:
+        await self._connected_client().toggle_alternative_limits()
         self._wake.set()

@@ -21,3 +21,10 @@ class Status:
     version: str | None = None
     download_speed: int = 0
     upload_speed: int = 0
+    #: From maindata's server_state (None: this qBittorrent did not say).
+    free_space: int | None = None
+    download_total: int = 0  # this session's bytes
+    upload_total: int = 0
+    download_limit: int = 0  # bytes/s, 0 for none (the alternative one while those are on)
+    upload_limit: int = 0
+    alternative_limits: bool = False

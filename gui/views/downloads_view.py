@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractProxyModel,
+    QCoreApplication,
     QEvent,
     QItemSelection,
     QItemSelectionModel,
@@ -37,11 +38,11 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QGuiApplication,
-    QIcon,
     QKeySequence,
     QPainter,
     QPalette,
     QPixmap,
+    QResizeEvent,
     QShowEvent,
     QStaticText,
     QTransform,
@@ -49,7 +50,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
-    QApplication,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -59,6 +59,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QProgressBar,
+    QSplitter,
     QStyle,
     QStyledItemDelegate,
     QStyleFactory,
@@ -71,6 +72,7 @@ from PySide6.QtWidgets import (
 
 from gui.core.redact import REDACTOR
 from gui.core.torrent_states import ERROR_STATES, STOPPED_STATES, StateGroup
+from gui.i18n import QT_TRANSLATE_NOOP
 from gui.models.downloads import (
     COLUMN_ALIGNMENT,
     HASH_ROLE,
@@ -79,7 +81,12 @@ from gui.models.downloads import (
     Column,
     DownloadsFilterProxy,
     DownloadsModel,
+    tags_of,
 )
+from gui.services.properties import GENERAL
+from gui.views.filter_panel import CATEGORIES, STATUS, FilterPanel
+from gui.views.icons import icon
+from gui.views.properties_panel import PropertiesPanel
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -90,6 +97,14 @@ GROUP_LABELS: dict[StateGroup, str] = {
     StateGroup.COMPLETED: "Completed",
     StateGroup.STOPPED: "Stopped",
     StateGroup.ERROR: "Errored",
+    StateGroup.RUNNING: "Running",
+    StateGroup.ACTIVE: "Active",
+    StateGroup.INACTIVE: "Inactive",
+    StateGroup.STALLED: "Stalled",
+    StateGroup.STALLED_UPLOADING: "Stalled Uploading",
+    StateGroup.STALLED_DOWNLOADING: "Stalled Downloading",
+    StateGroup.CHECKING: "Checking",
+    StateGroup.MOVING: "Moving",
 }
 
 #: Starting widths (pixels); the name column takes what is left (`fit_columns`).
@@ -117,16 +132,28 @@ _LOOK_CHANGES = frozenset(
     {QEvent.Type.PaletteChange, QEvent.Type.StyleChange, QEvent.Type.FontChange}
 )
 
+#: The Queue submenu: qBittorrent's torrents/<move> endpoints, in its menu's words.
+QUEUE_WORDS = (
+    ("topPrio", QT_TRANSLATE_NOOP("DownloadsView", "Move to top"), "arrow-up-to-line"),
+    ("increasePrio", QT_TRANSLATE_NOOP("DownloadsView", "Move up"), "arrow-up"),
+    ("decreasePrio", QT_TRANSLATE_NOOP("DownloadsView", "Move down"), "arrow-down"),
+    ("bottomPrio", QT_TRANSLATE_NOOP("DownloadsView", "Move to bottom"), "arrow-down-to-line"),
+)
+TORRENT_ACTIONS = (
+    "recheck",
+    "reannounce",
+    "location",
+    "rename",
+    "tags",
+    "queue",
+    "download_limit",
+    "upload_limit",
+)
+
 SEARCH_DELAY_MS = 200
 #: While the model signals a big refresh over several turns, the table is repainted at
 #: most this often (ms) instead of after every slice.
 REPAINT_HOLD_MS = 150  # typing refilters 10,000 rows: wait for a pause
-
-
-def _icon(theme_name: str, fallback: QStyle.StandardPixmap) -> QIcon:
-    """The desktop theme's icon where there is one (Linux), else the style's own."""
-    icon = QIcon.fromTheme(theme_name)
-    return icon if not icon.isNull() else QApplication.style().standardIcon(fallback)
 
 
 FOLDER_CHECK_TTL = 5.0  # seconds; a slow network share is asked at most this often
@@ -178,6 +205,8 @@ class _DirectDelegate(QStyledItemDelegate):
         self._proxy: QAbstractProxyModel | None = None
         self._model: DownloadsModel | None = None
         self._source_rows: dict[int, int] = {}  # proxy row -> model row, until rows move
+        #: Paint as disabled: the rows are qBittorrent's last known state, not live.
+        self.stale = False
 
     def bind(self, proxy: QAbstractProxyModel | None, model: DownloadsModel) -> None:
         """Read cells of `model`, shown through `proxy` (None: the view shows `model`)."""
@@ -258,7 +287,11 @@ class TorrentCellDelegate(_DirectDelegate):
         static, text_width, text_height = self._prepared(font, model.text(row, column), width)
         state = int(option.state.value)
         group = (
-            _DISABLED if not state & _ENABLED_BIT else _ACTIVE if state & _ACTIVE_BIT else _INACTIVE
+            _DISABLED
+            if self.stale or not state & _ENABLED_BIT
+            else _ACTIVE
+            if state & _ACTIVE_BIT
+            else _INACTIVE
         )
         if _RIGHT_ALIGNED[column]:
             x = rect.right() + 1 - margin - text_width
@@ -331,6 +364,8 @@ class ProgressDelegate(_DirectDelegate):
         if rect.width() <= 0 or rect.height() <= 0:
             return
         state = int(option.state.value) & _BAR_STATE_BITS
+        if self.stale:
+            state &= ~_ENABLED_BIT
         permille = max(0, min(1000, int(progress * 1000)))
         ratio = painter.device().devicePixelRatioF()
         key = (rect.width(), rect.height(), ratio, permille, state, text)
@@ -412,13 +447,19 @@ class FilterEdit(QLineEdit):
 
 
 class DownloadsView(QWidget):
-    """Filter bar + transfer list + row context menu; emits what the user asked for."""
+    """Side panel of filters, transfer list with its context menu, and the properties
+    panel under it (qBittorrent's layout); emits what the user asked for."""
 
     start_requested = Signal(list)  # list[str] info-hashes
     stop_requested = Signal(list)
     remove_requested = Signal(list, bool)  # hashes, delete files too
     category_requested = Signal(list, str)  # hashes, category ("" = none)
     details_requested = Signal(str)  # info-hash
+    #: The torrent the properties panel shows changed (None: no selection).
+    current_changed = Signal(object)
+    #: One of TORRENT_ACTIONS, the selected hashes, and its value (a path, a name, tags,
+    #: a queue move, a limit in bytes/s) or None.
+    torrent_action = Signal(str, list, object)
 
     def __init__(
         self,
@@ -438,6 +479,7 @@ class DownloadsView(QWidget):
         #: told in the question; set by the controller, which knows the wanted books.
         self.remove_note: Callable[[list[str]], str] | None = None
         self.category_dialog: QInputDialog | None = None
+        self.input_dialog: QInputDialog | None = None  # set location, rename, tags, limits
         self._saved_selection: list[str] = []
         self._fitted = False
 
@@ -447,12 +489,50 @@ class DownloadsView(QWidget):
         self._build_filter_bar()
         self._build_table()
         self._build_actions()
+        self.side = FilterPanel(self)
+        self.side.status_chosen.connect(self.set_group)
+        self.side.category_chosen.connect(self.set_category)
+        self.side.tag_chosen.connect(self.proxy.set_tag)
+        self.side.tracker_chosen.connect(self.proxy.set_tracker)
+        self.properties = PropertiesPanel(self)
+        self.stale_overlay = QLabel(self.table.viewport())
+        self.stale_overlay.setObjectName("downloads-stale")
+        self.stale_overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stale_overlay.setAutoFillBackground(True)
+        # a tooltip's colours: they stand out from the rows on light and dark palettes alike
+        self.stale_overlay.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
+        self.stale_overlay.setForegroundRole(QPalette.ColorRole.ToolTipText)
+        self.stale_overlay.setFrameShape(QLabel.Shape.Box)
+        self.stale_overlay.setMargin(8)
+        self.stale_overlay.setTextFormat(Qt.TextFormat.PlainText)
+        self.stale_overlay.hide()
+        self.stale = False
+
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(4)
+        top_layout.addLayout(self._filter_bar)
+        top_layout.addWidget(self.table)
+        self.vertical_splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.vertical_splitter.setObjectName("downloads-properties-splitter")
+        self.vertical_splitter.addWidget(top)
+        self.vertical_splitter.addWidget(self.properties)
+        self.vertical_splitter.setStretchFactor(0, 3)
+        self.vertical_splitter.setStretchFactor(1, 2)
+        self.vertical_splitter.setChildrenCollapsible(True)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("downloads-side-splitter")
+        self.splitter.addWidget(self.side)
+        self.splitter.addWidget(self.vertical_splitter)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([190, 1000])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addLayout(self._filter_bar)
-        layout.addWidget(self.table)
+        layout.addWidget(self.splitter)
 
         self._hold = QTimer(self)
         self._hold.setSingleShot(True)
@@ -485,9 +565,12 @@ class DownloadsView(QWidget):
         self.search = FilterEdit("Filter by name…", self.proxy.set_text, SEARCH_DELAY_MS, self)
         self.search.setObjectName("downloads-search")
 
+        # The side panel shows these choices; the combos stay as their compact form
+        # (hidden) so a choice made either way reads the same.
+        self.group_combo.hide()
+        self.category_combo.hide()
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        bar.addWidget(QLabel("Show:", self))
         bar.addWidget(self.group_combo)
         bar.addWidget(self.category_combo)
         bar.addStretch(1)
@@ -537,25 +620,57 @@ class DownloadsView(QWidget):
         table.doubleClicked.connect(self._double_clicked)
         self.table = table
         table.selectionModel().selectionChanged.connect(self._selection_changed)
+        table.selectionModel().currentRowChanged.connect(self._current_changed)
 
     def _build_actions(self) -> None:
-        sp = QStyle.StandardPixmap
-        self.start_action = QAction(_icon("media-playback-start", sp.SP_MediaPlay), "Start", self)
-        self.stop_action = QAction(_icon("media-playback-pause", sp.SP_MediaPause), "Stop", self)
-        self.remove_action = QAction(_icon("edit-delete", sp.SP_TrashIcon), "Remove…", self)
+        self.start_action = QAction(icon("play"), self.tr("Start"), self)
+        self.stop_action = QAction(icon("pause"), self.tr("Stop"), self)
+        self.remove_action = QAction(icon("trash-2"), self.tr("Remove…"), self)
         self.remove_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.category_menu = QMenu("Set category", self)
-        self.reset_category_action = QAction("Reset", self)
-        self.new_category_action = QAction("New…", self)
-        self.copy_magnet_action = QAction(
-            _icon("edit-copy", sp.SP_FileLinkIcon), "Copy magnet link", self
-        )
+        self.category_menu = QMenu(self.tr("Set category"), self)
+        self.reset_category_action = QAction(self.tr("Reset"), self)
+        self.new_category_action = QAction(self.tr("New…"), self)
+        self.copy_magnet_action = QAction(icon("magnet"), self.tr("Copy magnet link"), self)
         self.open_folder_action = QAction(
-            _icon("folder-open", sp.SP_DirOpenIcon), "Open containing folder", self
+            icon("folder-open"), self.tr("Open containing folder"), self
         )
-        self.details_action = QAction(
-            _icon("document-properties", sp.SP_FileDialogInfoView), "Details", self
+        self.details_action = QAction(icon("info"), self.tr("Details"), self)
+        self.location_action = QAction(icon("folder-input"), self.tr("Set location…"), self)
+        self.rename_action = QAction(icon("pencil"), self.tr("Rename…"), self)
+        self.tags_action = QAction(icon("tag"), self.tr("Edit tags…"), self)
+        self.download_limit_action = QAction(icon("gauge"), self.tr("Limit download rate…"), self)
+        self.upload_limit_action = QAction(icon("gauge"), self.tr("Limit upload rate…"), self)
+        self.recheck_action = QAction(icon("refresh-cw"), self.tr("Force recheck"), self)
+        self.reannounce_action = QAction(icon("megaphone"), self.tr("Force reannounce"), self)
+        self.queue_menu = QMenu(self.tr("Queue"), self)
+        self.queue_actions: dict[str, QAction] = {}
+        for move, words, icon_name in QUEUE_WORDS:
+            action = self.queue_menu.addAction(
+                icon(icon_name), QCoreApplication.translate("DownloadsView", words)
+            )
+            action.triggered.connect(
+                lambda _=False, m=move: self._emit_action("queue", self.selected_hashes(), m)
+            )
+            self.queue_actions[move] = action
+        self.location_action.triggered.connect(self.ask_location)
+        self.rename_action.triggered.connect(self.ask_rename)
+        self.tags_action.triggered.connect(self.ask_tags)
+        self.download_limit_action.triggered.connect(lambda: self.ask_limit("download_limit"))
+        self.upload_limit_action.triggered.connect(lambda: self.ask_limit("upload_limit"))
+        self.recheck_action.triggered.connect(
+            lambda: self._emit_action("recheck", self.selected_hashes(), None)
+        )
+        self.reannounce_action.triggered.connect(
+            lambda: self._emit_action("reannounce", self.selected_hashes(), None)
+        )
+        self._selection_actions = (
+            self.location_action,
+            self.tags_action,
+            self.download_limit_action,
+            self.upload_limit_action,
+            self.recheck_action,
+            self.reannounce_action,
         )
 
         self.start_action.triggered.connect(self._start)
@@ -576,7 +691,18 @@ class DownloadsView(QWidget):
         menu.addSeparator()
         menu.addAction(self.remove_action)
         menu.addSeparator()
+        menu.addAction(self.location_action)
+        menu.addAction(self.rename_action)
         menu.addMenu(self.category_menu)
+        menu.addAction(self.tags_action)
+        menu.addSeparator()
+        menu.addAction(self.download_limit_action)
+        menu.addAction(self.upload_limit_action)
+        menu.addSeparator()
+        menu.addAction(self.recheck_action)
+        menu.addAction(self.reannounce_action)
+        menu.addSeparator()
+        menu.addMenu(self.queue_menu)
         menu.addSeparator()
         menu.addAction(self.copy_magnet_action)
         menu.addAction(self.open_folder_action)
@@ -663,6 +789,59 @@ class DownloadsView(QWidget):
 
     def _selection_changed(self, *_: object) -> None:
         self.update_actions()
+        self._current_changed()
+
+    def _current_changed(self, *_: object) -> None:
+        """The properties panel follows the current (selected) torrent."""
+        torrent_hash = self.current_hash()
+        torrent = self.model.torrent(torrent_hash) if torrent_hash else None
+        if torrent_hash == self.properties.torrent_hash:
+            return
+        self.properties.show_torrent(torrent_hash, str((torrent or {}).get("name") or ""))
+        self.current_changed.emit(torrent_hash)
+
+    # ---- while qBittorrent is away -----------------------------------------------------
+
+    def set_stale(self, reason: str | None, detail: str = "") -> None:
+        """Grey the rows and say why (None: they are live again); `detail` in a tooltip.
+
+        The rows are qBittorrent's last known state; shown as if live they would mislead
+        (speeds and ETAs that no longer move)."""
+        self.stale = reason is not None
+        self.table.setProperty("stale", self.stale)
+        self.cell_delegate.stale = self.stale
+        self.progress_delegate.stale = self.stale
+        self.properties.setEnabled(not self.stale)  # its figures stopped too
+        if self.stale:
+            self.properties.status.setText("")
+        self.stale_overlay.setToolTip(detail)
+        if reason is None:
+            self.stale_overlay.hide()
+        else:
+            self.stale_overlay.setText(
+                self.tr("{reason}\nThe list shows the last known state.").format(reason=reason)
+            )
+            self._place_overlay()
+            self.stale_overlay.show()
+            self.stale_overlay.raise_()
+        self.table.viewport().update()
+
+    def _place_overlay(self) -> None:
+        viewport = self.table.viewport()
+        hint = self.stale_overlay.sizeHint()
+        width = min(viewport.width() - 20, max(hint.width() + 40, 320))
+        height = hint.height() + 16
+        self.stale_overlay.setGeometry(
+            (viewport.width() - width) // 2,
+            max(10, (viewport.height() - height) // 3),
+            width,
+            height,
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.stale:
+            self._place_overlay()
 
     def update_actions(self) -> None:
         """Enable only what makes sense for the selected torrents."""
@@ -676,10 +855,22 @@ class DownloadsView(QWidget):
         self.copy_magnet_action.setEnabled(any(t.get("magnet_uri") for t in torrents))
         self.open_folder_action.setEnabled(self._folder_to_open() is not None)
         self.details_action.setEnabled(any_selected)
+        for action in self._selection_actions:
+            action.setEnabled(any_selected)
+        self.rename_action.setEnabled(len(torrents) == 1)
+        self.queue_menu.setEnabled(any_selected)
 
     # ---- filters ---------------------------------------------------------------------------
 
     def _update_filters(self) -> None:
+        self.side.set_counts(
+            self.model.group_counts(),
+            self.model.category_counts(),
+            self.model.categories(),
+            self.model.tag_counts(),
+            self.model.tags(),
+            self.model.tracker_counts(),
+        )
         counts = self.model.group_counts()
         for i, group in enumerate(self._group_values):
             self.group_combo.setItemText(i, f"{GROUP_LABELS[group]} ({counts.get(group, 0)})")
@@ -714,10 +905,12 @@ class DownloadsView(QWidget):
     def _group_chosen(self, index: int) -> None:
         if 0 <= index < len(self._group_values):
             self.proxy.set_group(self._group_values[index])
+            self.side.choose(STATUS, self._group_values[index])
 
     def _category_chosen(self, index: int) -> None:
         if 0 <= index < len(self._category_values):
             self.proxy.set_category(self._category_values[index])
+            self.side.choose(CATEGORIES, self._category_values[index])
 
     def set_group(self, group: StateGroup) -> None:
         """Show one state group, as if the user picked it."""
@@ -791,11 +984,21 @@ class DownloadsView(QWidget):
     def _details(self) -> None:
         torrent_hash = self.current_hash()
         if torrent_hash:
+            self.show_details()
             self.details_requested.emit(torrent_hash)
 
     def _double_clicked(self, index: QModelIndex) -> None:
         if index.isValid():
+            self.show_details()
             self.details_requested.emit(str(index.data(HASH_ROLE)))
+
+    def show_details(self) -> None:
+        """Open the properties panel (the user may have collapsed it) on its General tab."""
+        sizes = self.vertical_splitter.sizes()
+        if len(sizes) == 2 and sizes[1] == 0:
+            total = sum(sizes)
+            self.vertical_splitter.setSizes([total * 3 // 5, total * 2 // 5])
+        self.properties.show_tab(GENERAL)
 
     def _set_category(self, name: str) -> None:
         hashes = self.selected_hashes()
@@ -881,6 +1084,106 @@ class DownloadsView(QWidget):
     def _forget_category_dialog(self, dialog: QInputDialog) -> None:
         if self.category_dialog is dialog:
             self.category_dialog = None
+
+    # ---- more actions: set location, rename, tags, limits ----------------------------------
+
+    def _emit_action(self, name: str, hashes: list[str], value: object) -> None:
+        if hashes:
+            self.torrent_action.emit(name, hashes, value)
+
+    def _ask(
+        self, name: str, title: str, label: str, value: str | int, *, suffix: str = ""
+    ) -> QInputDialog | None:
+        """A non-modal input dialog whose answer becomes `torrent_action(name, …)`."""
+        hashes = self.selected_hashes()
+        if not hashes:
+            return None
+        if self.input_dialog is not None:
+            self.input_dialog.close()
+        dialog = QInputDialog(self)
+        dialog.setObjectName(f"downloads-{name}")
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(label)
+        dialog.setModal(False)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if isinstance(value, int):
+            dialog.setInputMode(QInputDialog.InputMode.IntInput)
+            dialog.setIntRange(0, 10_000_000)
+            dialog.setIntValue(value)
+            dialog.intValueSelected.connect(
+                lambda number: self._emit_action(name, hashes, int(number) * 1024)
+            )
+        else:
+            dialog.setInputMode(QInputDialog.InputMode.TextInput)
+            dialog.setTextValue(value)
+            dialog.textValueSelected.connect(
+                lambda text: self._emit_action(name, hashes, str(text).strip())
+            )
+        dialog.destroyed.connect(lambda *_: self._forget_input_dialog(dialog))
+        self.input_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _forget_input_dialog(self, dialog: QInputDialog) -> None:
+        if self.input_dialog is dialog:
+            self.input_dialog = None
+
+    def _selected_torrents(self) -> list[dict[str, Any]]:
+        return [t for t in (self.model.torrent(h) for h in self.selected_hashes()) if t]
+
+    def ask_location(self) -> None:
+        """qBittorrent moves the data to the new folder (on its own computer)."""
+        torrents = self._selected_torrents()
+        current = str(torrents[0].get("save_path") or "") if torrents else ""
+        self._ask(
+            "location",
+            self.tr("Set location"),
+            self.tr("New folder on qBittorrent's computer (the data is moved there):"),
+            current,
+        )
+
+    def ask_rename(self) -> None:
+        torrents = self._selected_torrents()
+        if len(torrents) == 1:
+            self._ask(
+                "rename",
+                self.tr("Rename"),
+                self.tr("New name:"),
+                str(torrents[0].get("name") or ""),
+            )
+
+    def ask_tags(self) -> None:
+        torrents = self._selected_torrents()
+        shared = set.intersection(*(set(tags_of(t)) for t in torrents)) if torrents else set()
+        dialog = self._ask(
+            "tags",
+            self.tr("Edit tags"),
+            self.tr("Tags, separated by commas:"),
+            ", ".join(sorted(shared)),
+        )
+        if dialog is not None:
+            hashes = self.selected_hashes()
+            dialog.textValueSelected.disconnect()
+            dialog.textValueSelected.connect(
+                lambda text: self._emit_action(
+                    "tags", hashes, [t.strip() for t in str(text).split(",") if t.strip()]
+                )
+            )
+
+    def ask_limit(self, name: str) -> None:
+        """A rate in KiB/s (0: no limit), emitted in bytes/s as qBittorrent takes it."""
+        torrents = self._selected_torrents()
+        key = "dl_limit" if name == "download_limit" else "up_limit"
+        current = max(0, int(torrents[0].get(key) or 0)) // 1024 if torrents else 0
+        download = name == "download_limit"
+        self._ask(
+            name,
+            self.tr("Limit download rate") if download else self.tr("Limit upload rate"),
+            self.tr("Download limit in KiB/s (0: no limit):")
+            if download
+            else self.tr("Upload limit in KiB/s (0: no limit):"),
+            current,
+        )
 
     def copy_magnets(self) -> None:
         magnets = [

@@ -25,23 +25,33 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QTabWidget,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from gui import __version__
-from gui.core.formatting import human_speed
+from gui.core.formatting import human_size, human_speed
 from gui.models.palette import BAD, GOOD, WARN
 from gui.models.themed import muted_style, muted_text, status_text
 from gui.services.status import Link, Status
 from gui.views.drop import Candidate, accepts, candidates_from_mime
-from gui.views.icons import app_icon
+from gui.views.icons import app_icon, icon
 from gui.views.menus import build_menu_bar, free_tab_key
 from gui.views.notices import NoticeBar
 from gui.views.pending_view import PendingView
 from gui.views.screen_fit import watch_screen_fit
 
 WANTED_TAB, DOWNLOADS_TAB, LIBRARY_TAB, HISTORY_TAB = range(4)
+#: Toolbar action -> Lucide icon (resources/icons/lucide).
+TOOLBAR_ICONS = {
+    "add": "circle-plus",
+    "start": "play",
+    "stop": "pause",
+    "remove": "trash-2",
+    "settings": "settings",
+    "doctor": "stethoscope",
+}
 
 LINK_WORDS = {
     Link.NOT_CONFIGURED: ("Not configured", ""),  # (the palette's muted text)
@@ -60,6 +70,8 @@ class MainWindow(QMainWindow):
     settings_clicked = Signal()
     doctor_clicked = Signal()
     reconnect_clicked = Signal()
+    limits_clicked = Signal()  # the global speed limits
+    alternative_limits_clicked = Signal()
     sources_dropped = Signal(list)  # list[Candidate]
     close_requested = Signal()  # the window was closed (quit, or hide to tray)
     minimized = Signal()
@@ -112,7 +124,7 @@ class MainWindow(QMainWindow):
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar_items: tuple[tuple[str, str], ...] = (
             ("add", "Add…"),
             ("start", "Start"),
@@ -175,12 +187,31 @@ class MainWindow(QMainWindow):
         self.import_label.setObjectName("import-progress")
         self.import_label.hide()
         self.speed_label = QLabel()
+        self.free_label = QLabel()  # qBittorrent's "Free space: …"
+        self.free_label.setObjectName("free-space")
+        self.limits_button = QToolButton()
+        self.limits_button.setObjectName("speed-limits")
+        self.limits_button.setAutoRaise(True)
+        self.limits_button.setText("Limits…")
+        self.limits_button.setToolTip("Global download and upload speed limits")
+        self.limits_button.clicked.connect(self.limits_clicked)
+        self.alt_button = QToolButton()
+        self.alt_button.setObjectName("alternative-limits")
+        self.alt_button.setAutoRaise(True)
+        self.alt_button.setCheckable(True)
+        self.alt_button.setText("Alt. speed")
+        self.alt_button.setToolTip("Use the alternative speed limits (set in qBittorrent)")
+        self.alt_button.clicked.connect(self.alternative_limits_clicked)
         self.version_label = QLabel()
         status = self.statusBar()
         status.addWidget(self.link_label, 1)
         status.addPermanentWidget(self.import_label)
+        status.addPermanentWidget(self.free_label)
         status.addPermanentWidget(self.speed_label)
+        status.addPermanentWidget(self.limits_button)
+        status.addPermanentWidget(self.alt_button)
         status.addPermanentWidget(self.version_label)
+        self._apply_icons()
         self.show_status(Status(Link.NOT_CONFIGURED, "qBittorrent is not configured"))
 
     def set_pages(
@@ -221,11 +252,15 @@ class MainWindow(QMainWindow):
         self.link_label.setText(f"<span style='color:{colour}'>●</span> qBittorrent: {words}")
         self.link_label.setToolTip(status.message)
         connected = status.link is Link.CONNECTED
-        self.speed_label.setText(
-            f"↓ {human_speed(status.download_speed)}   ↑ {human_speed(status.upload_speed)}"
-            if connected
+        self.speed_label.setText(speeds_text(status) if connected else "")
+        self.free_label.setText(
+            f"Free space: {human_size(status.free_space)}"
+            if connected and status.free_space is not None
             else ""
         )
+        self.limits_button.setVisible(connected)
+        self.alt_button.setVisible(connected)
+        self.alt_button.setChecked(status.alternative_limits)
         self.version_label.setText(status.version or "")
         self._connected = connected
         self.update_actions()
@@ -344,7 +379,20 @@ class MainWindow(QMainWindow):
 
     # ---- window life ------------------------------------------------------------------
 
+    def _apply_icons(self) -> None:
+        """The toolbar's Lucide icons, drawn in the palette's text colour."""
+        for name, icon_name in TOOLBAR_ICONS.items():
+            action = self.actions_by_name.get(name)
+            if action is not None:
+                action.setIcon(icon(icon_name, self.palette()))
+        self.limits_button.setIcon(icon("gauge", self.palette()))
+        self.alt_button.setIcon(icon("turtle", self.palette()))
+        for button in (self.limits_button, self.alt_button):
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+
     def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_icons()
         if event.type() == QEvent.Type.WindowStateChange and self.isMinimized():
             self.minimized.emit()
         super().changeEvent(event)
@@ -352,6 +400,20 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.close_requested.emit()
         super().closeEvent(event)
+
+
+def speeds_text(status: Status) -> str:
+    """qBittorrent's status bar: "↓ 1.2 MiB/s [500 KiB/s] (34.5 MiB)", the limit if any."""
+    parts = []
+    for arrow, speed, limit, total in (
+        ("↓", status.download_speed, status.download_limit, status.download_total),
+        ("↑", status.upload_speed, status.upload_limit, status.upload_total),
+    ):
+        text = f"{arrow} {human_speed(speed)}"
+        if limit > 0:
+            text += f" [{human_speed(limit)}]"
+        parts.append(f"{text} ({human_size(total)})")
+    return "   ".join(parts)
 
 
 def _copy(mime: QMimeData) -> QMimeData:

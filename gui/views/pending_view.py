@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -14,7 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from gui.core.torrents import decode_source, describe_source
-from gui.store import PendingAdd
+
+if TYPE_CHECKING:  # the window shows before the store module is imported
+    from gui.store import PendingAdd
 
 PENDING_ID_ROLE = 0x0101
 

@@ -1,9 +1,8 @@
-"""One torrent's details: qBittorrent's `torrents/properties` and `torrents/files`.
+"""One torrent's General tab: qBittorrent's `torrents/properties` in words.
 
-The dialog only shows what it is given (`set_properties`, `set_files`); fetching is the
-caller's job, so it can open at once ("Loading…") and fill in when the answers arrive,
-without a modal wait. Text from the torrent (name, comment, file names) is shown as plain
-text: a comment is written by whoever made the torrent and must never be read as markup.
+The page only shows what it is given (`set_properties`); the properties panel's watcher
+fetches it. Text from the torrent (name, comment) is shown as plain text: a comment is
+written by whoever made the torrent and must never be read as markup.
 """
 
 from __future__ import annotations
@@ -11,50 +10,43 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QTableView,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.core.formatting import human_eta, human_ratio, human_size, human_speed, human_time
-from gui.models.downloads import FileColumn, FilesModel, RawSortProxy
-from gui.views.downloads_view import ProgressDelegate
+from gui.i18n import QT_TRANSLATE_NOOP
 
 UNKNOWN = "–"
 
 #: (key, label) of each row, in qBittorrent's "General" tab order.
 TRANSFER_ROWS = (
-    ("time_active", "Time active:"),
-    ("downloaded", "Downloaded:"),
-    ("uploaded", "Uploaded:"),
-    ("share_ratio", "Share ratio:"),
-    ("share_limits", "Share limits:"),
-    ("connections", "Connections:"),
-    ("speeds", "Average speeds:"),
-    ("wasted", "Wasted:"),
+    ("time_active", QT_TRANSLATE_NOOP("GeneralPage", "Time active:")),
+    ("downloaded", QT_TRANSLATE_NOOP("GeneralPage", "Downloaded:")),
+    ("uploaded", QT_TRANSLATE_NOOP("GeneralPage", "Uploaded:")),
+    ("share_ratio", QT_TRANSLATE_NOOP("GeneralPage", "Share ratio:")),
+    ("share_limits", QT_TRANSLATE_NOOP("GeneralPage", "Share limits:")),
+    ("connections", QT_TRANSLATE_NOOP("GeneralPage", "Connections:")),
+    ("speeds", QT_TRANSLATE_NOOP("GeneralPage", "Average speeds:")),
+    ("wasted", QT_TRANSLATE_NOOP("GeneralPage", "Wasted:")),
 )
 INFORMATION_ROWS = (
-    ("total_size", "Total size:"),
-    ("pieces", "Pieces:"),
-    ("created_by", "Created by:"),
-    ("creation_date", "Created on:"),
-    ("addition_date", "Added on:"),
-    ("completion_date", "Completed on:"),
-    ("save_path", "Save path:"),
-    ("hash", "Info hash v1:"),
-    ("hash_v2", "Info hash v2:"),
-    ("comment", "Comment:"),
+    ("total_size", QT_TRANSLATE_NOOP("GeneralPage", "Total size:")),
+    ("pieces", QT_TRANSLATE_NOOP("GeneralPage", "Pieces:")),
+    ("created_by", QT_TRANSLATE_NOOP("GeneralPage", "Created by:")),
+    ("creation_date", QT_TRANSLATE_NOOP("GeneralPage", "Created on:")),
+    ("addition_date", QT_TRANSLATE_NOOP("GeneralPage", "Added on:")),
+    ("completion_date", QT_TRANSLATE_NOOP("GeneralPage", "Completed on:")),
+    ("save_path", QT_TRANSLATE_NOOP("GeneralPage", "Save path:")),
+    ("hash", QT_TRANSLATE_NOOP("GeneralPage", "Info hash v1:")),
+    ("hash_v2", QT_TRANSLATE_NOOP("GeneralPage", "Info hash v2:")),
+    ("comment", QT_TRANSLATE_NOOP("GeneralPage", "Comment:")),
 )
 
 
@@ -140,65 +132,21 @@ def describe(props: Mapping[str, Any], torrent_hash: str = "") -> dict[str, str]
     }
 
 
-class TorrentDetailsDialog(QDialog):
-    """Non-modal: several can be open, and the app's event loop keeps running."""
+class GeneralPage(QWidget):
+    """The General tab of the properties panel: Transfer and Information, as qBittorrent."""
 
-    def __init__(self, parent: QWidget | None = None, *, torrent_hash: str = "") -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setModal(False)
-        self.setObjectName("torrent-details")
-        self.torrent_hash = torrent_hash
-        self.setWindowTitle("Torrent details")
-        self.resize(760, 560)
-
-        self.status = QLabel("Loading…", self)
-        self.status.setObjectName("torrent-details-status")
+        self.torrent_hash = ""
         self.values: dict[str, QLabel] = {}
-        general = QWidget(self)
-        general_layout = QVBoxLayout(general)
-        general_layout.addWidget(self._group("Transfer", TRANSFER_ROWS))
-        general_layout.addWidget(self._group("Information", INFORMATION_ROWS))
-        general_layout.addStretch(1)
-        self.values["comment"].setWordWrap(True)
-
-        self.files_model = FilesModel(self)
-        self.files_proxy = RawSortProxy(self)
-        self.files_proxy.setSourceModel(self.files_model)
-        self.files = QTableView(self)
-        self.files.setObjectName("torrent-details-files")
-        self.files.setModel(self.files_proxy)
-        self.files.setSortingEnabled(True)
-        self.files.sortByColumn(FileColumn.NAME, Qt.SortOrder.AscendingOrder)
-        self.files.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.files.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.files.setAlternatingRowColors(True)
-        self.files.setShowGrid(False)
-        self.files.setWordWrap(False)
-        rows = self.files.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(self.files.fontMetrics().height() + 8)
-        header = self.files.horizontalHeader()
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(FileColumn.NAME, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((FileColumn.SIZE, 90), (FileColumn.PROGRESS, 120)):
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(FileColumn.PRIORITY, QHeaderView.ResizeMode.ResizeToContents)
-        self.progress_delegate = ProgressDelegate(self.files)
-        self.files.setItemDelegateForColumn(FileColumn.PROGRESS, self.progress_delegate)
-
-        self.tabs = QTabWidget(self)
-        self.tabs.addTab(general, "General")
-        self.tabs.addTab(self.files, "Content")
-
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.close)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.status, 1)
-        bottom.addWidget(buttons)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.tabs)
-        layout.addLayout(bottom)
+        row = QHBoxLayout()
+        row.addWidget(self._group(self.tr("Transfer"), TRANSFER_ROWS), 1)
+        row.addWidget(self._group(self.tr("Information"), INFORMATION_ROWS), 1)
+        layout.addLayout(row)
+        layout.addStretch(1)
+        self.values["comment"].setWordWrap(True)
+        self.values["save_path"].setWordWrap(True)
 
     def _group(self, title: str, rows: Sequence[tuple[str, str]]) -> QGroupBox:
         box = QGroupBox(title, self)
@@ -210,25 +158,14 @@ class TorrentDetailsDialog(QDialog):
             value.setTextFormat(Qt.TextFormat.PlainText)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.values[key] = value
-            form.addRow(label, value)
+            form.addRow(QCoreApplication.translate("GeneralPage", label), value)
         return box
 
     def set_properties(self, props: Mapping[str, Any]) -> None:
-        """Show a `torrents/properties` answer (may be merged with the torrent's info)."""
+        """Show a `torrents/properties` answer (fields may be missing)."""
         for key, text in describe(props, self.torrent_hash).items():
             self.values[key].setText(text)
-        name = props.get("name")
-        self.setWindowTitle(f"Torrent details — {name}" if name else "Torrent details")
-        self._loaded()
 
-    def set_files(self, files: Sequence[Mapping[str, Any]]) -> None:
-        """Show a `torrents/files` answer."""
-        self.files_model.set_files(files)
-        self._loaded()
-
-    def set_error(self, message: str) -> None:
-        """Say why the details could not be fetched (already free of secrets)."""
-        self.status.setText(message)
-
-    def _loaded(self) -> None:
-        self.status.setText("")
+    def clear(self) -> None:
+        for label in self.values.values():
+            label.setText(UNKNOWN)

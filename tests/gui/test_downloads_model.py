@@ -42,12 +42,11 @@ from gui.models.downloads import (
     Column,
     DownloadsFilterProxy,
     DownloadsModel,
-    FileColumn,
-    FilesModel,
     RawSortProxy,
     natural_key,
     raw_less,
 )
+from gui.models.files_tree import FilesTreeModel, TreeColumn
 from tests.harness.qbt import QBT_PASSWORD, QBT_USER, QbtInstance
 
 GiB = 1024**3
@@ -549,7 +548,7 @@ def test_real_qbittorrent_torrents_become_rows(
 
 def test_proxy_without_a_downloads_model_still_sorts_safely(qapp: Any) -> None:
     """The raw-value sort works over any model exposing RAW_ROLE (the files table does)."""
-    files = FilesModel()
+    files = FilesTreeModel()
     files.set_files(
         [
             {"name": "b.m4b", "size": 5 * GiB, "progress": 0.5, "priority": 1},
@@ -559,11 +558,11 @@ def test_proxy_without_a_downloads_model_still_sorts_safely(qapp: Any) -> None:
     )
     proxy = RawSortProxy()
     proxy.setSourceModel(files)
-    proxy.sort(FileColumn.SIZE)
+    proxy.sort(TreeColumn.SIZE)
     assert [proxy.index(r, 0).data() for r in range(3)] == ["c.m4b", "a.m4b", "b.m4b"]
-    assert proxy.index(2, FileColumn.SIZE).data() == "5.00 GiB"
-    assert proxy.index(0, FileColumn.PRIORITY).data() == "Do not download"
-    assert files.index(0, FileColumn.PROGRESS).data(PROGRESS_ROLE) == 0.5
+    assert proxy.index(2, TreeColumn.SIZE).data() == "5.00 GiB"
+    assert proxy.index(0, TreeColumn.PRIORITY).data() == "Do not download"
+    assert files.file_index("b.m4b").data(PROGRESS_ROLE) == 0.5
 
 
 def test_rows_stay_in_order_when_many_sort_values_change(qtbot: QtBot, qapp: Any) -> None:

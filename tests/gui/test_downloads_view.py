@@ -20,8 +20,9 @@ from pytestqt.qtbot import QtBot
 from gui.clients.maindata import MaindataMirror
 from gui.core.torrent_states import StateGroup
 from gui.models.downloads import Column, DownloadsModel
+from gui.services.properties import FILES, GENERAL, Reading
 from gui.views.downloads_view import SEARCH_DELAY_MS, DownloadsView
-from gui.views.torrent_details import TorrentDetailsDialog
+from gui.views.filter_panel import CATEGORIES, STATUS, TAGS, TRACKERS
 from tests.gui.test_downloads_model import GiB, full, h, torrent
 
 
@@ -273,40 +274,81 @@ def test_selection_survives_refreshes_sorting_and_resets(view: DownloadsView) ->
     assert sorted(view.selected_hashes()) == [h(3), h(5)]
 
 
-def test_filter_bar_counts_and_filters(view: DownloadsView, qtbot: QtBot) -> None:
-    groups = [view.group_combo.itemText(i) for i in range(view.group_combo.count())]
-    assert groups == [
+def test_side_panel_counts_and_filters(view: DownloadsView, qtbot: QtBot) -> None:
+    side = view.side
+    assert side.isVisible()
+    assert side.text_of(STATUS) == [
         "All (5)",
         "Downloading (2)",
         "Seeding (1)",
         "Completed (2)",
+        "Running (3)",
         "Stopped (2)",
+        "Active (2)",
+        "Inactive (3)",
+        "Stalled (1)",
+        "Stalled Uploading (1)",
+        "Stalled Downloading (0)",
+        "Checking (0)",
+        "Moving (0)",
         "Errored (0)",
     ]
-    categories = [view.category_combo.itemText(i) for i in range(view.category_combo.count())]
-    assert categories == [
-        "All categories (5)",
+    assert side.text_of(CATEGORIES) == [
+        "All (5)",
         "Uncategorised (1)",
         "audiobooks (3)",
         "librivox (1)",
     ]
-    view.set_group(StateGroup.STOPPED)
+    assert side.text_of(TAGS) == ["All (5)", "Untagged (0)", "earmark (5)"]
+    assert side.text_of(TRACKERS) == ["All (5)", "Trackerless (5)"]
+    side.choose(STATUS, StateGroup.STOPPED)
     assert view.proxy.rowCount() == 2
-    view.set_category("librivox")
+    side.choose(CATEGORIES, "librivox")
     assert view.proxy.rowCount() == 1 and view.proxy.hash_at(0) == h(4)
+    side.choose(STATUS, StateGroup.ALL)
+    side.choose(CATEGORIES, None)
+    side.choose(STATUS, StateGroup.ACTIVE)
+    assert sorted(view.proxy.hash_at(r) for r in range(view.proxy.rowCount())) == [h(1), h(5)]
+    side.choose(STATUS, StateGroup.ALL)
+    view.set_group(StateGroup.STOPPED)  # a choice made elsewhere shows in the panel
+    item = side.item_for(STATUS, StateGroup.STOPPED)
+    assert item is not None and item.font(0).bold()
     view.set_group(StateGroup.ALL)
-    view.set_category(None)
+    assert view.proxy.rowCount() == 5
     view.search.setText("HYPER")
     qtbot.waitUntil(lambda: view.proxy.rowCount() == 1, timeout=SEARCH_DELAY_MS * 10)
     assert view.proxy.hash_at(0) == h(4)
     view.search.clear()
     qtbot.waitUntil(lambda: view.proxy.rowCount() == 5, timeout=SEARCH_DELAY_MS * 10)
 
-    refresh(view, 3, torrents={h(2): {"state": "error"}}, categories={"podcasts": {}})
-    assert view.group_combo.itemText(5) == "Errored (1)"
-    assert "podcasts (0)" in [
-        view.category_combo.itemText(i) for i in range(view.category_combo.count())
+    refresh(
+        view,
+        3,
+        torrents={
+            h(2): {"state": "error"},
+            h(3): {"tags": "earmark, lent", "tracker": "http://tracker.example.invalid:80/a"},
+            h(5): {"tags": ""},
+        },
+        categories={"podcasts": {}},
+        tags=["lent"],
+    )
+    assert "Errored (1)" in side.text_of(STATUS)
+    assert "podcasts (0)" in side.text_of(CATEGORIES)
+    assert side.text_of(TAGS) == ["All (5)", "Untagged (1)", "earmark (4)", "lent (1)"]
+    assert side.text_of(TRACKERS) == [
+        "All (5)",
+        "Trackerless (4)",
+        "tracker.example.invalid (1)",
     ]
+    side.choose(TAGS, "lent")
+    assert view.proxy.rowCount() == 1 and view.proxy.hash_at(0) == h(3)
+    side.choose(TAGS, "")
+    assert view.proxy.rowCount() == 1 and view.proxy.hash_at(0) == h(5)
+    side.choose(TAGS, None)
+    side.choose(TRACKERS, "tracker.example.invalid")
+    assert view.proxy.rowCount() == 1 and view.proxy.hash_at(0) == h(3)
+    side.choose(TRACKERS, "")
+    assert view.proxy.rowCount() == 4
 
 
 def test_chosen_category_that_disappears_falls_back_to_all(view: DownloadsView) -> None:
@@ -315,6 +357,9 @@ def test_chosen_category_that_disappears_falls_back_to_all(view: DownloadsView) 
     refresh(view, 4, torrents={h(4): {"category": "audiobooks"}}, categories_removed=["librivox"])
     assert view.proxy.category is None and view.proxy.rowCount() == 5
     assert view.category_combo.currentIndex() == 0
+    assert view.side.text_of(CATEGORIES)[0] == "All (5)"
+    item = view.side.item_for(CATEGORIES, None)
+    assert item is not None and item.font(0).bold()
 
 
 def test_header_menu_hides_and_shows_columns(view: DownloadsView) -> None:
@@ -362,15 +407,13 @@ PROPERTIES: dict[str, Any] = {
 }
 
 
-def test_details_dialog_shows_properties_and_files(qtbot: QtBot) -> None:
-    dialog = TorrentDetailsDialog(torrent_hash=h(1))
-    qtbot.addWidget(dialog)
-    dialog.show()
-    assert not dialog.isModal()
-    assert dialog.status.text() == "Loading…"
-    dialog.set_properties(PROPERTIES)
-    text = {key: label.text() for key, label in dialog.values.items()}
-    assert dialog.windowTitle() == "Torrent details — Dune"
+def test_properties_panel_shows_properties_and_files(view: DownloadsView, qtbot: QtBot) -> None:
+    panel = view.properties
+    view.select_hashes([h(1)])
+    assert panel.torrent_hash == h(1)
+    assert panel.status.text() == "Loading…"
+    panel.apply(Reading(h(1), GENERAL, PROPERTIES))
+    text = {key: label.text() for key, label in panel.general.values.items()}
     assert text["total_size"] == "5.00 GiB"
     assert text["pieces"] == "1280 × 4.0 MiB (have 640)"
     assert text["downloaded"] == "5.00 GiB" and text["uploaded"] == "3.00 GiB"
@@ -380,31 +423,45 @@ def test_details_dialog_shows_properties_and_files(qtbot: QtBot) -> None:
     assert text["connections"] == "4 (max 100)"
     assert text["completion_date"] == "–" and text["hash"] == h(1) and text["hash_v2"] == "–"
     assert text["save_path"] == "/data/audiobooks/"
-    comment = dialog.values["comment"]
+    comment = panel.general.values["comment"]
     assert comment.textFormat() == Qt.TextFormat.PlainText
     assert comment.text() == PROPERTIES["comment"]
+    # an answer about another torrent (the selection moved on) is not shown
+    panel.apply(Reading(h(2), GENERAL, {**PROPERTIES, "total_size": GiB}))
+    assert panel.general.values["total_size"].text() == "5.00 GiB"
 
-    dialog.set_files(
-        [
-            {"name": "Dune/01.m4b", "size": 5 * GiB, "progress": 0.25, "priority": 1},
-            {"name": "Dune/cover.jpg", "size": 200_000, "progress": 1.0, "priority": 0},
-        ]
+    panel.apply(
+        Reading(
+            h(1),
+            FILES,
+            [
+                {"name": "Dune/01.m4b", "size": 5 * GiB, "progress": 0.25, "priority": 1},
+                {"name": "Dune/cover.jpg", "size": 200_000, "progress": 1.0, "priority": 0},
+            ],
+        )
     )
-    assert dialog.status.text() == ""
-    proxy = dialog.files_proxy
-    assert proxy.rowCount() == 2
-    dialog.files.sortByColumn(1, Qt.SortOrder.DescendingOrder)
-    assert proxy.index(0, 0).data() == "Dune/01.m4b"
-    assert proxy.index(0, 1).data() == "5.00 GiB"
-    assert proxy.index(1, 3).data() == "Do not download"
-    dialog.tabs.setCurrentWidget(dialog.files)
-    qtbot.waitExposed(dialog.files)
-    image = dialog.files.viewport().grab().toImage()
-    rect = dialog.files.visualRect(proxy.index(0, 2))
+    assert panel.status.text() == ""
+    model = panel.files_model
+    folder = model.file_index("Dune")
+    assert folder.data() == "Dune" and model.rowCount(folder) == 2
+    assert model.file_index("Dune/cover.jpg").siblingAtColumn(3).data() == "Do not download"
+    assert folder.siblingAtColumn(3).data() == "Mixed"
+    assert folder.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.PartiallyChecked
+    panel.show_tab(FILES)
+    qtbot.waitExposed(panel.files)
+    proxy_index = panel.files_proxy.mapFromSource(model.file_index("Dune/01.m4b"))
+    rect = panel.files.visualRect(proxy_index.siblingAtColumn(2))
+    image = panel.files.viewport().grab().toImage()
     y = rect.center().y()
     assert len({image.pixelColor(x, y).rgb() for x in range(rect.left(), rect.right())}) > 3
-    dialog.set_error("qBittorrent did not answer")
-    assert dialog.status.text() == "qBittorrent did not answer"
+    panel.apply(Reading(h(1), FILES, error="qBittorrent did not answer"))
+    assert panel.status.text() == "qBittorrent did not answer"
+
+    # the torrent is removed in qBittorrent: the panel lets it go (and the watcher too)
+    with qtbot.waitSignal(view.current_changed) as changed:
+        refresh(view, 2, torrents_removed=[h(1)])
+    assert changed.args == [None] and panel.torrent_hash is None
+    assert panel.files_model.rowCount() == 0
 
 
 def test_a_big_refresh_holds_repaints_until_every_row_is_signalled(qtbot: QtBot) -> None:

@@ -46,7 +46,7 @@ def test_the_layout_comes_back_after_a_restart(
         app.start()
         for dialog in app.window.findChildren(SettingsDialog):
             dialog.close()
-        app.window.resize(760, 450)
+        app.window.resize(760, 540)
         sizes.append((app.window.width(), app.window.height()))
         header = app.queue_view.table.horizontalHeader()
         header.resizeSection(0, 333)
@@ -73,7 +73,7 @@ def test_the_layout_comes_back_after_a_restart(
         app = make(profile)
         app.start()
         header = app.queue_view.table.horizontalHeader()
-        assert (app.window.width(), app.window.height()) == sizes[0] == (760, 450)
+        assert (app.window.width(), app.window.height()) == sizes[0] == (760, 540)
         assert header.sectionSize(0) == 333
         assert header.visualIndex(1) == 3
         assert header.isSectionHidden(2)

@@ -607,3 +607,35 @@ def test_the_model_sorts_series_positions_as_numbers_and_keeps_the_selection(
         assert shown()[0] == "Saga #10" and view.selected_item_id() == "li_10"
 
     qloop.run_until_complete(scenario())
+
+
+def test_a_reload_plan_is_made_off_the_gui_thread_and_holds_only_the_changes() -> None:
+    """`plan_reload` (worker thread) leaves the GUI thread the changes alone: nothing for
+    an unchanged library, the changed rows and the new order for a changed one."""
+    from gui.models.library import make_rows, plan_reload
+    from gui.store import OwnedBook
+
+    def book(n: int, title: str = "") -> OwnedBook:
+        return OwnedBook(f"li_{n}", "lib", title or f"Title {n}", authors=f"Author {n % 7}")
+
+    base = make_rows([book(n) for n in range(10)], {})
+    base.sort(key=lambda row: row.sort_keys[2])
+    same = plan_reload(base, [book(n) for n in range(10)], (2, False))
+    assert same.removed == [] and same.changed == [] and same.added == []
+    assert same.ordered is None and [r.item_id for r in same.kept] == [r.item_id for r in base]
+    assert all(new is old for new, old in zip(same.kept, base, strict=True))
+
+    books = [book(n, "Renamed" if n == 3 else "") for n in range(10) if n not in (4, 5, 8)]
+    books.append(book(42))
+    changed = plan_reload(base, books, (1, False))  # by title
+    numbers = {row.item_id: n for n, row in enumerate(base)}
+    gone = sorted(numbers[f"li_{n}"] for n in (4, 5, 8))
+    assert all(last >= first for first, last in changed.removed)
+    assert sorted(i for first, last in changed.removed for i in range(first, last + 1)) == gone
+    assert changed.removed == sorted(changed.removed, reverse=True)  # bottom first
+    assert [changed.kept[n].book.title for n in changed.changed] == ["Renamed"]
+    assert [row.item_id for row in changed.added] == ["li_42"]
+    assert changed.ordered is not None
+    titles = [row.book.title for row in changed.ordered]
+    assert titles == sorted(titles, key=str.casefold)
+    assert changed.row_of == {row.item_id: n for n, row in enumerate(changed.ordered)}
