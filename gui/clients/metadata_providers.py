@@ -35,7 +35,6 @@ anything, instead of retrying in a loop (ABS's Audnexus client retries forever).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -54,6 +53,7 @@ from gui.clients.http import (
     SessionOwner,
     display_url,
     ensure_base_url,
+    loads_json,
     parse_retry_after,
     read_capped,
     transport_error,
@@ -277,7 +277,7 @@ class _JsonProvider(SessionOwner):
                 **where,
             )
         try:
-            return json.loads(body)
+            return loads_json(body)
         except ValueError as exc:
             raise ProtocolError(
                 "the answer is not JSON",

@@ -34,7 +34,6 @@ server does, read from Prowlarr's source (v2.3.x):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +48,7 @@ from gui.clients.http import (
     SessionOwner,
     display_url,
     ensure_base_url,
+    loads_json,
     parse_retry_after,
     read_capped,
     transport_error,
@@ -501,7 +501,7 @@ def _decode(answer: _Answer) -> tuple[Any, bool]:
     if "html" in answer.content_type:
         return None, False
     try:
-        return json.loads(answer.body), True
+        return loads_json(answer.body), True
     except ValueError:
         return None, False
 

@@ -34,7 +34,6 @@ and answers are capped at `MAX_FEED_BYTES`.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,6 +56,7 @@ from gui.clients.http import (
     SessionOwner,
     display_url,
     ensure_base_url,
+    loads_json,
     parse_http_date,
     parse_retry_after,
     read_capped,
@@ -847,7 +847,7 @@ def _preview(body: bytes) -> str:
 def _json_message(body: bytes) -> str | None:
     """Prowlarr's `{message, description}` error model, when that is what came back."""
     try:
-        value = json.loads(body[:65536])
+        value = loads_json(body[:65536])
     except ValueError:
         return None
     if isinstance(value, dict) and isinstance(value.get("message"), str):
