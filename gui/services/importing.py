@@ -42,6 +42,7 @@ from gui.core.importer import (
     ImportFailed,
     ImportResult,
     NothingToImport,
+    check_sources,
     import_book,
 )
 from gui.core.layout import BookMeta, ImportPlan, book_folder, select_files
@@ -335,12 +336,17 @@ def choose_library(
 
 
 def _read_source_tags(root: Path, plan: ImportPlan) -> BookMetadata | None:
-    """Tags of the first audio file (read only: mutagen opens it for reading)."""
+    """Tags of the first audio file (read only: mutagen opens it for reading).
+
+    Only files `check_sources` found to be regular files inside the download folder are
+    opened: a link to a FIFO would block this thread forever, one to /dev/zero never end.
+    """
     from gui.core.tagging import TaggingError, read_tags
 
+    plan, sources = check_sources(plan, root)
     for item in plan.audio_files:
         try:
-            return read_tags(root / item.source)
+            return read_tags(sources[item.target])
         except (TaggingError, OSError):
             continue
     return None
@@ -520,6 +526,10 @@ async def import_download(
     # off the loop: the folder may be on a share that answers slowly
     source_root = await asyncio.to_thread(local_save_path, remote, options.path_mappings)
     plan = plan_download(files)
+    if plan.has_audio:
+        # Links out of the download, FIFOs and devices are skipped (with their reason)
+        # before anything opens a file; a missing file raises SourceMissing here.
+        plan, _ = await asyncio.to_thread(check_sources, plan, source_root)
     if not plan.has_audio:
         skipped = "; ".join(f"{s.source}: {s.reason}" for s in plan.skipped[:5])
         raise NoAudio(
