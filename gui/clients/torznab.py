@@ -34,6 +34,7 @@ and answers are capped at `MAX_FEED_BYTES`.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Mapping, Sequence
@@ -68,6 +69,7 @@ from gui.core.torrents import magnet_info_hash, normalize_info_hash
 __all__ = [
     "AUDIOBOOK_CATEGORY",
     "MAX_FEED_BYTES",
+    "MAX_FEED_ITEMS",
     "TORZNAB_NS",
     "FeedItem",
     "MalformedFeedError",
@@ -84,6 +86,7 @@ __all__ = [
     "normalize_info_hash",
     "parse_caps",
     "parse_feed",
+    "parse_feed_bytes",
     "parse_xml",
     "torznab_endpoint",
 ]
@@ -93,6 +96,10 @@ NEWZNAB_NS = "http://www.newznab.com/DTD/2010/feeds/attributes/"
 _ATTR_TAGS = (f"{{{TORZNAB_NS}}}attr", f"{{{NEWZNAB_NS}}}attr")
 #: A search of 100 results is ~100 kB; anything near this is not a Torznab answer.
 MAX_FEED_BYTES = 20 * 1024 * 1024
+#: Items read from one answer (a search asks for 100); the rest of a flood is ignored.
+MAX_FEED_ITEMS = 10_000
+#: Answers larger than this are parsed in a worker thread, not on the event loop.
+LARGE_FEED_BYTES = 256 * 1024
 AUDIOBOOK_CATEGORY = 3030
 #: Path endings that already name a Torznab/Newznab endpoint (Jackett's
 #: `.../results/torznab[/api]`, Prowlarr's `/{id}/api` and `/api/v1/indexer/{id}/newznab`).
@@ -184,10 +191,15 @@ def parse_xml(data: bytes) -> ElementTree.Element:
             "expand (an XML bomb or an external-entity attack looks like this)",
             service=SERVICE,
         )
-    parser = ElementTree.XMLParser(target=_NoDoctypeBuilder())
     try:
+        parser = ElementTree.XMLParser(target=_NoDoctypeBuilder())
         parser.feed(data)
         root: ElementTree.Element = parser.close()
+    except (LookupError, ValueError) as exc:
+        # expat: "unknown encoding: x-foo", "multi-byte encodings are not supported"
+        raise MalformedFeedError(
+            f"the feed's XML declares an encoding Earmark cannot read ({exc})", service=SERVICE
+        ) from exc
     except _Refused as exc:
         raise UnsafeXmlError(
             "the feed's XML declares a DOCTYPE, which Earmark refuses to parse",
@@ -397,10 +409,9 @@ class FeedItem:
 
     @property
     def download_url(self) -> str | None:
-        for candidate in (self.link, self.enclosure_url):
-            if _is_http(candidate):
-                return candidate
-        return None
+        """The `<enclosure>`: Torznab's download. `<link>` is often the release's details
+        page (AnimeTosho, many RSS feeds) and fetching that as a torrent only fails."""
+        return self.enclosure_url if _is_http(self.enclosure_url) else None
 
     def to_release(self, indexer: str) -> Release:
         """The ranking's view; `indexer` names the feed when the item names no tracker."""
@@ -504,7 +515,19 @@ def parse_feed(root: ElementTree.Element) -> list[FeedItem]:
     channel = root.find("channel")
     if channel is None:
         raise MalformedFeedError("the feed's <rss> has no <channel>", service=SERVICE)
-    return [item for element in channel.findall("item") if (item := _item(element))]
+    items: list[FeedItem] = []
+    for element in channel.iterfind("item"):
+        item = _item(element)
+        if item is not None:
+            items.append(item)
+            if len(items) >= MAX_FEED_ITEMS:
+                break
+    return items
+
+
+def parse_feed_bytes(data: bytes) -> list[FeedItem]:
+    """`parse_feed(parse_xml(data))`, what a worker thread runs for a large answer."""
+    return parse_feed(parse_xml(data))
 
 
 # ---- errors in answers ------------------------------------------------------------------
@@ -695,7 +718,11 @@ class TorznabClient(SessionOwner):
         root: ElementTree.Element | None = None
         if _looks_like_xml(answer.body):
             try:
-                root = parse_xml(answer.body)
+                root = (
+                    await asyncio.to_thread(parse_xml, answer.body)
+                    if len(answer.body) > LARGE_FEED_BYTES
+                    else parse_xml(answer.body)
+                )
             except MalformedFeedError as exc:
                 if answer.status == 200 or isinstance(exc, UnsafeXmlError):
                     raise type(exc)(exc.message, status=answer.status, **where) from exc
@@ -791,7 +818,10 @@ class TorznabClient(SessionOwner):
             caps, query, author=author, title=title, categories=categories, limit=limit
         )
         root = await self._xml(params)
+        channel = root.find("channel")
         try:
+            if channel is not None and len(channel) > 500:
+                return await asyncio.to_thread(parse_feed, root)  # thousands of items
             return parse_feed(root)
         except MalformedFeedError as exc:
             raise MalformedFeedError(

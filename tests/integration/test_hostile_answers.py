@@ -233,3 +233,76 @@ async def test_a_huge_maindata_body_stops_at_the_cap(monkeypatch: pytest.MonkeyP
     ):
         with pytest.raises(ProtocolError, match="larger than 1 MB"):
             await client.sync()
+
+
+def _huge_feed(count: int) -> bytes:
+    items = "".join(
+        f"<item><title>Frank Herbert - Dune {i} [M4B]</title>"
+        f'<enclosure url="http://127.0.0.1:1/dl/{i}.torrent" length="1" type="x" />'
+        f'<torznab:attr name="infohash" value="{i:040x}" />'
+        f'<torznab:attr name="seeders" value="{i % 50}" /></item>'
+        for i in range(count)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>'
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+async def test_a_60000_item_feed_is_parsed_and_ranked_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A feed of 60,000 items used to be parsed and ranked on the loop (seconds without a
+    repaint, and the per-indexer timeout cannot interrupt it): here every step that grows
+    with the feed is seen running in a worker thread."""
+    import threading
+
+    import gui.clients.torznab as torznab
+    import gui.core.ranking as ranking
+    import gui.services.search as search
+    from gui.clients.torznab import TorznabClient
+    from gui.core.ranking import RankingPolicy, Wanted
+
+    threads: dict[str, set[str]] = {}
+
+    def spy(module: object, name: str) -> None:
+        real = getattr(module, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            small = isinstance(args[0], bytes) and len(args[0]) < 1000  # the caps answer
+            if not small:
+                threads.setdefault(name, set()).add(threading.current_thread().name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    spy(torznab, "parse_xml")
+    spy(torznab, "parse_feed")
+    spy(search, "_settle")
+    spy(search, "rank")
+    body = _huge_feed(60_000)
+
+    async def answer(request: web.Request) -> web.Response:
+        if request.query.get("t") == "caps":
+            return web.Response(status=200, body=b"<error code='202' description='x'/>")
+        return web.Response(body=body, content_type="application/rss+xml")
+
+    class Feed:
+        name = "flood"
+
+        def __init__(self, client: TorznabClient) -> None:
+            self.client = client
+
+        async def search(self, wanted: Wanted) -> list[ranking.Release]:
+            return await self.client.search(wanted.title, limit=100)
+
+    async with serving_routes(answer) as url, TorznabClient(url, "k") as client:
+        wanted = Wanted("Dune", "Frank Herbert")
+        outcome = await search.search_all(wanted, [Feed(client)])
+        ranked = await search.rank_off_loop(wanted, outcome.releases, RankingPolicy())
+    assert len(outcome.releases) == torznab.MAX_FEED_ITEMS
+    assert len(ranked) == torznab.MAX_FEED_ITEMS
+    main = threading.main_thread().name
+    for name in ("parse_xml", "parse_feed", "_settle", "rank"):
+        assert threads.get(name) and main not in threads[name], (name, threads.get(name))
