@@ -125,7 +125,9 @@ class MaindataMirror:
         """Merge one answer; `MaindataError` (and no change) when its shape is not qBittorrent's."""
         check_maindata(data)
         change = MirrorChange(full_update=bool(data.get("full_update")))
-        self.rid = int(data.get("rid", self.rid))
+        rid = data.get("rid")
+        if rid is not None:
+            self.rid = rid
         incoming: Mapping[str, Mapping[str, Any]] = data.get("torrents") or {}
 
         if change.full_update:
