@@ -27,6 +27,8 @@ import json
 import re
 import ssl
 import zlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -189,6 +191,8 @@ def _classify(exc: BaseException) -> tuple[type[ClientError], str]:
         return UnreachableError, f"cannot connect ({_reason(exc)})"
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return UnreachableError, "the server did not answer in time"
+    if isinstance(exc, RedirectRefused):
+        return ProtocolError, exc.reason
     if isinstance(exc, aiohttp.InvalidURL):
         try:
             shown = display_url(str(exc.url))
@@ -318,6 +322,48 @@ def loads_json(text: str | bytes) -> Any:
 
 
 # ---- redirects ---------------------------------------------------------------------------
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+
+
+class RedirectRefused(aiohttp.InvalidURL):
+    """A redirect `redirect_refusal` does not allow; `reason` says why (for the message)."""
+
+    def __init__(self, url: URL, reason: str) -> None:
+        super().__init__(url, reason)
+        self.reason = reason
+
+
+@asynccontextmanager
+async def checked_get(
+    session: aiohttp.ClientSession,
+    url: URL,
+    *,
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """`session.get` following at most `MAX_REDIRECTS` redirects, each checked by
+    `redirect_refusal` (aiohttp's own following would go anywhere http(s) points).
+
+    Raises `RedirectRefused` (one of `TRANSPORT_ERRORS`) for a refused or endless chain.
+    """
+    origin = current = url
+    query = params
+    for _ in range(MAX_REDIRECTS + 1):
+        async with session.get(
+            current, params=query, headers=headers, allow_redirects=False
+        ) as response:
+            location = response.headers.get("Location", "").strip()
+            if response.status not in REDIRECT_STATUSES or not location:
+                yield response
+                return
+            target = response.url.join(URL(location))
+        reason = await redirect_refusal(origin, target)
+        if reason:
+            raise RedirectRefused(target, reason)
+        current, query = target, None
+    raise RedirectRefused(current, f"more than {MAX_REDIRECTS} redirects")
 
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 

@@ -51,6 +51,7 @@ from gui.clients.http import (
     TRANSPORT_ERRORS,
     HttpOptions,
     SessionOwner,
+    checked_get,
     display_url,
     ensure_base_url,
     loads_json,
@@ -244,8 +245,8 @@ class _JsonProvider(SessionOwner):
                 endpoint=endpoint,
             )
         try:
-            async with self.session.get(
-                url, params=params, headers={"Accept": "application/json"}
+            async with checked_get(
+                self.session, url, params=params, headers={"Accept": "application/json"}
             ) as response:
                 body = await read_capped(response, self.max_bytes)
                 status = response.status
@@ -294,7 +295,7 @@ class _JsonProvider(SessionOwner):
         if URL(url).scheme not in ("http", "https"):
             return None
         try:
-            async with self.session.get(url) as response:
+            async with checked_get(self.session, URL(url)) as response:
                 if response.status != 200:
                     return None
                 data = await read_capped(response, max_bytes)

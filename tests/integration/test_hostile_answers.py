@@ -306,3 +306,34 @@ async def test_a_60000_item_feed_is_parsed_and_ranked_off_the_event_loop(
     main = threading.main_thread().name
     for name in ("parse_xml", "parse_feed", "_settle", "rank"):
         assert threads.get(name) and main not in threads[name], (name, threads.get(name))
+
+
+async def test_a_metadata_provider_redirecting_into_loopback_is_refused() -> None:
+    from gui.clients.metadata_providers import OpenLibraryProvider
+    from gui.core.matching import BookKey
+
+    async with serving_routes(_redirect("http://localhost:9/admin")) as url:
+        provider = OpenLibraryProvider(base_url=url)
+        try:
+            with pytest.raises(ProtocolError, match="address on this machine"):
+                await provider.search(BookKey("Dune", ("Frank Herbert",)))
+            assert await provider.fetch_cover(url + "cover.jpg") is None
+        finally:
+            await provider.close()
+
+
+async def test_a_metadata_provider_redirect_on_its_own_host_is_followed() -> None:
+    from gui.clients.metadata_providers import OpenLibraryProvider
+    from gui.core.matching import BookKey
+
+    async def answer(request: web.Request) -> web.Response:
+        if request.path == "/search.json":
+            return web.Response(status=301, headers={"Location": "/v2/search.json"})
+        return web.json_response({"docs": []})
+
+    async with serving_routes(answer) as url:
+        provider = OpenLibraryProvider(base_url=url)
+        try:
+            assert await provider.search(BookKey("Dune", ("Frank Herbert",))) == []
+        finally:
+            await provider.close()
