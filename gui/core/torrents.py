@@ -796,10 +796,16 @@ def read_torrent_file(
     if info.st_size > max_bytes:
         raise TorrentInputError(f"{shown}: {_too_large(info.st_size, max_bytes)}")
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)  # the file may have grown since the stat
+        # Non-blocking: a FIFO swapped in after the stat must not block the open; the
+        # fstat then refuses it. The read is bounded: the file may have grown since.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+            data = handle.read(max_bytes + 1) if regular else b""
     except (OSError, ValueError) as exc:
         raise _os_error(shown, exc) from None
+    if not regular:
+        raise TorrentInputError(f"{shown} is not a regular file")
     try:
         return parse_torrent(data, max_bytes=max_bytes)
     except TorrentInputError as exc:
