@@ -869,14 +869,20 @@ def _source_problem(candidate: Path, root_real: str) -> str | None:
 
     Checked with ``lstat`` before anything opens the file: a FIFO blocks its reader
     forever and a link to ``/dev/zero`` never ends, so only a regular file inside the
-    download folder is read. A symbolic link (torrents can contain them) is followed
-    only when it stays inside the download folder and ends at a regular file.
+    download folder is read. Symbolic links (torrents can contain them) are never
+    followed: one leading out of the download could point anywhere, one inside it
+    points at a file that is imported under its own name.
     """
     info = os.lstat(candidate)
     link = stat.S_ISLNK(info.st_mode)
     real = os.path.realpath(candidate)
     if not _inside(root_real, real):
         return f"a symbolic link leading outside the download folder ({real}); not followed"
+    if link:
+        # A link inside the torrent (BEP 47) points at one of its own files, which is
+        # imported by itself; a copy under the link's name would be a duplicate (and
+        # qBittorrent lists the link with size 0).
+        return f"a symbolic link to {os.path.relpath(real, root_real)} in the download"
     try:
         info = os.stat(candidate)
     except OSError:

@@ -484,6 +484,12 @@ def _length(value: object, path: str) -> int:
     return value
 
 
+def _is_symlink(entry: dict[object, object]) -> bool:
+    """BEP 47: attr "l" with a "symlink path" (without the path libtorrent ignores the flag)."""
+    attr = entry.get(b"attr")
+    return isinstance(attr, bytes) and b"l" in attr and isinstance(entry.get(b"symlink path"), list)
+
+
 def _v1_files(info: dict[object, object], name: str) -> tuple[list[tuple[str, int]], int]:
     """Return the user-visible files and the size the piece hashes have to cover.
 
@@ -518,9 +524,11 @@ def _v1_files(info: dict[object, object], name: str) -> tuple[list[tuple[str, in
             parts.append(raw_part.decode("utf-8", errors="replace"))
             _check_component(parts[-1], parts)
         path = "/".join(parts)
-        size = _length(entry.get(b"length"), path)
-        covered += size
         attr = entry.get(b"attr")
+        # A symbolic link (BEP 47 attr "l") takes no room in the pieces, whatever its
+        # "length" says (libtorrent: "symlinks have an implied size of zero").
+        size = 0 if _is_symlink(entry) else _length(entry.get(b"length"), path)
+        covered += size
         if not (isinstance(attr, bytes) and b"p" in attr):
             files.append((path, size))
     return files, covered
@@ -544,6 +552,9 @@ def _walk_file_tree(tree: object) -> Iterator[_FileEntry]:
             leaf = node[b""]
             if not isinstance(leaf, dict):
                 raise TorrentInputError(f"torrent file {_shorten(shown)} has no length")
+            if _is_symlink(leaf):
+                yield parts, 0, None
+                continue
             size = _length(leaf.get(b"length"), shown)
             root = leaf.get(b"pieces root")
             if size > 0 and not (isinstance(root, bytes) and len(root) == 32):

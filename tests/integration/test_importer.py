@@ -869,9 +869,9 @@ def test_plan_without_audio_is_refused(tmp_path: Path) -> None:
 def test_links_out_of_the_download_and_special_files_are_skipped_not_read(
     tmp_path: Path, tracks: list[Path]
 ) -> None:
-    """A torrent can contain symbolic links: one leading out of the download (to a FIFO,
-    /dev/zero, a file elsewhere) is skipped with its reason and the rest is imported;
-    nothing is opened (a FIFO would block the reader forever)."""
+    """A torrent can contain symbolic links: each is skipped with its reason (one leading
+    out of the download to a FIFO, /dev/zero or a file elsewhere is not even opened: a
+    FIFO would block the reader forever) and the rest is imported."""
     save_path = tmp_path / "downloads"
     listing = make_download(
         save_path, {"Book/01.mp3": tracks[0], "Book/02.mp3": tracks[1]}
@@ -883,7 +883,7 @@ def test_links_out_of_the_download_and_special_files_are_skipped_not_read(
     (save_path / "Book" / "03.mp3").symlink_to(elsewhere)
     (save_path / "Book" / "04.mp3").symlink_to(fifo)
     (save_path / "Book" / "05.mp3").symlink_to("/dev/zero")
-    (save_path / "Book" / "06.mp3").symlink_to(save_path / "Book" / "01.mp3")  # inside: kept
+    (save_path / "Book" / "06.mp3").symlink_to(save_path / "Book" / "01.mp3")  # a duplicate
     os.mkfifo(save_path / "Book" / "07.mp3")
     (save_path / "Book" / "08.mp3").symlink_to(tmp_path / "nothing.mp3")
     size = tracks[0].stat().st_size
@@ -893,13 +893,14 @@ def test_links_out_of_the_download_and_special_files_are_skipped_not_read(
     library.mkdir()
     result = import_book(plan, save_path, library, FOLDER)
     copied = sorted(p.name for p in result.path.iterdir() if p.suffix == ".mp3")
-    assert copied == ["01.mp3", "02.mp3", "06.mp3"]
+    assert copied == ["01.mp3", "02.mp3"]
     notes = "\n".join(result.notes)
     assert "03.mp3 skipped: a symbolic link leading outside the download folder" in notes
     assert "04.mp3 skipped: a symbolic link leading outside" in notes
     assert "05.mp3 skipped: a symbolic link leading outside" in notes
     assert "07.mp3 skipped: a FIFO, socket or device, not a regular file" in notes
     assert "08.mp3 skipped: a symbolic link leading outside" in notes
+    assert "06.mp3 skipped: a symbolic link to Book/01.mp3 in the download" in notes
 
 
 def test_check_sources_reports_links_before_anything_reads_them(

@@ -929,3 +929,19 @@ def test_valid_torrents_parse(
     assert parsed.info_hash_v2 == (sha256(info) if has_v2 else None)
     assert parsed.trackers == tuple(dict.fromkeys(t for t in trackers if t))
     assert parse_magnet(parsed.magnet_uri()).info_hash == parsed.info_hash
+
+
+def test_symlinks_in_a_torrent_take_no_room_in_the_pieces() -> None:
+    """BEP 47 links (attr "l") have an implied size of 0 in libtorrent, v1 and v2 alike."""
+    info = v1_multi("d", [(["a.mp3"], 20000)])
+    info[b"files"].append(
+        {b"attr": b"l", b"length": 999, b"path": [b"link.mp3"], b"symlink path": [b"a.mp3"]}
+    )
+    parsed = parse_torrent(torrent(info))
+    assert parsed.files == (("d/a.mp3", 20000), ("d/link.mp3", 0))
+    tree = {
+        b"a.mp3": leaf(20000),
+        b"link.mp3": {b"": {b"attr": b"l", b"symlink path": [b"a.mp3"]}},
+    }
+    parsed = parse_torrent(torrent(v2_info("v2", tree)))
+    assert parsed.files == (("v2/a.mp3", 20000), ("v2/link.mp3", 0))
