@@ -526,10 +526,17 @@ async def import_download(
     # off the loop: the folder may be on a share that answers slowly
     source_root = await asyncio.to_thread(local_save_path, remote, options.path_mappings)
     plan = plan_download(files)
+    skip_notes: list[str] = []
     if plan.has_audio:
-        # Links out of the download, FIFOs and devices are skipped (with their reason)
-        # before anything opens a file; a missing file raises SourceMissing here.
-        plan, _ = await asyncio.to_thread(check_sources, plan, source_root)
+        # Links, FIFOs and devices are skipped (with their reason) before anything opens
+        # a file; a missing file raises SourceMissing here.
+        checked, _ = await asyncio.to_thread(check_sources, plan, source_root)
+        skip_notes = [
+            f"{item.source} skipped: {item.reason}"
+            for item in checked.skipped
+            if item not in plan.skipped
+        ]
+        plan = checked
     if not plan.has_audio:
         skipped = "; ".join(f"{s.source}: {s.reason}" for s in plan.skipped[:5])
         raise NoAudio(
@@ -560,7 +567,7 @@ async def import_download(
         upgrade=options.allow_upgrades,
         progress=progress,
     )
-    notes[:0] = result.notes
+    notes[:0] = [*skip_notes, *result.notes]
     if options.tag_files:
         notes += await asyncio.to_thread(_tag_copies, result.path, plan, meta, options.id3_version)
     if store is not None and book is not None and book.id is not None:
