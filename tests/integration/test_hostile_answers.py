@@ -337,3 +337,27 @@ async def test_a_metadata_provider_redirect_on_its_own_host_is_followed() -> Non
             assert await provider.search(BookKey("Dune", ("Frank Herbert",))) == []
         finally:
             await provider.close()
+
+
+async def test_doctor_names_preferences_of_an_odd_shape() -> None:
+    """A server answering `app/preferences` with JSON that is not an object: the doctor
+    says so in its step instead of stopping on an AttributeError ("unexpected")."""
+    from gui.clients.doctor import diagnose
+
+    async def answer(request: web.Request) -> web.Response:
+        if request.path.endswith("auth/login"):
+            return web.Response(text="Ok.", headers={"Set-Cookie": "SID=abc; path=/"})
+        if request.cookies.get("SID") != "abc":
+            return web.Response(status=403, text="Forbidden")
+        texts = {"app/version": "v4.5.2", "app/webapiVersion": "2.8.19", "app/preferences": "[]"}
+        for tail, text in texts.items():
+            if request.path.endswith(tail):
+                return web.Response(text=text)
+        return web.Response(text="{}", content_type="application/json")
+
+    async with serving_routes(answer) as url:
+        diagnosis = await diagnose(QbtConfig(url, "admin", "pw"))
+    assert diagnosis.verdict != "unexpected", diagnosis.steps
+    steps = {step.name: step for step in diagnosis.steps}
+    assert not steps["preferences"].ok
+    assert "did not answer a JSON object" in steps["preferences"].detail
