@@ -233,12 +233,23 @@ def local_save_path(remote: str, mappings: Sequence[PathMapping]) -> Path:
 
 def plan_download(files: Sequence[dict[str, Any]]) -> ImportPlan:
     """The import plan of qBittorrent's file list (files not downloaded are left out)."""
-    wanted = [
-        (str(f["name"]), int(f.get("size", 0)))
-        for f in files
-        if int(f.get("priority", 1)) != 0 and float(f.get("progress", 1)) >= 1.0
-    ]
+    wanted: list[tuple[str, int]] = []
+    for entry in files:
+        name, size = entry.get("name"), _number(entry.get("size"), 0)
+        if not isinstance(name, str) or size < 0:
+            raise ImportProblem(
+                f"qBittorrent listed a file without a usable name or size: {str(entry)[:120]}"
+            )
+        if _number(entry.get("priority"), 1) != 0 and _number(entry.get("progress"), 1) >= 1:
+            wanted.append((name, int(size)))
     return select_files(wanted)
+
+
+def _number(value: object, default: float) -> float:
+    """A JSON number as qBittorrent sends it; anything else (null, text) is `default`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    return value
 
 
 def metadata_for(
@@ -525,7 +536,7 @@ async def import_download(
         raise ImportProblem(f"qBittorrent reports no save path for {torrent_hash}")
     # off the loop: the folder may be on a share that answers slowly
     source_root = await asyncio.to_thread(local_save_path, remote, options.path_mappings)
-    plan = plan_download(files)
+    plan = await asyncio.to_thread(plan_download, files)  # 100,000-file torrents exist
     skip_notes: list[str] = []
     if plan.has_audio:
         # Links, FIFOs and devices are skipped (with their reason) before anything opens

@@ -348,3 +348,19 @@ def test_source_tags_are_never_read_through_a_link_to_a_fifo_or_device(tmp_path:
     os.mkfifo(book / "03.mp3")
     plan = select_files([("Book/01.mp3", 10), ("Book/02.mp3", 10), ("Book/03.mp3", 10)])
     assert _read_source_tags(tmp_path, plan) is None
+
+
+def test_a_file_list_of_odd_shapes_is_an_import_problem_not_a_traceback() -> None:
+    from gui.services.importing import ImportProblem, plan_download
+
+    plan = plan_download(
+        [
+            {"name": "Book/01.mp3", "size": 10, "progress": 1, "priority": 1},
+            {"name": "Book/02.mp3", "size": 10, "progress": None, "priority": "x"},
+            {"name": "Book/03.mp3", "size": 10, "progress": 0.5, "priority": 1},
+        ]
+    )
+    assert [item.source for item in plan.files] == ["Book/01.mp3", "Book/02.mp3"]
+    for bad in ({"size": 1}, {"name": 5, "size": 1}, {"name": "a.mp3", "size": -1}):
+        with pytest.raises(ImportProblem, match="without a usable name or size"):
+            plan_download([bad])
