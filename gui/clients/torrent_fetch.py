@@ -12,6 +12,8 @@ from yarl import URL
 
 from gui.clients.errors import HttpStatusError, ProtocolError
 from gui.clients.http import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
     TRANSPORT_ERRORS,
     HttpOptions,
     decode_text,
@@ -31,7 +33,6 @@ from gui.core.torrents import (
 )
 
 SERVICE = "torrent download"
-MAX_REDIRECTS = 5
 #: An error page is shown only by its start; more is not read.
 MAX_ERROR_BYTES = 64 * 1024
 
@@ -49,7 +50,7 @@ async def fetch_torrent(url: str, *, max_bytes: int = MAX_TORRENT_BYTES) -> Magn
             shown = display_url(current)
             try:
                 async with http.get(current, allow_redirects=False) as response:
-                    if response.status in (301, 302, 303, 307, 308):
+                    if response.status in REDIRECT_STATUSES:
                         location = response.headers.get("Location", "").strip()
                         if location.lower().startswith("magnet:"):
                             return parse_magnet(location)
