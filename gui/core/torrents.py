@@ -654,15 +654,15 @@ def _pad_hash(piece_length: int) -> bytes:
 
 
 def _check_piece_layers(layers: object, entries: list[_FileEntry], piece_length: int) -> None:
-    """libtorrent's `parse_piece_layers`: every file longer than a piece needs its layer.
+    """libtorrent's piece-layer checks for a file longer than a piece.
 
-    The layer (one sha-256 per piece) must have the right length and hash up to the file's
-    pieces root; otherwise qBittorrent answers a bare "Fails.".
+    A layer that is there (one sha-256 per piece) must have the right length (else
+    qBittorrent 4.5 answers "not a valid torrent file") and hash up to the file's pieces
+    root (else qBittorrent says "Ok." and only its log tells "a piece layer is invalid").
+    A missing layer is loaded by libtorrent 2.0.8, which asks the peers for it.
     """
     if not isinstance(layers, dict):
-        raise TorrentInputError(
-            "torrent is version 2 but has no piece layers (qBittorrent refuses it)"
-        )
+        layers = {}
     pad = _pad_hash(piece_length)
     for parts, size, root in entries:
         if size <= piece_length or root is None:
@@ -670,20 +670,19 @@ def _check_piece_layers(layers: object, entries: list[_FileEntry], piece_length:
         shown = _shorten("/".join(parts))
         layer = layers.get(root)
         pieces = -(-size // piece_length)
-        if not isinstance(layer, bytes):
+        if layer is None:
+            continue  # libtorrent 2.0 loads it and asks peers for the hashes
+        if not isinstance(layer, bytes) or len(layer) != pieces * 32:
+            length = len(layer) if isinstance(layer, bytes) else 0
             raise TorrentInputError(
-                f"torrent file {shown} has no piece layer (qBittorrent refuses the torrent)"
-            )
-        if len(layer) != pieces * 32:
-            raise TorrentInputError(
-                f"torrent file {shown} has a piece layer of {len(layer)} bytes, expected "
+                f"torrent file {shown} has a piece layer of {length} bytes, expected "
                 f"{pieces * 32} (qBittorrent refuses the torrent)"
             )
         hashes = [layer[i : i + 32] for i in range(0, len(layer), 32)]
         if _merkle_root(hashes, pad) != root:
             raise TorrentInputError(
                 f"torrent file {shown} has a piece layer that does not match its pieces root "
-                "(qBittorrent refuses the torrent)"
+                "(qBittorrent would fail to load the torrent)"
             )
 
 

@@ -476,10 +476,9 @@ def test_v2_piece_layers_are_checked() -> None:
     root = info[b"file tree"][b"a"][b""][b"pieces root"]
     good = _LAYERS[root]
     assert parse_torrent(torrent(info)).total_size == 100_000
-    with pytest.raises(TorrentInputError, match="has no piece layers"):
-        parse_torrent(bencode2.bencode({b"info": info}))
-    with pytest.raises(TorrentInputError, match="'a' has no piece layer"):
-        parse_torrent(torrent(info, **{"piece layers": {}}))
+    # libtorrent 2.0.8 loads a missing layer (it asks peers for it): so does Earmark
+    assert parse_torrent(bencode2.bencode({b"info": info})).total_size == 100_000
+    assert parse_torrent(torrent(info, **{"piece layers": {}})).total_size == 100_000
     with pytest.raises(TorrentInputError, match="piece layer of 32 bytes, expected 224"):
         parse_torrent(torrent(info, **{"piece layers": {root: good[:32]}}))
     bad = bytes(32) + good[32:]
