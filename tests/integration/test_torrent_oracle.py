@@ -13,7 +13,7 @@ import bencode2
 import pytest
 
 from gui.core.torrents import TorrentInputError, parse_torrent
-from tests.harness.qbt import QbtAddRefused, QbtHttpError, QbtInstance
+from tests.harness.qbt import QbtAddRefused, QbtHttpError, QbtInstance, add_accepted
 from tests.harness.wait import wait_until
 
 pytestmark = pytest.mark.qbt
@@ -48,6 +48,13 @@ ACCEPTED = {
         b"",
     ),
 }
+
+# A v2 info dictionary whose keys are out of order: libtorrent's "soft error", fatal for v2.
+_V2_UNSORTED = (
+    b"d4:infod4:name2:v29:file treed5:a.mp3d0:d6:lengthi5e11:pieces root32:"
+    + hashlib.sha256(b"r").digest()
+    + b"eee12:meta versioni2e12:piece lengthi16384ee12:piece layersdee"
+)
 
 
 @pytest.mark.parametrize("case", list(ACCEPTED))
@@ -92,6 +99,7 @@ REFUSED = {
         _v2(PIECE, {b"a": {b"": {b"length": 3 * PIECE, b"pieces root": ROOT}}}, {ROOT: b"x" * 32}),
         "expected 96",
     ),
+    "v2 info with unsorted keys": (_V2_UNSORTED, "unsorted or repeated keys"),
     "v2 piece layer that does not hash to the root": (
         _v2(PIECE, {b"a": {b"": {b"length": 2 * PIECE, b"pieces root": ROOT}}}, {ROOT: b"x" * 64}),
         "does not match its pieces root",
@@ -128,3 +136,35 @@ def test_what_qbittorrent_refuses_is_refused_first_with_a_reason(
     except (QbtAddRefused, QbtHttpError):
         return
     wait_until(lambda: _load_failures(qbt), 15, 0.1, what="qBittorrent to log the failed load")
+
+
+MAGNET_HASH = "c9e15763f722f23e98a29decdfae341b98d53056"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        f"magnet:xt=urn:btih:{MAGNET_HASH}&dn=no+question+mark",
+        f"MAGNET:?xt=urn:btih:{MAGNET_HASH}&dn=upper+case",
+        f"magnet:?&&xt=urn:btih:{MAGNET_HASH}&dn=empty+parameters",
+    ],
+)
+def test_magnets_qbittorrent_drops_are_sent_in_the_form_it_reads(
+    qbt: QbtInstance, typed: str
+) -> None:
+    from gui.core.torrents import parse_magnet
+
+    admin = qbt.admin()
+    params = {"paused": "true", "stopped": "true"}
+    # 4.5 answers "Fails." and logs "Failed to load torrent ... No such file or directory"
+    with pytest.raises(QbtAddRefused):
+        _add_url(admin, typed, params)
+    normalised = parse_magnet(typed).uri
+    _add_url(admin, normalised, params)
+    assert admin.wait_for_torrent(MAGNET_HASH, timeout=15)["hash"] == MAGNET_HASH
+
+
+def _add_url(admin: Any, url: str, params: dict[str, str]) -> None:
+    answer = admin.post("/api/v2/torrents/add", {"urls": url, **params})
+    if not add_accepted(answer):
+        raise QbtAddRefused(f"refused {url!r}: {answer!r}")
