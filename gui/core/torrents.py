@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
+from gui.core.safe_read import FileTooLarge, NotRegularFile, read_regular_file
+
 __all__ = [
     "MAX_MAGNET_CHARS",
     "MAX_MAGNET_TRACKERS",
@@ -806,16 +808,13 @@ def read_torrent_file(
     if info.st_size > max_bytes:
         raise TorrentInputError(f"{shown}: {_too_large(info.st_size, max_bytes)}")
     try:
-        # Non-blocking: a FIFO swapped in after the stat must not block the open; the
-        # fstat then refuses it. The read is bounded: the file may have grown since.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
-        with open(fd, "rb") as handle:
-            regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
-            data = handle.read(max_bytes + 1) if regular else b""
+        data = read_regular_file(path, max_bytes)  # bounded, and a FIFO swapped in since
+    except NotRegularFile:  # the stat cannot block the open
+        raise TorrentInputError(f"{shown} is not a regular file") from None
+    except FileTooLarge as exc:
+        raise TorrentInputError(f"{shown}: {_too_large(exc.size, max_bytes)}") from None
     except (OSError, ValueError) as exc:
         raise _os_error(shown, exc) from None
-    if not regular:
-        raise TorrentInputError(f"{shown} is not a regular file")
     try:
         return parse_torrent(data, max_bytes=max_bytes)
     except TorrentInputError as exc:
