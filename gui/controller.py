@@ -31,7 +31,7 @@ from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.goodreads import CsvBook, ImportPlan, OwnedLookup, plan_import, read_csv_file
 from gui.core.metadata import BookMetadata
-from gui.core.ranking import Ranked, RankingPolicy, Wanted, rank
+from gui.core.ranking import Ranked, RankingPolicy, Wanted
 from gui.core.redact import REDACTOR
 from gui.core.torrents import Magnet, TorrentInputError, TorrentSource, describe_source
 from gui.library_controller import LibraryController
@@ -43,7 +43,12 @@ from gui.models.queue import QueueModel
 from gui.services.downloads import DownloadService, global_speeds
 from gui.services.library import OwnedIndex, wanted_from_book
 from gui.services.properties import PropertiesWatcher, Reading
-from gui.services.search import IndexerGroup, indexers_from_settings, search_all
+from gui.services.search import (
+    IndexerGroup,
+    indexers_from_settings,
+    rank_off_loop,
+    search_all,
+)
 from gui.services.status import Link, Status
 from gui.services.workflow import (
     Transition,
@@ -902,7 +907,7 @@ class AppController(QObject):
         policy = workflow.policy if workflow is not None else None
         policy = policy or RankingPolicy.from_dict(self.settings.ranking_policy)
         policy = dataclasses.replace(policy, blocklist=policy.blocklist | blocked)
-        ranked = rank(wanted, outcome.releases, policy)
+        ranked = await rank_off_loop(wanted, outcome.releases, policy)
         failures = [(f.indexer, f.reason) for f in outcome.failures]
         # A group (Prowlarr) is timed for listing its indexers; count only real indexers.
         failed = {name for name, _ in failures}

@@ -26,7 +26,6 @@ setting. No message ever contains the token.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -46,8 +45,10 @@ from gui.clients.http import (
     TRANSPORT_ERRORS,
     HttpOptions,
     SessionOwner,
+    decode_text,
     display_url,
     ensure_base_url,
+    loads_json,
     read_capped,
     transport_error,
 )
@@ -473,7 +474,7 @@ class AbsClient(SessionOwner):
                 keep = binary and response.status < 300
                 answer = _Answer(
                     status=response.status,
-                    text="" if keep else body.decode(response.charset or "utf-8", errors="replace"),
+                    text="" if keep else decode_text(body, response.charset),
                     location=response.headers.get("Location", ""),
                     body=body if keep else b"",
                 )
@@ -543,7 +544,7 @@ class AbsClient(SessionOwner):
 
     def _json(self, endpoint: str, answer: _Answer) -> Any:
         try:
-            return json.loads(answer.text)
+            return loads_json(answer.text)
         except ValueError:
             raise self._error(
                 ProtocolError,
@@ -600,7 +601,7 @@ class AbsClient(SessionOwner):
         data: Any = None
         if answer.status == 200:
             try:
-                data = json.loads(answer.text)
+                data = loads_json(answer.text)
             except ValueError:
                 data = None
         if not isinstance(data, dict) or not isinstance(data.get("serverVersion"), str):

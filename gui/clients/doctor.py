@@ -649,7 +649,13 @@ class Doctor:
         if prefs_answer.status != 200:
             self._step("preferences", False, f"HTTP {prefs_answer.status}")
             return
-        prefs = prefs_answer.json()
+        try:
+            prefs = prefs_answer.json()
+        except ValueError:
+            prefs = None
+        if not isinstance(prefs, dict):
+            self._step("preferences", False, "app/preferences did not answer a JSON object")
+            return
         if prefs.get("bypass_local_auth"):
             self.security.append(
                 "'Bypass authentication for clients on localhost' is on: any program on "

@@ -22,6 +22,54 @@ Torrent = dict[str, Any]
 _LEGACY_STATES = {"pausedUP": "stoppedUP", "pausedDL": "stoppedDL"}
 
 
+class MaindataError(ValueError):
+    """A maindata answer of a shape qBittorrent never sends; the mirror is left unchanged."""
+
+
+def _check_map(data: Mapping[str, Any], key: str, *, of_maps: bool) -> None:
+    value = data.get(key)
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise MaindataError(f"'{key}' is a {type(value).__name__}, not an object")
+    for name, item in value.items():
+        if not isinstance(name, str):  # pragma: no cover - JSON object keys are strings
+            raise MaindataError(f"'{key}' has a key that is not a string")
+        if of_maps and not isinstance(item, dict):
+            raise MaindataError(f"'{key}' entry {name[:60]!r} is not an object")
+        if of_maps and key == "torrents" and "state" in item and not isinstance(
+            item["state"], str
+        ):
+            raise MaindataError(f"torrent {name[:60]!r} has a state that is not a string")
+
+
+def _check_names(data: Mapping[str, Any], key: str) -> None:
+    value = data.get(key)
+    if value is None:
+        return
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise MaindataError(f"'{key}' is not a list of strings")
+
+
+def check_maindata(data: object) -> Mapping[str, Any]:
+    """Refuse, before anything is merged, an answer the merge would trip over.
+
+    A misbehaving server (or a proxy's error page in JSON) must end in one clear error,
+    not a TypeError halfway through a merge that leaves the mirror half-updated.
+    """
+    if not isinstance(data, dict):
+        raise MaindataError(f"the answer is a {type(data).__name__}, not an object")
+    rid = data.get("rid")
+    if rid is not None and (not isinstance(rid, int) or isinstance(rid, bool) or rid < 0):
+        raise MaindataError("'rid' is not a non-negative integer")
+    _check_map(data, "torrents", of_maps=True)
+    _check_map(data, "categories", of_maps=True)
+    _check_map(data, "server_state", of_maps=False)
+    for key in ("torrents_removed", "categories_removed", "tags", "tags_removed"):
+        _check_names(data, key)
+    return data
+
+
 def normalize_state(state: str) -> str:
     """qBittorrent 5.0 renamed paused* to stopped*; keep one vocabulary."""
     return _LEGACY_STATES.get(state, state)
@@ -74,8 +122,12 @@ class MaindataMirror:
         self.server_state.clear()
 
     def apply(self, data: Mapping[str, Any]) -> MirrorChange:
+        """Merge one answer; `MaindataError` (and no change) when its shape is not qBittorrent's."""
+        check_maindata(data)
         change = MirrorChange(full_update=bool(data.get("full_update")))
-        self.rid = int(data.get("rid", self.rid))
+        rid = data.get("rid")
+        if rid is not None:
+            self.rid = rid
         incoming: Mapping[str, Mapping[str, Any]] = data.get("torrents") or {}
 
         if change.full_update:

@@ -35,7 +35,6 @@ anything, instead of retrying in a loop (ABS's Audnexus client retries forever).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -52,8 +51,10 @@ from gui.clients.http import (
     TRANSPORT_ERRORS,
     HttpOptions,
     SessionOwner,
+    checked_get,
     display_url,
     ensure_base_url,
+    loads_json,
     parse_retry_after,
     read_capped,
     transport_error,
@@ -245,8 +246,8 @@ class _JsonProvider(SessionOwner):
                 endpoint=endpoint,
             )
         try:
-            async with self.session.get(
-                url, params=params, headers={"Accept": "application/json"}
+            async with checked_get(
+                self.session, url, params=params, headers={"Accept": "application/json"}
             ) as response:
                 body = await read_capped(response, self.max_bytes)
                 status = response.status
@@ -278,7 +279,7 @@ class _JsonProvider(SessionOwner):
                 **where,
             )
         try:
-            return json.loads(body)
+            return loads_json(body)
         except ValueError as exc:
             raise ProtocolError(
                 "the answer is not JSON",
@@ -295,7 +296,7 @@ class _JsonProvider(SessionOwner):
         if URL(url).scheme not in ("http", "https"):
             return None
         try:
-            async with self.session.get(url) as response:
+            async with checked_get(self.session, URL(url)) as response:
                 if response.status != 200:
                     return None
                 data = await read_capped(response, max_bytes)

@@ -34,7 +34,7 @@ server does, read from Prowlarr's source (v2.3.x):
 
 from __future__ import annotations
 
-import json
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,13 +49,16 @@ from gui.clients.http import (
     SessionOwner,
     display_url,
     ensure_base_url,
+    loads_json,
     parse_retry_after,
     read_capped,
     transport_error,
 )
 from gui.clients.torznab import (
     AUDIOBOOK_CATEGORY,
+    LARGE_FEED_BYTES,
     MAX_FEED_BYTES,
+    MAX_FEED_ITEMS,
     RateLimitedError,
     _preview,
     size_text,
@@ -364,7 +367,12 @@ class ProwlarrClient(SessionOwner):
                 "and the URL base (sub-path) in the address",
                 **where,
             )
-        value, is_json = _decode(answer)
+        # A search of thousands of releases is megabytes of JSON: decoded off the loop.
+        value, is_json = (
+            await asyncio.to_thread(_decode, answer)
+            if len(answer.body) > LARGE_FEED_BYTES
+            else _decode(answer)
+        )
         if not is_json:
             what = "an HTML page" if "html" in answer.content_type else "no JSON"
             if answer.status == 404:
@@ -485,7 +493,9 @@ class ProwlarrClient(SessionOwner):
                 endpoint="GET /api/v1/search",
             )
         return [
-            r for item in value if isinstance(item, dict) and (r := release_from_resource(item))
+            r
+            for item in value[:MAX_FEED_ITEMS]
+            if isinstance(item, dict) and (r := release_from_resource(item))
         ]
 
     async def grab(self, guid: str, indexer_id: int, download_client_id: int | None = None) -> None:
@@ -503,7 +513,7 @@ def _decode(answer: _Answer) -> tuple[Any, bool]:
     if "html" in answer.content_type:
         return None, False
     try:
-        return json.loads(answer.body), True
+        return loads_json(answer.body), True
     except ValueError:
         return None, False
 

@@ -38,15 +38,27 @@ from gui.clients.http import (
     TRANSPORT_ERRORS,
     HttpOptions,
     SessionOwner,
+    decode_text,
     display_url,
     ensure_base_url,
+    loads_json,
+    read_capped,
     transport_error,
 )
-from gui.clients.maindata import MaindataMirror, MirrorChange, Torrent, normalize_state
+from gui.clients.maindata import (
+    MaindataError,
+    MaindataMirror,
+    MirrorChange,
+    Torrent,
+    normalize_state,
+)
 from gui.core.torrents import Magnet, TorrentFile
 
 SERVICE = "qBittorrent"
 LARGE_JSON = 256 * 1024
+#: A full maindata of 10,000 torrents is ~30 MB of JSON; nothing qBittorrent sends is near
+#: this, and a misbehaving server's endless body stops here instead of in the swap.
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
 BAN_TEXT = "banned"
 
 ContentLayout = Literal["Original", "Subfolder", "NoSubfolder"]
@@ -155,7 +167,8 @@ class Answer:
     cookies_set: tuple[str, ...]
 
     def json(self) -> Any:
-        return json.loads(self.text)
+        """The body as JSON; `ValueError` when it is not (a nesting bomb included)."""
+        return loads_json(self.text)
 
 
 def login_succeeded(answer: Answer) -> bool:
@@ -220,7 +233,17 @@ class QBittorrentClient(SessionOwner):
                 headers=headers,
                 allow_redirects=False,
             ) as response:
-                text = await response.text(errors="replace")
+                body = await read_capped(response, MAX_ANSWER_BYTES)
+                if body is None:
+                    raise ProtocolError(
+                        f"the answer is larger than {MAX_ANSWER_BYTES // (1024 * 1024)} MB, "
+                        "more than qBittorrent ever sends",
+                        service=SERVICE,
+                        url=self.display_url,
+                        endpoint=endpoint,
+                        status=response.status,
+                    )
+                text = decode_text(body, response.charset)
                 return Answer(
                     status=response.status,
                     text=text,
@@ -421,8 +444,37 @@ class QBittorrentClient(SessionOwner):
         await self._ensure_login()
         return self.flavor.version
 
+    def _decoded(self, endpoint: str, answer: Answer, kind: type, text: Any = None) -> Any:
+        """The answer's JSON when it has the shape `kind`, else the ProtocolError it means."""
+        try:
+            value = answer.json() if text is None else text
+        except ValueError as exc:
+            raise self._error(
+                ProtocolError, f"{endpoint} did not answer JSON ({exc})", endpoint, answer
+            ) from None
+        if not isinstance(value, kind):
+            raise self._error(
+                ProtocolError,
+                f"{endpoint} answered JSON of another shape than qBittorrent's "
+                f"({type(value).__name__} instead of {kind.__name__})",
+                endpoint,
+                answer,
+            )
+        return value
+
+    def _records(self, endpoint: str, answer: Answer) -> list[dict[str, Any]]:
+        """A JSON list of objects (torrents/info, torrents/files)."""
+        value: list[Any] = self._decoded(endpoint, answer, list)
+        if not all(isinstance(item, dict) for item in value):
+            raise self._error(
+                ProtocolError, f"{endpoint} answered a list of non-objects", endpoint, answer
+            )
+        return value
+
     async def preferences(self) -> dict[str, Any]:
-        prefs: dict[str, Any] = (await self.call("GET", "app/preferences")).json()
+        prefs: dict[str, Any] = self._decoded(
+            "app/preferences", await self.call("GET", "app/preferences"), dict
+        )
         return prefs
 
     async def set_preferences(self, changes: Mapping[str, Any]) -> None:
@@ -433,9 +485,11 @@ class QBittorrentClient(SessionOwner):
         hash_list = list(hashes)
         if hash_list:
             params["hashes"] = "|".join(hash_list)
-        torrents: list[Torrent] = (await self.call("GET", "torrents/info", params=params)).json()
+        torrents = self._records(
+            "torrents/info", await self.call("GET", "torrents/info", params=params)
+        )
         for torrent in torrents:
-            if "state" in torrent:
+            if isinstance(torrent.get("state"), str):
                 torrent["state"] = normalize_state(torrent["state"])
         return torrents
 
@@ -444,41 +498,46 @@ class QBittorrentClient(SessionOwner):
         return found[0] if found else None
 
     async def files(self, torrent_hash: str) -> list[dict[str, Any]]:
-        files: list[dict[str, Any]] = (
-            await self.call("GET", "torrents/files", params={"hash": torrent_hash})
-        ).json()
-        return files
+        return self._records(
+            "torrents/files",
+            await self.call("GET", "torrents/files", params={"hash": torrent_hash}),
+        )
 
     async def properties(self, torrent_hash: str) -> dict[str, Any]:
-        props: dict[str, Any] = (
-            await self.call("GET", "torrents/properties", params={"hash": torrent_hash})
-        ).json()
+        props: dict[str, Any] = self._decoded(
+            "torrents/properties",
+            await self.call("GET", "torrents/properties", params={"hash": torrent_hash}),
+            dict,
+        )
         return props
 
     async def categories(self) -> dict[str, dict[str, Any]]:
-        categories: dict[str, dict[str, Any]] = (
-            await self.call("GET", "torrents/categories")
-        ).json()
+        categories: dict[str, dict[str, Any]] = self._decoded(
+            "torrents/categories", await self.call("GET", "torrents/categories"), dict
+        )
         return categories
 
     async def sync(self) -> MirrorChange:
         """One maindata refresh merged into `self.mirror`."""
-        answer = await self.call(
-            "GET", "sync/maindata", params=lambda: {"rid": str(self.mirror.rid)}
-        )
-        try:
+        endpoint = "sync/maindata"
+        answer = await self.call("GET", endpoint, params=lambda: {"rid": str(self.mirror.rid)})
+        parsed: Any = None
+        if len(answer.text) > LARGE_JSON:
             # A full update of thousands of torrents is megabytes of JSON: parse it off the
             # event loop's thread so the window keeps painting.
-            payload = (
-                await asyncio.to_thread(json.loads, answer.text)
-                if len(answer.text) > LARGE_JSON
-                else answer.json()
-            )
-        except ValueError as exc:
+            try:
+                parsed = await asyncio.to_thread(loads_json, answer.text)
+            except ValueError as exc:
+                raise self._error(
+                    ProtocolError, f"{endpoint} did not answer JSON ({exc})", endpoint, answer
+                ) from None
+        payload = self._decoded(endpoint, answer, dict, parsed)
+        try:
+            return self.mirror.apply(payload)
+        except MaindataError as exc:
             raise self._error(
-                ProtocolError, "sync/maindata did not answer JSON", "sync/maindata", answer
-            ) from exc
-        return self.mirror.apply(payload)
+                ProtocolError, f"{endpoint} answered an unexpected shape: {exc}", endpoint, answer
+            ) from None
 
     # ---- actions -----------------------------------------------------------------------
 
@@ -521,11 +580,9 @@ class QBittorrentClient(SessionOwner):
 
     def _add_failed(self, answer: Answer) -> bool:
         if self.flavor.add_answers_json and answer.text.strip().startswith("{"):
-            result = answer.json()
-            return (
-                int(result.get("success_count", 0)) == 0
-                and int(result.get("pending_count", 0)) == 0
-            )
+            result = self._decoded("torrents/add", answer, dict)
+            counts = (result.get("success_count", 0), result.get("pending_count", 0))
+            return not any(isinstance(n, int) and n > 0 for n in counts)
         return answer.text.strip() == "Fails."
 
     async def _wait_for(self, torrent_hash: str, *, give_up_at_once: bool) -> Torrent | None:

@@ -8,16 +8,19 @@ to a `magnet:` URI, which only the fetcher sees.
 
 from __future__ import annotations
 
-import aiohttp
 from yarl import URL
 
 from gui.clients.errors import HttpStatusError, ProtocolError
 from gui.clients.http import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
     TRANSPORT_ERRORS,
     HttpOptions,
+    decode_text,
     display_url,
     make_session,
     read_capped,
+    redirect_refusal,
     transport_error,
 )
 from gui.core.redact import REDACTOR
@@ -31,42 +34,52 @@ from gui.core.torrents import (
 )
 
 SERVICE = "torrent download"
-MAX_REDIRECTS = 5
+#: An error page is shown only by its start; more is not read.
+MAX_ERROR_BYTES = 64 * 1024
 
 
-async def fetch_torrent(
-    url: str,
-    *,
-    session: aiohttp.ClientSession | None = None,
-    max_bytes: int = MAX_TORRENT_BYTES,
-) -> Magnet | TorrentFile:
-    """Follow redirects by hand (aiohttp refuses a redirect to `magnet:`) and parse the result."""
-    own = session is None
-    http = session or make_session(HttpOptions())
+async def fetch_torrent(url: str, *, max_bytes: int = MAX_TORRENT_BYTES) -> Magnet | TorrentFile:
+    """Follow redirects by hand (aiohttp refuses a redirect to `magnet:`) and parse the result.
+
+    Each redirect is checked by `redirect_refusal` (http(s) only; not into loopback or
+    link-local addresses other than the link's own host).
+    """
+    http = make_session(HttpOptions())
     try:
-        current = URL(REDACTOR.reveal(url))  # a stored or printed link has {api-key} in it
+        # a stored or printed link has {api-key} in it
+        origin = current = URL(REDACTOR.reveal(url))
         for _ in range(MAX_REDIRECTS + 1):
             shown = display_url(current)
             try:
                 async with http.get(current, allow_redirects=False) as response:
-                    if response.status in (301, 302, 303, 307, 308):
-                        location = response.headers.get("Location", "")
+                    if response.status in REDIRECT_STATUSES:
+                        location = response.headers.get("Location", "").strip()
                         if location.lower().startswith("magnet:"):
                             return parse_magnet(location)
                         if not location:
                             raise ProtocolError(
                                 "redirect without a Location", service=SERVICE, url=shown
                             )
-                        current = current.join(URL(location))
+                        try:
+                            target = current.join(URL(location))
+                        except ValueError:
+                            raise ProtocolError(
+                                "redirects to an invalid URL", service=SERVICE, url=shown
+                            ) from None
+                        refusal = await redirect_refusal(origin, target)
+                        if refusal:
+                            raise ProtocolError(refusal, service=SERVICE, url=shown)
+                        current = target
                         continue
                     if response.status != 200:
+                        page = await read_capped(response, MAX_ERROR_BYTES)
                         raise HttpStatusError(
                             "the link did not serve a torrent",
                             service=SERVICE,
                             url=shown,
                             endpoint="GET",
                             status=response.status,
-                            answer=(await response.text(errors="replace"))[:200],
+                            answer=decode_text(page or b"", response.charset)[:200],
                         )
                     data = await read_capped(response, max_bytes)
                     if data is None:
@@ -84,5 +97,4 @@ async def fetch_torrent(
             f"more than {MAX_REDIRECTS} redirects", service=SERVICE, url=display_url(url)
         )
     finally:
-        if own:
-            await http.close()
+        await http.close()

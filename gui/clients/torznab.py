@@ -34,7 +34,7 @@ and answers are capped at `MAX_FEED_BYTES`.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,6 +57,7 @@ from gui.clients.http import (
     SessionOwner,
     display_url,
     ensure_base_url,
+    loads_json,
     parse_http_date,
     parse_retry_after,
     read_capped,
@@ -69,6 +70,7 @@ from gui.core.torrents import magnet_info_hash, normalize_info_hash
 __all__ = [
     "AUDIOBOOK_CATEGORY",
     "MAX_FEED_BYTES",
+    "MAX_FEED_ITEMS",
     "TORZNAB_NS",
     "FeedItem",
     "MalformedFeedError",
@@ -85,6 +87,7 @@ __all__ = [
     "normalize_info_hash",
     "parse_caps",
     "parse_feed",
+    "parse_feed_bytes",
     "parse_xml",
     "torznab_endpoint",
 ]
@@ -94,6 +97,10 @@ NEWZNAB_NS = "http://www.newznab.com/DTD/2010/feeds/attributes/"
 _ATTR_TAGS = (f"{{{TORZNAB_NS}}}attr", f"{{{NEWZNAB_NS}}}attr")
 #: A search of 100 results is ~100 kB; anything near this is not a Torznab answer.
 MAX_FEED_BYTES = 20 * 1024 * 1024
+#: Items read from one answer (a search asks for 100); the rest of a flood is ignored.
+MAX_FEED_ITEMS = 10_000
+#: Answers larger than this are parsed in a worker thread, not on the event loop.
+LARGE_FEED_BYTES = 256 * 1024
 AUDIOBOOK_CATEGORY = 3030
 #: Path endings that already name a Torznab/Newznab endpoint (Jackett's
 #: `.../results/torznab[/api]`, Prowlarr's `/{id}/api` and `/api/v1/indexer/{id}/newznab`).
@@ -102,6 +109,7 @@ TORZNAB_ENDPOINT_NAMES = ("api", "torznab", "newznab")
 KEY_ERROR_CODES = frozenset({100, 101, 102})
 SERVICE = "Torznab feed"
 
+_FEED_SLICE = 64 * 1024
 _DOCTYPE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -173,22 +181,41 @@ class _NoDoctypeBuilder(ElementTree.TreeBuilder):
         raise _Refused(name)
 
 
+def _declares_doctype(data: bytes) -> bool:
+    """`_DOCTYPE.search(data)`, but fast on 20 MB: a case-insensitive regex scan of the whole
+    answer holds the GIL for a long time, so only the places that start `<!` are tried."""
+    at = data.find(b"<!")
+    while at >= 0:
+        if _DOCTYPE.match(data, at):
+            return True
+        at = data.find(b"<!", at + 2)
+    return False
+
+
 def parse_xml(data: bytes) -> ElementTree.Element:
     """Parse untrusted XML: DOCTYPE/ENTITY refused (`UnsafeXmlError`), errors typed.
 
     The byte scan catches the common (ASCII-compatible) case before expat runs; the
     builder's `doctype` hook catches any other encoding.
     """
-    if _DOCTYPE.search(data):
+    if _declares_doctype(data):
         raise UnsafeXmlError(
             "the feed's XML declares a DOCTYPE or entities, which Earmark refuses to "
             "expand (an XML bomb or an external-entity attack looks like this)",
             service=SERVICE,
         )
-    parser = ElementTree.XMLParser(target=_NoDoctypeBuilder())
     try:
-        parser.feed(data)
+        parser = ElementTree.XMLParser(target=_NoDoctypeBuilder())
+        # Fed in slices: expat holds the GIL for a whole feed() call, so one 20 MB call
+        # run in a worker thread would still freeze the event loop for seconds.
+        for start in range(0, len(data), _FEED_SLICE):
+            parser.feed(data[start : start + _FEED_SLICE])
         root: ElementTree.Element = parser.close()
+    except (LookupError, ValueError) as exc:
+        # expat: "unknown encoding: x-foo", "multi-byte encodings are not supported"
+        raise MalformedFeedError(
+            f"the feed's XML declares an encoding Earmark cannot read ({exc})", service=SERVICE
+        ) from exc
     except _Refused as exc:
         raise UnsafeXmlError(
             "the feed's XML declares a DOCTYPE, which Earmark refuses to parse",
@@ -398,10 +425,9 @@ class FeedItem:
 
     @property
     def download_url(self) -> str | None:
-        for candidate in (self.link, self.enclosure_url):
-            if _is_http(candidate):
-                return candidate
-        return None
+        """The `<enclosure>`: Torznab's download. `<link>` is often the release's details
+        page (AnimeTosho, many RSS feeds) and fetching that as a torrent only fails."""
+        return self.enclosure_url if _is_http(self.enclosure_url) else None
 
     def to_release(self, indexer: str) -> Release:
         """The ranking's view; `indexer` names the feed when the item names no tracker."""
@@ -505,7 +531,19 @@ def parse_feed(root: ElementTree.Element) -> list[FeedItem]:
     channel = root.find("channel")
     if channel is None:
         raise MalformedFeedError("the feed's <rss> has no <channel>", service=SERVICE)
-    return [item for element in channel.findall("item") if (item := _item(element))]
+    items: list[FeedItem] = []
+    for element in channel.iterfind("item"):
+        item = _item(element)
+        if item is not None:
+            items.append(item)
+            if len(items) >= MAX_FEED_ITEMS:
+                break
+    return items
+
+
+def parse_feed_bytes(data: bytes) -> list[FeedItem]:
+    """`parse_feed(parse_xml(data))`, what a worker thread runs for a large answer."""
+    return parse_feed(parse_xml(data))
 
 
 # ---- errors in answers ------------------------------------------------------------------
@@ -697,7 +735,11 @@ class TorznabClient(SessionOwner):
         root: ElementTree.Element | None = None
         if _looks_like_xml(answer.body):
             try:
-                root = parse_xml(answer.body)
+                root = (
+                    await asyncio.to_thread(parse_xml, answer.body)
+                    if len(answer.body) > LARGE_FEED_BYTES
+                    else parse_xml(answer.body)
+                )
             except MalformedFeedError as exc:
                 if answer.status == 200 or isinstance(exc, UnsafeXmlError):
                     raise type(exc)(exc.message, status=answer.status, **where) from exc
@@ -772,7 +814,9 @@ class TorznabClient(SessionOwner):
         items = await self.search_items(
             query, author=author, title=title, categories=categories, limit=limit
         )
-        return [item.to_release(self.name) for item in items]
+        if len(items) > 500:  # thousands of items: converted off the event loop too
+            return await asyncio.to_thread(_releases, items, self.name)
+        return _releases(items, self.name)
 
     async def search_items(
         self,
@@ -793,7 +837,10 @@ class TorznabClient(SessionOwner):
             caps, query, author=author, title=title, categories=categories, limit=limit
         )
         root = await self._xml(params)
+        channel = root.find("channel")
         try:
+            if channel is not None and len(channel) > 500:
+                return await asyncio.to_thread(parse_feed, root)  # thousands of items
             return parse_feed(root)
         except MalformedFeedError as exc:
             raise MalformedFeedError(
@@ -842,6 +889,10 @@ class TorznabClient(SessionOwner):
         return params
 
 
+def _releases(items: Sequence[FeedItem], indexer: str) -> list[Release]:
+    return [item.to_release(indexer) for item in items]
+
+
 def _preview(body: bytes) -> str:
     return short_answer(body[:400].decode("utf-8", errors="replace"))
 
@@ -849,7 +900,7 @@ def _preview(body: bytes) -> str:
 def _json_message(body: bytes) -> str | None:
     """Prowlarr's `{message, description}` error model, when that is what came back."""
     try:
-        value = json.loads(body[:65536])
+        value = loads_json(body[:65536])
     except ValueError:
         return None
     if isinstance(value, dict) and isinstance(value.get("message"), str):

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gui.core.matching import canonical_isbn, normalize_names, normalize_title
+from gui.core.safe_read import FileTooLarge, read_regular_file
 
 __all__ = [
     "FORMATS",
@@ -151,12 +152,11 @@ def read_csv_file(
 ) -> ParsedCsv:
     """Read and parse a CSV file; ValueError (with the reason) when it cannot be read."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ValueError(
-                f"{path.name} is {size // (1024 * 1024)} MB: too large for a book list"
-            )
-        data = path.read_bytes()
+        data = read_regular_file(path, max_bytes)  # a FIFO or /dev/zero would never end
+    except FileTooLarge as exc:
+        raise ValueError(
+            f"{path.name} is {exc.size // (1024 * 1024)} MB: too large for a book list"
+        ) from None
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
     try:

@@ -73,6 +73,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import sys
 import threading
 import unicodedata
@@ -85,7 +86,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Protocol
 
 from gui.core.formatting import human_size
-from gui.core.layout import ImportPlan, PlannedFile
+from gui.core.layout import ImportPlan, PlannedFile, SkippedFile
 
 if sys.platform == "win32":
     import msvcrt
@@ -670,7 +671,9 @@ def _copy_file(
     (a partial file can never be reused).
     """
     try:
-        src = os.open(source, os.O_RDONLY | _O_BINARY)  # read-only: seeding data stays intact
+        # read-only: seeding data stays intact; non-blocking so a FIFO swapped in since
+        # check_sources cannot block the open (the fstat below then refuses it)
+        src = os.open(source, os.O_RDONLY | _O_BINARY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         if exc.errno in (errno.EACCES, errno.EPERM):
             raise PermissionDenied(source, action="read") from exc
@@ -681,6 +684,8 @@ def _copy_file(
     pending: deque[Future[None]] = deque()
     try:
         before = os.fstat(src)
+        if not stat.S_ISREG(before.st_mode):
+            raise SourceChanged(f"{source} is no longer a regular file.", paths=(source,))
         if before.st_size != size:
             raise SourceChanged(
                 f"{source} is {before.st_size} bytes, but the torrent says {size}: the "
@@ -852,9 +857,54 @@ def _plan_fingerprint(plan: ImportPlan) -> set[tuple[str, int]]:
 # ---------------------------------------------------------------------------------------
 
 
-def _locate_sources(plan: ImportPlan, source_root: Path) -> dict[PurePosixPath, Path]:
-    """Find every planned file; SourceMissing lists all that are not there at once."""
+def _inside(root_real: str, path: str) -> bool:
+    try:
+        return os.path.commonpath([root_real, path]) == root_real
+    except ValueError:  # another drive on Windows
+        return False
+
+
+def _source_problem(candidate: Path, root_real: str) -> str | None:
+    """Why ``candidate`` (which exists) cannot be imported, or None when it can.
+
+    Checked with ``lstat`` before anything opens the file: a FIFO blocks its reader
+    forever and a link to ``/dev/zero`` never ends, so only a regular file inside the
+    download folder is read. Symbolic links (torrents can contain them) are never
+    followed: one leading out of the download could point anywhere, one inside it
+    points at a file that is imported under its own name.
+    """
+    info = os.lstat(candidate)
+    link = stat.S_ISLNK(info.st_mode)
+    real = os.path.realpath(candidate)
+    if not _inside(root_real, real):
+        return f"a symbolic link leading outside the download folder ({real}); not followed"
+    if link:
+        # A link inside the torrent (BEP 47) points at one of its own files, which is
+        # imported by itself; a copy under the link's name would be a duplicate (and
+        # qBittorrent lists the link with size 0).
+        return f"a symbolic link to {os.path.relpath(real, root_real)} in the download"
+    try:
+        info = os.stat(candidate)
+    except OSError:
+        return "a symbolic link to nothing (dangling)" if link else "unreadable"
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO, socket or device"
+        return ("a symbolic link to " if link else "") + f"{kind}, not a regular file"
+    return None
+
+
+def check_sources(
+    plan: ImportPlan, source_root: Path
+) -> tuple[ImportPlan, dict[PurePosixPath, Path]]:
+    """Find every planned file, safely, before anything reads one (tags included).
+
+    Returns the plan without the files that are there but must not be read (symbolic
+    links leading out of the download, FIFOs, devices: each moved to ``skipped`` with
+    the reason, so the import finishes with the rest) and where each kept file is.
+    Raises SourceMissing listing every file that is not there at all.
+    """
     found: dict[PurePosixPath, Path] = {}
+    skipped: list[SkippedFile] = []
     missing: list[tuple[str, list[str], str]] = []
     try:
         root_real = os.path.realpath(source_root)
@@ -864,19 +914,25 @@ def _locate_sources(plan: ImportPlan, source_root: Path) -> dict[PurePosixPath, 
     for item in plan.files:
         tried: list[str] = []
         note = ""
+        problem: str | None = None
         variants = dict.fromkeys(
             [item.source, *(unicodedata.normalize(form, item.source) for form in ("NFC", "NFD"))]
         )
         for variant in variants:
             candidate = source_root / variant
             tried.append(os.fspath(candidate))
-            if not candidate.is_file():
+            lexical = os.path.normpath(os.path.join(root_real, variant))
+            if not _inside(root_real, lexical):
+                # `..` in the torrent's own path: libtorrent never writes there, so
+                # whatever is there is not this download's file.
+                note = f"{candidate} leads outside the download folder ({lexical}); refused"
                 continue
-            real = os.path.realpath(candidate)
-            if os.path.commonpath([root_real, real]) != root_real:
-                note = f"{candidate} leads outside the download folder ({real}); refused"
-                continue
-            found[item.target] = candidate
+            try:
+                problem = _source_problem(candidate, root_real)
+            except (OSError, ValueError):
+                continue  # not there under this spelling
+            if problem is None:
+                found[item.target] = candidate
             break
         else:
             if not root_exists:
@@ -884,9 +940,17 @@ def _locate_sources(plan: ImportPlan, source_root: Path) -> dict[PurePosixPath, 
             elif (source_root / (item.source + ".!qB")).exists():
                 note = "only qBittorrent's unfinished .!qB file is there"
             missing.append((item.source, tried, note))
+            continue
+        if problem is not None:
+            skipped.append(SkippedFile(item.source, item.size, problem))
     if missing:
         raise SourceMissing(missing, source_root)
-    return found
+    if skipped:
+        plan = ImportPlan(
+            files=tuple(item for item in plan.files if item.target in found),
+            skipped=tuple(sorted((*plan.skipped, *skipped), key=lambda s: s.source)),
+        )
+    return plan, found
 
 
 def _folder_state(final: Path, plan: ImportPlan) -> Literal["absent", "empty", "same", "other"]:
@@ -1069,6 +1133,19 @@ def _swap_into_place(temp: Path, final: Path, backup: Path | None) -> None:
 # ---------------------------------------------------------------------------------------
 
 
+def _check_inside_library(library_root: Path, final: Path) -> None:
+    """Refuse a book folder that resolves outside the library: an author or series folder
+    in the library may be a symbolic link to anywhere (the final path is resolved)."""
+    root_real = os.path.realpath(library_root)
+    real = os.path.realpath(final)
+    if not _inside(root_real, real) or real == root_real:
+        raise ImportFailed(
+            f"{final} leads outside the library folder ({real}): a folder on the way is a "
+            "symbolic link; the book is not copied there.",
+            paths=(final,),
+        )
+
+
 def import_book(
     plan: ImportPlan,
     source_root: Path,
@@ -1109,23 +1186,29 @@ def import_book(
         if key in seen:
             raise ValueError(f"the plan has {item.target} twice (names differ only in case?)")
         seen.add(key)
-    if not plan.has_audio:
-        reasons = "; ".join(f"{s.source}: {s.reason}" for s in plan.skipped[:10])
-        raise NothingToImport(
-            "The download has no audio file to import" + (f" ({reasons})." if reasons else "."),
-            paths=(source_root,),
-        )
     library_root = Path(library_root)
     if not library_root.is_dir():
         raise ImportFailed(
             f"The library folder {library_root} does not exist (is the share mounted?).",
             paths=(library_root,),
         )
+    planned_skips = set(plan.skipped)
+    plan, sources = check_sources(plan, Path(source_root))
+    if not plan.has_audio:
+        reasons = "; ".join(f"{s.source}: {s.reason}" for s in plan.skipped[:10])
+        raise NothingToImport(
+            "The download has no audio file to import" + (f" ({reasons})." if reasons else "."),
+            paths=(source_root,),
+        )
     final = library_root.joinpath(*book_folder.parts)
+    _check_inside_library(library_root, final)
     temp = temp_folder(library_root, book_folder)
     backup_path = _backup_folder(library_root, book_folder)
-    notes: list[str] = []
-    sources = _locate_sources(plan, Path(source_root))
+    notes = [
+        f"{item.source} skipped: {item.reason}"
+        for item in plan.skipped
+        if item not in planned_skips
+    ]
 
     with _BookLock(library_root / f"{temp.name}.lock"):
         try:

@@ -26,7 +26,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from typing import Literal
 
-from gui.core.paths import MAX_COMPONENT_LENGTH, path_components, sanitize_component
+from gui.core.paths import (
+    MAX_COMPONENT_BYTES,
+    MAX_COMPONENT_LENGTH,
+    path_components,
+    sanitize_component,
+)
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -264,12 +269,23 @@ def _cover_rank(candidate: _Candidate) -> tuple[int, int, int, str]:
     return (named, len(candidate.dirs), -candidate.size, "/".join(candidate.sort_key))
 
 
+def _fit(head: str, tail: str) -> str:
+    """``head`` cut so that ``head + tail`` is a whole name: within the character *and*
+    the byte limit, so sanitising never cuts into ``tail`` (a `` (2)`` suffix that got
+    cut off again made two 240-byte names differing in case loop forever)."""
+    head = head[: max(0, MAX_COMPONENT_LENGTH - len(tail))]
+    budget = MAX_COMPONENT_BYTES - len(tail.encode("utf-8"))
+    while head and len(head.encode("utf-8")) > budget:
+        head = head[:-1]
+    return head.rstrip(" .") + tail
+
+
 def _with_suffix(name: str, suffix: str) -> str:
+    """``name`` with ``suffix`` before its extension; the suffix always survives."""
     stem, dot, extension = name.rpartition(".")
-    if not dot or not stem:
-        return sanitize_component(name + suffix)
-    room = MAX_COMPONENT_LENGTH - len(suffix) - len(extension) - 1
-    return sanitize_component(f"{stem[:room].rstrip(' .')}{suffix}.{extension}")
+    if not dot or not stem or len(extension) > 10:
+        return sanitize_component(_fit(name, suffix))
+    return sanitize_component(_fit(stem, f"{suffix}.{extension}"))
 
 
 def _resolve_clashes(candidates: list[_Candidate]) -> None:
@@ -307,18 +323,22 @@ def _resolve_clashes(candidates: list[_Candidate]) -> None:
     used: set[tuple[str, str]] = set()
     for candidate in sorted(candidates, key=lambda c: c.sort_key):
         if key(candidate) in used:
-            original, number = candidate.name, 2
-            candidate.name = _with_suffix(original, f" ({number})")
-            while key(candidate) in used:
-                number += 1
+            original = candidate.name
+            # Each number gives another name (the suffix is never cut), so at most
+            # len(candidates) numbers are tried.
+            for number in range(2, len(candidates) + 2):
                 candidate.name = _with_suffix(original, f" ({number})")
+                if key(candidate) not in used:
+                    break
         used.add(key(candidate))
 
 
 def _with_suffix_prefix(prefix: str, name: str) -> str:
     """``prefix - name``, cut in the prefix so the original name stays whole."""
-    room = max(1, MAX_COMPONENT_LENGTH - len(name) - 3)
-    return sanitize_component(f"{prefix[:room].rstrip(' .')} - {name}")
+    joined = _fit(prefix, f" - {name}")
+    if joined.startswith(" - "):  # no room left for any prefix
+        return name
+    return sanitize_component(joined)
 
 
 def select_files(files: Iterable[tuple[str, int]]) -> ImportPlan:

@@ -14,11 +14,14 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
-import bencode2
+from gui.core.safe_read import FileTooLarge, NotRegularFile, read_regular_file
 
 __all__ = [
+    "MAX_MAGNET_CHARS",
+    "MAX_MAGNET_TRACKERS",
     "MAX_TORRENT_BYTES",
     "Magnet",
     "TorrentFile",
@@ -53,14 +56,11 @@ _HEX40 = re.compile(r"[0-9a-fA-F]{40}")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _BASE32_32 = re.compile(r"[A-Za-z2-7]{32}")
 # Lenient: finds the btih of a magnet URI without parsing (or validating) the rest of it.
-_MAGNET_BTIH = re.compile(r"[?&]xt=urn:btih:([0-9A-Za-z]+)", re.IGNORECASE)
+_MAGNET_BTIH = re.compile(r"(?:[?&]|^magnet:/*)xt=urn:btih:([0-9A-Za-z]+)", re.IGNORECASE)
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _DIGITS = re.compile(r"[0-9]+")
 _MAGNET_KEY = re.compile(r"([a-z]+)(?:\.[0-9]+)?")
 _URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
-# bencode2 ends its messages with the offending offset ("..., index 8", "... found at 1", ": 1").
-_TRAILING_DATA = re.compile(r"parse end at index ([0-9]+)")
-_ERROR_OFFSET = re.compile(r"([0-9]+)\s*\.?\s*$")
 _SHA256_MULTIHASH_PREFIX = "1220"  # multihash code 0x12 (sha2-256), digest length 0x20
 
 
@@ -179,29 +179,54 @@ def _merge_hash(current: str | None, new: str, version: str) -> str:
     return new
 
 
+#: A magnet is a line of text; a megabyte of trackers is already absurd. Longer ones are
+#: refused before anything is split, and only the first trackers are kept for display.
+MAX_MAGNET_CHARS = 4 * 1024 * 1024
+MAX_MAGNET_TRACKERS = 1000
+#: `xl` is a 64-bit byte count in libtorrent; more digits are no size at all.
+_MAX_XL_DIGITS = 19
+
+
+def _magnet_query(uri: str) -> str:
+    """The part after `magnet:?`, leniently: `magnet:xt=`, `MAGNET:?`, `magnet://?xt=`."""
+    return uri[7:].lstrip("/").removeprefix("?")
+
+
 def parse_magnet(text: str) -> Magnet:
     """Validate a magnet link up front, because qBittorrent silently drops malformed ones.
 
     Hashes are normalised to lowercase hex so the same torrent is recognised however the
-    link spelled it (base32, upper case, several xt parameters for hybrid torrents).
+    link spelled it (base32, upper case, several xt parameters for hybrid torrents). The
+    link kept in `uri` (the one qBittorrent is given) is rewritten into the form libtorrent
+    parses when that is unambiguous: `magnet:?` in lower case with the `?`, empty
+    parameters (`&&`) dropped, the parameter names Earmark knows in lower case. libtorrent
+    drops `magnet:xt=...`, `MAGNET:?...` and `magnet:?&&xt=...` without a word.
     """
     uri = text.strip()
     if uri[:7].lower() != "magnet:":
         raise TorrentInputError(f"not a magnet link: {_shorten(uri)}")
-    # Be lenient about the "?" (and a stray "//") that some sites drop or add.
-    query = uri[7:].lstrip("/").removeprefix("?")
+    if len(uri) > MAX_MAGNET_CHARS:
+        raise TorrentInputError(
+            f"magnet link is {len(uri)} characters long, more than the "
+            f"{MAX_MAGNET_CHARS} a magnet link can sensibly have"
+        )
 
     btih: str | None = None
     btmh: str | None = None
     display_name: str | None = None
-    trackers: list[str] = []
+    trackers: dict[str, None] = {}  # ordered and deduplicated in linear time
     exact_length: int | None = None
+    kept: list[str] = []
 
-    for part in query.split("&"):
-        raw_key, _, raw_value = part.partition("=")
+    for part in _magnet_query(uri).split("&"):
+        if not part:
+            continue
+        raw_key, equals, raw_value = part.partition("=")
         match = _MAGNET_KEY.fullmatch(raw_key.strip().lower())
         if match is None:
+            kept.append(part)
             continue  # unknown or mangled parameters are not ours to judge
+        kept.append(match.group(0) + equals + raw_value)
         key = match.group(1)
         if key == "xt":
             urn = unquote(raw_value).strip()
@@ -215,9 +240,10 @@ def parse_magnet(text: str) -> Magnet:
             if name and display_name is None:
                 display_name = name
         elif key == "tr":
-            tracker = unquote(raw_value).strip()
-            if tracker and tracker not in trackers:
-                trackers.append(tracker)
+            if len(trackers) < MAX_MAGNET_TRACKERS:
+                tracker = unquote(raw_value).strip()
+                if tracker:
+                    trackers[tracker] = None
         elif key == "xl":
             length = unquote(raw_value).strip()
             if not _DIGITS.fullmatch(length):
@@ -225,13 +251,18 @@ def parse_magnet(text: str) -> Magnet:
                     f"magnet link exact length (xl) {_shorten(length)} "
                     "is not a non-negative integer"
                 )
+            if len(length.lstrip("0")) > _MAX_XL_DIGITS:
+                raise TorrentInputError(
+                    f"magnet link exact length (xl) has {len(length)} digits, "
+                    "more than any real size"
+                )
             if exact_length is None:
                 exact_length = int(length)
 
     if btih is None and btmh is None:
         raise TorrentInputError(_NO_INFO_HASH)
     return Magnet(
-        uri=uri,
+        uri="magnet:?" + "&".join(kept),
         btih=btih,
         btmh=btmh,
         display_name=display_name,
@@ -285,16 +316,127 @@ class TorrentFile:
         return "magnet:?" + "&".join(params)
 
 
-def _decode_error(exc: Exception) -> str:
-    message = str(exc)
-    trailing = _TRAILING_DATA.search(message)
-    if trailing:
-        return f"file is not a torrent: unexpected data after byte {trailing.group(1)}"
-    if "depth" in message:
-        return "file is not a torrent: bencode data is nested too deeply"
-    offset = _ERROR_OFFSET.search(message)
-    where = f" at byte {offset.group(1)}" if offset else ""
-    return f"file is not a torrent: bencode error{where}"
+class _BencodeError(Exception):
+    """Internal: where and why the bencoding broke (turned into a TorrentInputError)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# libtorrent's `load_torrent_limits` defaults (`max_decode_depth`, `max_decode_tokens`).
+MAX_BENCODE_DEPTH = 100
+MAX_BENCODE_TOKENS = 3_000_000
+_BENCODE_INT = re.compile(rb"-?[0-9]+")
+_INT64 = 2**63
+
+
+@dataclass
+class _Decoded:
+    """A bdecoded document with what libtorrent takes from the raw bytes.
+
+    `info_span` is the exact byte range of the top-level `info` value: the info-hash is the
+    hash of those bytes as they are, not of a re-encoding (libtorrent hashes
+    `info.data_section()`). `info_unsorted` says whether a dictionary inside `info` had
+    unsorted or duplicate keys, libtorrent's "soft error" (fatal for v2 torrents only).
+    """
+
+    value: object
+    info_span: tuple[int, int] | None
+    info_unsorted: bool
+
+
+def _bdecode(data: bytes) -> _Decoded:
+    """Decode bencoding the way libtorrent's `bdecode` does, iteratively.
+
+    Accepted like libtorrent: bytes after the first complete value (a trailing newline),
+    dictionary keys out of order or repeated (the first one wins, as `dict_find` returns
+    the first match). Refused: more than 100 levels, more than 3,000,000 items, integers
+    outside 64 bits, truncated data, non-string keys.
+    """
+    end = len(data)
+    pos = 0
+    tokens = 0
+    # A frame: [container, pending key, last key, start offset, is the info dict, unsorted]
+    stack: list[list[Any]] = []
+    info_span: tuple[int, int] | None = None
+    info_unsorted = False
+    top: object = None
+
+    while True:
+        if pos >= end:
+            raise _BencodeError(f"bencode error at byte {pos}")
+        tokens += 1
+        if tokens > MAX_BENCODE_TOKENS:
+            raise _BencodeError("bencode data has too many items")
+        char = data[pos]
+        value: object
+        if char in (0x64, 0x6C):  # 'd', 'l'
+            if len(stack) >= MAX_BENCODE_DEPTH:
+                raise _BencodeError("bencode data is nested too deeply")
+            is_info = (
+                len(stack) == 1
+                and stack[0][1] == b"info"
+                and isinstance(stack[0][0], dict)
+                and info_span is None
+            )
+            if stack and isinstance(stack[-1][0], dict) and stack[-1][1] is None:
+                raise _BencodeError(f"bencode error at byte {pos}: a key is not a string")
+            stack.append([{} if char == 0x64 else [], None, None, pos, is_info, False])
+            pos += 1
+            continue
+        if char == 0x65:  # 'e'
+            if not stack:  # pragma: no cover - a bare 'e' at the top is caught below
+                raise _BencodeError(f"bencode error at byte {pos}")
+            frame = stack.pop()
+            if frame[1] is not None:
+                raise _BencodeError(f"bencode error at byte {pos}: a key has no value")
+            pos += 1
+            if frame[4]:
+                info_span = (frame[3], pos)
+                info_unsorted = frame[5]
+            elif frame[5] and stack:
+                stack[-1][5] = True
+            value = frame[0]
+        elif char == 0x69:  # 'i'
+            stop = data.find(b"e", pos + 1, pos + 23)
+            digits = data[pos + 1 : stop] if stop > 0 else b""
+            if stop < 0 or not _BENCODE_INT.fullmatch(digits):
+                raise _BencodeError(f"bencode error at byte {pos + 1}")
+            value = int(digits)
+            if not -_INT64 <= value < _INT64:
+                raise _BencodeError(f"bencode error at byte {pos + 1}: integer overflow")
+            pos = stop + 1
+        elif 0x30 <= char <= 0x39:  # a string's length
+            colon = data.find(b":", pos, pos + 12)
+            if colon < 0 or not data[pos:colon].isdigit():
+                raise _BencodeError(f"bencode error at byte {pos}")
+            size = int(data[pos:colon])
+            start = colon + 1
+            if start + size > end:
+                raise _BencodeError(f"bencode error at byte {pos}: a string runs past the end")
+            value = data[start : start + size]
+            pos = start + size
+        else:
+            raise _BencodeError(f"bencode error at byte {pos}")
+
+        if not stack:
+            top = value
+            break
+        frame = stack[-1]
+        container = frame[0]
+        if isinstance(container, list):
+            container.append(value)
+        elif frame[1] is None:
+            if not isinstance(value, bytes):
+                raise _BencodeError(f"bencode error at byte {pos}: a key is not a string")
+            if frame[2] is not None and value <= frame[2]:
+                frame[5] = True
+            frame[1] = frame[2] = value
+        else:
+            container.setdefault(frame[1], value)
+            frame[1] = None
+    return _Decoded(top, info_span, info_unsorted)
 
 
 def _sniff_non_torrent(data: bytes) -> str | None:
@@ -344,6 +486,12 @@ def _length(value: object, path: str) -> int:
     return value
 
 
+def _is_symlink(entry: dict[object, object]) -> bool:
+    """BEP 47: attr "l" with a "symlink path" (without the path libtorrent ignores the flag)."""
+    attr = entry.get(b"attr")
+    return isinstance(attr, bytes) and b"l" in attr and isinstance(entry.get(b"symlink path"), list)
+
+
 def _v1_files(info: dict[object, object], name: str) -> tuple[list[tuple[str, int]], int]:
     """Return the user-visible files and the size the piece hashes have to cover.
 
@@ -378,16 +526,18 @@ def _v1_files(info: dict[object, object], name: str) -> tuple[list[tuple[str, in
             parts.append(raw_part.decode("utf-8", errors="replace"))
             _check_component(parts[-1], parts)
         path = "/".join(parts)
-        size = _length(entry.get(b"length"), path)
-        covered += size
         attr = entry.get(b"attr")
+        # A symbolic link (BEP 47 attr "l") takes no room in the pieces, whatever its
+        # "length" says (libtorrent: "symlinks have an implied size of zero").
+        size = 0 if _is_symlink(entry) else _length(entry.get(b"length"), path)
+        covered += size
         if not (isinstance(attr, bytes) and b"p" in attr):
             files.append((path, size))
     return files, covered
 
 
-def _walk_file_tree(tree: object) -> Iterator[tuple[list[str], int]]:
-    """Yield (path components, length) in file order; iterative so depth cannot overflow."""
+def _walk_file_tree(tree: object) -> Iterator[_FileEntry]:
+    """Yield (path components, length, pieces root) in file order, iteratively."""
     if not isinstance(tree, dict):
         raise TorrentInputError("torrent file tree is not a dictionary")
     if not tree:
@@ -404,11 +554,19 @@ def _walk_file_tree(tree: object) -> Iterator[tuple[list[str], int]]:
             leaf = node[b""]
             if not isinstance(leaf, dict):
                 raise TorrentInputError(f"torrent file {_shorten(shown)} has no length")
+            if _is_symlink(leaf):
+                yield parts, 0, None
+                continue
             size = _length(leaf.get(b"length"), shown)
             root = leaf.get(b"pieces root")
             if size > 0 and not (isinstance(root, bytes) and len(root) == 32):
                 raise TorrentInputError(f"torrent file {_shorten(shown)} has no valid pieces root")
-            yield parts, size
+            if size > 0 and root == bytes(32):
+                raise TorrentInputError(
+                    f"torrent file {_shorten(shown)} has an all-zero pieces root "
+                    "(qBittorrent refuses it)"
+                )
+            yield parts, size, root if isinstance(root, bytes) else None
             continue
         if not node:
             raise TorrentInputError(
@@ -427,12 +585,14 @@ def _walk_file_tree(tree: object) -> Iterator[tuple[list[str], int]]:
         stack.extend(reversed(children))
 
 
-def _v2_files(tree: object, name: str) -> list[tuple[str, int]]:
-    entries = list(_walk_file_tree(tree))
+_FileEntry = tuple[list[str], int, bytes | None]
+
+
+def _v2_files(entries: list[_FileEntry], name: str) -> list[tuple[str, int]]:
     if len(entries) == 1 and len(entries[0][0]) == 1:
         # A single top-level file is a single-file torrent: the file *is* the name, as in v1.
         return [(entries[0][0][0], entries[0][1])]
-    return [("/".join([name, *parts]), size) for parts, size in entries]
+    return [("/".join([name, *parts]), size) for parts, size, _ in entries]
 
 
 def _trackers(top: dict[object, object]) -> tuple[str, ...]:
@@ -451,20 +611,102 @@ def _trackers(top: dict[object, object]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def parse_torrent(data: bytes, *, max_bytes: int = MAX_TORRENT_BYTES) -> TorrentFile:
-    """Check a .torrent the way qBittorrent would, but explain the failure.
+# libtorrent caps the piece length at INT_MAX / 2; BEP 52 wants a v2 one to be a power of two
+# of at least 16 KiB (its block size).
+_MAX_PIECE_LENGTH = (2**31 - 1) // 2
+_BLOCK = 16 * 1024
 
-    The info-hashes are computed over the re-encoded info dictionary: bencode2 rejects any
-    non-canonical input, so re-encoding reproduces the exact bytes that were hashed.
+
+def _check_v2_rules(decoded: _Decoded, piece_length: int) -> None:
+    """What libtorrent refuses in a v2 (or hybrid) info dictionary before the files."""
+    if piece_length < _BLOCK or piece_length & (piece_length - 1):
+        raise TorrentInputError(
+            f"torrent is version 2 but its piece length ({piece_length}) is not a power of "
+            "two of at least 16 KiB (qBittorrent refuses it)"
+        )
+    if decoded.info_unsorted:
+        raise TorrentInputError(
+            "torrent is version 2 but its info dictionary has unsorted or repeated keys "
+            "(qBittorrent refuses it)"
+        )
+
+
+def _merkle_root(layer: list[bytes], pad: bytes) -> bytes:
+    """The root over `layer`, padded to a power of two with `pad` (BEP 52)."""
+    width = 1
+    while width < len(layer):
+        width *= 2
+    nodes = layer + [pad] * (width - len(layer))
+    while len(nodes) > 1:
+        pad = hashlib.sha256(pad + pad).digest()
+        nodes = [
+            hashlib.sha256(nodes[i] + nodes[i + 1]).digest() for i in range(0, len(nodes), 2)
+        ]
+    return nodes[0]
+
+
+def _pad_hash(piece_length: int) -> bytes:
+    """The hash of one piece of zero blocks: a piece-layer entry beyond the file's end."""
+    node = bytes(32)
+    blocks = piece_length // _BLOCK
+    while blocks > 1:
+        node = hashlib.sha256(node + node).digest()
+        blocks //= 2
+    return node
+
+
+def _check_piece_layers(layers: object, entries: list[_FileEntry], piece_length: int) -> None:
+    """libtorrent's piece-layer checks for a file longer than a piece.
+
+    A layer that is there (one sha-256 per piece) must have the right length (else
+    qBittorrent 4.5 answers "not a valid torrent file") and hash up to the file's pieces
+    root (else qBittorrent says "Ok." and only its log tells "a piece layer is invalid").
+    A missing layer is loaded by libtorrent 2.0.8, which asks the peers for it.
+    """
+    if not isinstance(layers, dict):
+        layers = {}
+    pad = _pad_hash(piece_length)
+    for parts, size, root in entries:
+        if size <= piece_length or root is None:
+            continue
+        shown = _shorten("/".join(parts))
+        layer = layers.get(root)
+        pieces = -(-size // piece_length)
+        if layer is None:
+            continue  # libtorrent 2.0 loads it and asks peers for the hashes
+        if not isinstance(layer, bytes) or len(layer) != pieces * 32:
+            length = len(layer) if isinstance(layer, bytes) else 0
+            raise TorrentInputError(
+                f"torrent file {shown} has a piece layer of {length} bytes, expected "
+                f"{pieces * 32} (qBittorrent refuses the torrent)"
+            )
+        hashes = [layer[i : i + 32] for i in range(0, len(layer), 32)]
+        if _merkle_root(hashes, pad) != root:
+            raise TorrentInputError(
+                f"torrent file {shown} has a piece layer that does not match its pieces root "
+                "(qBittorrent would fail to load the torrent)"
+            )
+
+
+def parse_torrent(data: bytes, *, max_bytes: int = MAX_TORRENT_BYTES) -> TorrentFile:
+    """Check a .torrent the way qBittorrent (libtorrent) would, but explain the failure.
+
+    What libtorrent loads is accepted (trailing bytes, unsorted keys in a v1 torrent) and
+    what it refuses is refused here first with the reason, since qBittorrent only says
+    "Fails.". The info-hashes are computed over the exact bytes of the info dictionary.
     """
     if len(data) > max_bytes:
         raise _too_large(len(data), max_bytes)
     if not data:
         raise TorrentInputError("file is not a torrent: it is empty")
+    data = bytes(data)
     try:
-        top: object = bencode2.bdecode(data)
-    except (bencode2.BencodeDecodeError, ValueError, RecursionError) as exc:
-        raise TorrentInputError(_sniff_non_torrent(data) or _decode_error(exc)) from None
+        decoded = _bdecode(data)
+    except _BencodeError as exc:
+        raise TorrentInputError(
+            _sniff_non_torrent(data) or f"file is not a torrent: {exc.message}"
+        ) from None
+    top = decoded.value
     if not isinstance(top, dict):
         raise TorrentInputError("file is not a torrent: it is not a bencoded dictionary")
 
@@ -478,7 +720,7 @@ def parse_torrent(data: bytes, *, max_bytes: int = MAX_TORRENT_BYTES) -> Torrent
         raise TorrentInputError(f"torrent name {_shorten(name)} is not a valid file name")
 
     piece_length = info.get(b"piece length")
-    if not isinstance(piece_length, int) or piece_length <= 0:
+    if not isinstance(piece_length, int) or not 0 < piece_length <= _MAX_PIECE_LENGTH:
         raise TorrentInputError("torrent info has no valid piece length")
 
     meta_version = info.get(b"meta version", 1)
@@ -493,6 +735,8 @@ def parse_torrent(data: bytes, *, max_bytes: int = MAX_TORRENT_BYTES) -> Torrent
         raise TorrentInputError("torrent info has neither pieces (v1) nor a file tree (v2)")
     if has_v2 and b"file tree" not in info:
         raise TorrentInputError("torrent is meta version 2 but has no file tree")
+    if has_v2:
+        _check_v2_rules(decoded, piece_length)
 
     files: list[tuple[str, int]] = []
     if has_v1:
@@ -510,18 +754,23 @@ def parse_torrent(data: bytes, *, max_bytes: int = MAX_TORRENT_BYTES) -> Torrent
             )
     if has_v2:
         # Hybrid torrents describe the same content twice; the file tree has no padding files.
-        files = _v2_files(info[b"file tree"], name)
+        entries = list(_walk_file_tree(info[b"file tree"]))
+        files = _v2_files(entries, name)
+        _check_piece_layers(top.get(b"piece layers"), entries, piece_length)
 
-    try:
-        encoded_info = bencode2.bencode(info)
-    except (bencode2.BencodeEncodeError, ValueError, TypeError) as exc:  # pragma: no cover
-        raise TorrentInputError(f"torrent info cannot be re-encoded: {exc}") from None
+    total_size = sum(size for _, size in files)
+    if total_size == 0:
+        raise TorrentInputError(
+            "torrent has no data: every file in it is empty (qBittorrent refuses it)"
+        )
+    assert decoded.info_span is not None  # info is a dict, so its span was recorded
+    encoded_info = data[decoded.info_span[0] : decoded.info_span[1]]
     return TorrentFile(
-        data=bytes(data),
+        data=data,
         name=name,
         info_hash_v1=hashlib.sha1(encoded_info).hexdigest() if has_v1 else None,
         info_hash_v2=hashlib.sha256(encoded_info).hexdigest() if has_v2 else None,
-        total_size=sum(size for _, size in files),
+        total_size=total_size,
         files=tuple(files),
         trackers=_trackers(top),
     )
@@ -559,8 +808,11 @@ def read_torrent_file(
     if info.st_size > max_bytes:
         raise TorrentInputError(f"{shown}: {_too_large(info.st_size, max_bytes)}")
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)  # the file may have grown since the stat
+        data = read_regular_file(path, max_bytes)  # bounded, and a FIFO swapped in since
+    except NotRegularFile:  # the stat cannot block the open
+        raise TorrentInputError(f"{shown} is not a regular file") from None
+    except FileTooLarge as exc:
+        raise TorrentInputError(f"{shown}: {_too_large(exc.size, max_bytes)}") from None
     except (OSError, ValueError) as exc:
         raise _os_error(shown, exc) from None
     try:

@@ -44,6 +44,7 @@ from gui.core.importer import (
     ImportFailed,
     ImportResult,
     NothingToImport,
+    check_sources,
     import_book,
 )
 from gui.core.layout import BookMeta, ImportPlan, book_folder, select_files
@@ -237,12 +238,23 @@ def local_save_path(remote: str, mappings: Sequence[PathMapping]) -> Path:
 
 def plan_download(files: Sequence[dict[str, Any]]) -> ImportPlan:
     """The import plan of qBittorrent's file list (files not downloaded are left out)."""
-    wanted = [
-        (str(f["name"]), int(f.get("size", 0)))
-        for f in files
-        if int(f.get("priority", 1)) != 0 and float(f.get("progress", 1)) >= 1.0
-    ]
+    wanted: list[tuple[str, int]] = []
+    for entry in files:
+        name, size = entry.get("name"), _number(entry.get("size"), 0)
+        if not isinstance(name, str) or size < 0:
+            raise ImportProblem(
+                f"qBittorrent listed a file without a usable name or size: {str(entry)[:120]}"
+            )
+        if _number(entry.get("priority"), 1) != 0 and _number(entry.get("progress"), 1) >= 1:
+            wanted.append((name, int(size)))
     return select_files(wanted)
+
+
+def _number(value: object, default: float) -> float:
+    """A JSON number as qBittorrent sends it; anything else (null, text) is `default`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    return value
 
 
 def metadata_for(
@@ -340,12 +352,17 @@ def choose_library(
 
 
 def _read_source_tags(root: Path, plan: ImportPlan) -> BookMetadata | None:
-    """Tags of the first audio file (read only: mutagen opens it for reading)."""
+    """Tags of the first audio file (read only: mutagen opens it for reading).
+
+    Only files `check_sources` found to be regular files inside the download folder are
+    opened: a link to a FIFO would block this thread forever, one to /dev/zero never end.
+    """
     from gui.core.tagging import TaggingError, read_tags
 
+    plan, sources = check_sources(plan, root)
     for item in plan.audio_files:
         try:
-            return read_tags(root / item.source)
+            return read_tags(sources[item.target])
         except (TaggingError, OSError):
             continue
     return None
@@ -590,7 +607,18 @@ async def import_download(
         raise ImportProblem(f"qBittorrent reports no save path for {torrent_hash}")
     # off the loop: the folder may be on a share that answers slowly
     source_root = await asyncio.to_thread(local_save_path, remote, options.path_mappings)
-    plan = plan_download(files)
+    plan = await asyncio.to_thread(plan_download, files)  # 100,000-file torrents exist
+    skip_notes: list[str] = []
+    if plan.has_audio:
+        # Links, FIFOs and devices are skipped (with their reason) before anything opens
+        # a file; a missing file raises SourceMissing here.
+        checked, _ = await asyncio.to_thread(check_sources, plan, source_root)
+        skip_notes = [
+            f"{item.source} skipped: {item.reason}"
+            for item in checked.skipped
+            if item not in plan.skipped
+        ]
+        plan = checked
     if not plan.has_audio:
         skipped = "; ".join(f"{s.source}: {s.reason}" for s in plan.skipped[:5])
         raise NoAudio(
@@ -621,7 +649,7 @@ async def import_download(
         upgrade=options.allow_upgrades,
         progress=progress,
     )
-    notes[:0] = result.notes
+    notes[:0] = [*skip_notes, *result.notes]
     if options.tag_files:
         notes += await asyncio.to_thread(_tag_copies, result.path, plan, meta, options.id3_version)
     if store is not None and book is not None and book.id is not None:

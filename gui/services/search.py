@@ -12,6 +12,11 @@ Every failure is kept with a reason the user can act on ("timed out after 20 s",
 API key", "Torznab error 201: ..."), releases found twice (the same info-hash from two
 indexers) are kept once, and each title is parsed as it arrives so that ranking, which
 runs on the whole list afterwards, finds every title in the parser's cache.
+
+Everything that grows with the number of results (parsing the titles, merging duplicates,
+ranking) runs in a worker thread, not on the event loop that paints the window: a feed of
+60,000 items used to freeze the window for seconds, and the per-indexer timeout cannot
+interrupt work that never yields. At most `MAX_RELEASES` releases are kept per search.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from gui.clients.torznab import (
     feed_name,
     torznab_endpoint,
 )
-from gui.core.ranking import Release, Wanted
+from gui.core.ranking import Ranked, RankingPolicy, Release, Wanted, rank
 from gui.core.release_title import parse_release_title
 from gui.core.torrents import (
     TorrentInputError,
@@ -472,6 +477,25 @@ def deduplicate(releases: Iterable[Release]) -> list[Release]:
     return out
 
 
+#: Results kept per search (after merging duplicates); a real search gives a few hundred.
+MAX_RELEASES = 20_000
+
+
+def _settle(batches: list[list[Release]]) -> list[Release]:
+    """Parse every title once (the ranking's cache) and merge duplicates; in a thread."""
+    merged = deduplicate(r for batch in batches for r in batch)[:MAX_RELEASES]
+    for release in merged:
+        parse_release_title(release.title)
+    return merged
+
+
+async def rank_off_loop(
+    wanted: Wanted, releases: Sequence[Release], policy: RankingPolicy
+) -> list[Ranked]:
+    """`rank` in a worker thread, so thousands of releases never stall the event loop."""
+    return await asyncio.to_thread(rank, wanted, list(releases), policy)
+
+
 async def search_all(
     wanted: Wanted,
     indexers: Sequence[Indexer],
@@ -504,8 +528,6 @@ async def search_all(
         try:
             async with asyncio.timeout_at(deadline):
                 releases = await indexer.search(wanted)
-            for release in releases:
-                parse_release_title(release.title)  # warm the cache for ranking
             found.append((order, releases))
         except Exception as exc:
             fail(order, name, exc)
@@ -532,5 +554,5 @@ async def search_all(
     )
     found.sort(key=lambda item: item[0])
     failures.sort(key=lambda item: item[0])
-    releases = deduplicate(r for _, batch in found for r in batch)
+    releases = await asyncio.to_thread(_settle, [batch for _, batch in found])
     return SearchOutcome(releases, [f for _, f in failures], timings)

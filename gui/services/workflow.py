@@ -48,7 +48,7 @@ from gui.clients.prowlarr import GRAB_CACHE_MINUTES, ProwlarrClient
 from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.formatting import counted
-from gui.core.ranking import Ranked, RankingPolicy, rank
+from gui.core.ranking import Ranked, RankingPolicy
 from gui.core.torrent_states import STATE_WORDS, is_complete
 from gui.core.torrents import Magnet, TorrentFile, TorrentInputError, parse_magnet
 from gui.services.library import LibraryIndex, abs_factory, wanted_from_book
@@ -57,6 +57,7 @@ from gui.services.search import (
     IndexerGroup,
     ProwlarrSource,
     SearchOutcome,
+    rank_off_loop,
     release_hash,
     search_all,
 )
@@ -894,7 +895,7 @@ class Workflow:
                 "indexer_failed",
                 f"{failure.indexer}: {failure.reason}",
             )
-        ranked = rank(wanted, outcome.releases, policy)
+        ranked = await rank_off_loop(wanted, outcome.releases, policy)
         records = [record_from_ranked(book.id, r) for r in ranked]
         saved = await self.store.run(self.store.save_releases, records) if records else []
         choice = next_best(saved, blocked)

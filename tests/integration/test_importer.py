@@ -807,3 +807,82 @@ def test_plan_without_audio_is_refused(tmp_path: Path) -> None:
     plan = select_files(make_download(save_path, {"Book/book.epub": b"epub", "Book/x.exe": b"MZ"}))
     with pytest.raises(NothingToImport, match="no audio"):
         import_book(plan, save_path, tmp_path, FOLDER)
+
+
+# --- links and special files in the download ----------------------------------------------
+
+
+@pytest.mark.timeout(60)
+def test_links_out_of_the_download_and_special_files_are_skipped_not_read(
+    tmp_path: Path, tracks: list[Path]
+) -> None:
+    """A torrent can contain symbolic links: each is skipped with its reason (one leading
+    out of the download to a FIFO, /dev/zero or a file elsewhere is not even opened: a
+    FIFO would block the reader forever) and the rest is imported."""
+    save_path = tmp_path / "downloads"
+    listing = make_download(
+        save_path, {"Book/01.mp3": tracks[0], "Book/02.mp3": tracks[1]}
+    )
+    elsewhere = tmp_path / "elsewhere.mp3"
+    shutil.copyfile(tracks[2], elsewhere)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (save_path / "Book" / "03.mp3").symlink_to(elsewhere)
+    (save_path / "Book" / "04.mp3").symlink_to(fifo)
+    (save_path / "Book" / "05.mp3").symlink_to("/dev/zero")
+    (save_path / "Book" / "06.mp3").symlink_to(save_path / "Book" / "01.mp3")  # a duplicate
+    os.mkfifo(save_path / "Book" / "07.mp3")
+    (save_path / "Book" / "08.mp3").symlink_to(tmp_path / "nothing.mp3")
+    size = tracks[0].stat().st_size
+    listing += [(f"Book/0{n}.mp3", size) for n in range(3, 9)]
+    plan = select_files(listing)
+    library = tmp_path / "library"
+    library.mkdir()
+    result = import_book(plan, save_path, library, FOLDER)
+    copied = sorted(p.name for p in result.path.iterdir() if p.suffix == ".mp3")
+    assert copied == ["01.mp3", "02.mp3"]
+    notes = "\n".join(result.notes)
+    assert "03.mp3 skipped: a symbolic link leading outside the download folder" in notes
+    assert "04.mp3 skipped: a symbolic link leading outside" in notes
+    assert "05.mp3 skipped: a symbolic link leading outside" in notes
+    assert "07.mp3 skipped: a FIFO, socket or device, not a regular file" in notes
+    assert "08.mp3 skipped: a symbolic link leading outside" in notes
+    assert "06.mp3 skipped: a symbolic link to Book/01.mp3 in the download" in notes
+
+
+def test_check_sources_reports_links_before_anything_reads_them(
+    tmp_path: Path, tracks: list[Path]
+) -> None:
+    save_path = tmp_path / "downloads"
+    listing = make_download(save_path, {"Book/01.mp3": tracks[0]})
+    (save_path / "Book" / "02.mp3").symlink_to("/dev/zero")
+    plan = select_files([*listing, ("Book/02.mp3", 5)])
+    kept, sources = importer.check_sources(plan, save_path)
+    assert [item.source for item in kept.files] == ["Book/01.mp3"]
+    assert [s.source for s in kept.skipped] == ["Book/02.mp3"]
+    assert list(sources.values()) == [save_path / "Book" / "01.mp3"]
+
+
+def test_only_links_is_nothing_to_import(tmp_path: Path) -> None:
+    save_path = tmp_path / "downloads"
+    (save_path / "Book").mkdir(parents=True)
+    (save_path / "Book" / "01.mp3").symlink_to("/dev/zero")
+    library = tmp_path / "library"
+    library.mkdir()
+    with pytest.raises(NothingToImport, match="not followed"):
+        import_book(select_files([("Book/01.mp3", 5)]), save_path, library, FOLDER)
+
+
+def test_a_symlinked_author_folder_cannot_send_the_book_outside_the_library(
+    tmp_path: Path, tracks: list[Path]
+) -> None:
+    save_path = tmp_path / "downloads"
+    plan = simple_download(save_path, tracks)
+    library = tmp_path / "library"
+    library.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (library / FOLDER.parts[0]).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ImportFailed, match="leads outside the library folder"):
+        import_book(plan, save_path, library, FOLDER)
+    assert list(outside.iterdir()) == []

@@ -328,3 +328,39 @@ async def test_a_conflict_without_upgrades_fails_the_book(store: Store, tmp_path
     await workflow_with(store, FakeImporter(conflict, allow_upgrades=True)).run_once()
     again = store.book(book.id or 0)
     assert again is not None and again.state == "downloaded"
+
+
+@pytest.mark.timeout(30)
+def test_source_tags_are_never_read_through_a_link_to_a_fifo_or_device(tmp_path: Path) -> None:
+    """Reading tags used to open the link first: a FIFO blocked the thread for good
+    (Ctrl+C ignored) and /dev/zero grew without end."""
+    import os
+
+    from gui.core.layout import select_files
+    from gui.services.importing import _read_source_tags
+
+    book = tmp_path / "Book"
+    book.mkdir()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (book / "01.mp3").symlink_to(fifo)
+    (book / "02.mp3").symlink_to("/dev/zero")
+    os.mkfifo(book / "03.mp3")
+    plan = select_files([("Book/01.mp3", 10), ("Book/02.mp3", 10), ("Book/03.mp3", 10)])
+    assert _read_source_tags(tmp_path, plan) is None
+
+
+def test_a_file_list_of_odd_shapes_is_an_import_problem_not_a_traceback() -> None:
+    from gui.services.importing import ImportProblem, plan_download
+
+    plan = plan_download(
+        [
+            {"name": "Book/01.mp3", "size": 10, "progress": 1, "priority": 1},
+            {"name": "Book/02.mp3", "size": 10, "progress": None, "priority": "x"},
+            {"name": "Book/03.mp3", "size": 10, "progress": 0.5, "priority": 1},
+        ]
+    )
+    assert [item.source for item in plan.files] == ["Book/01.mp3", "Book/02.mp3"]
+    for bad in ({"size": 1}, {"name": 5, "size": 1}, {"name": "a.mp3", "size": -1}):
+        with pytest.raises(ImportProblem, match="without a usable name or size"):
+            plan_download([bad])

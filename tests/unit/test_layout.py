@@ -23,7 +23,7 @@ from gui.core.layout import (
     is_disc_folder,
     select_files,
 )
-from gui.core.paths import MAX_COMPONENT_LENGTH
+from gui.core.paths import MAX_COMPONENT_BYTES, MAX_COMPONENT_LENGTH
 
 
 def abs_parse(folder: PurePosixPath) -> dict[str, Any]:
@@ -454,3 +454,36 @@ def test_selection_is_deterministic() -> None:
         shuffled = files[:]
         random.Random(seed).shuffle(shuffled)
         assert select_files(shuffled) == expected
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "stem",
+    [
+        "a" * 236,  # 240 bytes with ".mp3": the byte cut removed the " (2)" suffix again
+        "é" * 118,  # 236 bytes of two-byte characters
+        "Ab" * 100,  # over the character limit
+        "x" * 250,  # no room at all once sanitised
+    ],
+)
+def test_long_names_that_differ_only_in_case_get_distinct_targets(stem: str) -> None:
+    files = [
+        (f"Book/{stem}.mp3", 1),
+        (f"Book/{stem.upper()}.mp3", 2),
+        (f"Book/{stem.title()}.MP3", 3),
+    ]
+    plan = select_files(files)
+    targets = [item.target.name for item in plan.files]
+    assert len({t.casefold() for t in targets}) == len(targets) == 3
+    for name in targets:
+        assert len(name) <= MAX_COMPONENT_LENGTH and len(name.encode()) <= MAX_COMPONENT_BYTES
+        assert name.lower().endswith(".mp3")
+
+
+@pytest.mark.timeout(20)
+def test_long_names_in_clashing_folders_keep_their_names() -> None:
+    stem = "ü" * 119
+    plan = select_files([(f"Part 1/{stem}.mp3", 1), (f"Part 2/{stem}.mp3", 1)])
+    targets = [item.target.name for item in plan.files]
+    assert len({t.casefold() for t in targets}) == 2
+    assert all(len(t.encode()) <= MAX_COMPONENT_BYTES for t in targets)

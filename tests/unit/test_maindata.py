@@ -113,3 +113,11 @@ def test_global_speeds_fall_back_to_the_torrents_sum() -> None:
     assert global_speeds(mirror) == (1000, 12)
     mirror.apply({"rid": 3, "server_state": {"dl_info_speed": 4000, "up_info_speed": 9}})
     assert global_speeds(mirror) == (4000, 9)
+
+
+def test_a_null_rid_keeps_the_current_one() -> None:
+    # Found by bench/fuzz_parsers.py: int(None) raised TypeError in the middle of a merge.
+    mirror = MaindataMirror()
+    mirror.apply(full(rid=4))
+    mirror.apply({"rid": None, "torrents": {A: {"progress": 0.7}}})
+    assert mirror.rid == 4 and mirror.torrents[A]["progress"] == 0.7

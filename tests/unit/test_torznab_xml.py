@@ -14,6 +14,7 @@ import pytest
 
 from gui.clients.errors import ProtocolError
 from gui.clients.torznab import (
+    MAX_FEED_ITEMS,
     MalformedFeedError,
     RateLimitedError,
     TorznabApiError,
@@ -409,3 +410,42 @@ def test_categories_follow_what_the_indexer_lists(
 )
 def test_feed_names(url: str, name: str) -> None:
     assert feed_name(torznab_endpoint(url)) == name
+
+
+ANIMETOSHO_ITEM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>
+  <item>
+    <title>[Group] Some Audiobook - 01 [MP3]</title>
+    <link>https://animetosho.org/view/group-some-audiobook-01.n1234567</link>
+    <guid isPermaLink="true">https://animetosho.org/view/group-some-audiobook-01.n1234567</guid>
+    <enclosure url="https://animetosho.org/storage/torrent/abcd/Some%20Audiobook.torrent"
+      type="application/x-bittorrent" length="123456" />
+    <torznab:attr name="size" value="123456" />
+  </item>
+  <item>
+    <title>Only a details page</title>
+    <link>https://animetosho.org/view/only-a-page.n1</link>
+  </item>
+</channel></rss>"""
+
+
+def test_the_enclosure_is_the_download_and_link_only_a_details_page() -> None:
+    first, second = parse_feed(parse_xml(ANIMETOSHO_ITEM))
+    assert first.download_url == (
+        "https://animetosho.org/storage/torrent/abcd/Some%20Audiobook.torrent"
+    )
+    assert first.link is not None and "/view/" in first.link
+    assert second.download_url is None and second.magnet is None
+
+
+@pytest.mark.parametrize("encoding", ["x-no-such-encoding", "utf-32", "UTF-16"])
+def test_an_encoding_declaration_expat_cannot_read_is_a_typed_error(encoding: str) -> None:
+    document = f'<?xml version="1.0" encoding="{encoding}"?><rss><channel/></rss>'.encode()
+    with pytest.raises(MalformedFeedError, match="encoding"):
+        parse_xml(document)
+
+
+def test_a_flood_of_items_is_capped() -> None:
+    item = b"<item><title>t</title></item>"
+    document = b"<rss><channel>" + item * (MAX_FEED_ITEMS + 50) + b"</channel></rss>"
+    assert len(parse_feed(parse_xml(document))) == MAX_FEED_ITEMS
