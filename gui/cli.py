@@ -41,6 +41,25 @@ LIST_FIELDS = (
 )
 
 
+def _isbn(text: str) -> str:
+    """argparse type: a bad ISBN is bad usage (exit 2), said plainly."""
+    from gui.core.matching import canonical_isbn, isbn_problem
+
+    problem = isbn_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return canonical_isbn(text)
+
+
+def _asin(text: str) -> str:
+    from gui.core.matching import asin_problem
+
+    problem = asin_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text.strip().upper()
+
+
 class CommandFailed(Exception):
     """A failure the command explains on stderr (exit 1)."""
 
@@ -103,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     want.add_argument("--narrator", default="")
     want.add_argument("--series", default="")
     want.add_argument("--position", default="", help="position in the series")
+    want.add_argument("--isbn", type=_isbn, default="", help="ISBN-10 or -13 of the edition")
+    want.add_argument("--asin", type=_asin, default="", help="Audible ASIN of the edition")
     commands.add_parser("queue", parents=[common], help="the wanted queue and each book's state")
     imp = commands.add_parser(
         "import",
@@ -241,6 +262,8 @@ async def cmd_want(args: argparse.Namespace, out: Output) -> int:
             narrator=args.narrator,
             series=args.series,
             position=args.position,
+            isbn=args.isbn,
+            asin=args.asin,
         )
     verb = "Wanted" if added else "Already on the queue"
     out.text(f"{verb}: #{book.id} {book.title} by {book.author} ({book.state})")

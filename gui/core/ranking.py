@@ -120,6 +120,11 @@ class Wanted:
     isbn: str = ""
     language: str = ""
     preferred_format: str = ""
+    #: Open Library work id, other editions' ISBNs/ASINs, running time (seconds): what
+    #: tells the owned copy apart when titles alone cannot (`gui.core.matching.judge`).
+    work_id: str = ""
+    also: tuple[str, ...] = ()
+    duration: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

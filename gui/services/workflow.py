@@ -322,9 +322,12 @@ def want_book(
     narrator: str = "",
     series: str = "",
     position: str = "",
+    isbn: str = "",
+    asin: str = "",
 ) -> tuple[Book, bool]:
     """Put a book on the wanted queue; (book, False) when it is already there (same title
-    and author, ignoring case): wanting a book twice must not fetch it twice."""
+    and author, ignoring case): wanting a book twice must not fetch it twice. An ISBN or
+    ASIN lets the owned-book check and the metadata lookup go by identifier."""
     title, author = title.strip(), author.strip()
     if not title or not author:
         raise ValueError("a wanted book needs a title and an author")
@@ -341,6 +344,8 @@ def want_book(
             narrator=narrator.strip(),
             series=series.strip(),
             position=position.strip(),
+            isbn=isbn.strip(),
+            asin=asin.strip().upper(),
         )
     )
     assert book.id is not None
