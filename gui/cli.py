@@ -45,6 +45,8 @@ def _isbn(text: str) -> str:
     """argparse type: a bad ISBN is bad usage (exit 2), said plainly."""
     from gui.core.matching import canonical_isbn, isbn_problem
 
+    if not text:
+        return ""  # argparse runs the default ("") through the type too
     problem = isbn_problem(text)
     if problem:
         raise argparse.ArgumentTypeError(problem)
@@ -54,6 +56,8 @@ def _isbn(text: str) -> str:
 def _asin(text: str) -> str:
     from gui.core.matching import asin_problem
 
+    if not text:
+        return ""
     problem = asin_problem(text)
     if problem:
         raise argparse.ArgumentTypeError(problem)

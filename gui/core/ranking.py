@@ -40,6 +40,7 @@ from gui.core.matching import (
 from gui.core.matching import (
     clear_caches as clear_matching_caches,
 )
+from gui.core.recording import Reason, check_size
 from gui.core.release_title import ParsedRelease, language_code, parse_release_title
 from gui.core.release_title import clear_caches as clear_title_caches
 from gui.core.torrents import magnet_info_hash
@@ -215,13 +216,6 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "protocols": _strings,
     "max_age_days": _optional_number,
 }
-
-
-class Reason(NamedTuple):
-    """One contribution to a score, in words: (+12, "format m4b (preferred #1)")."""
-
-    points: float
-    text: str
 
 
 class Ranked(NamedTuple):
@@ -595,6 +589,12 @@ def _rank_one(t: _Target, release: Release) -> Ranked:
             reasons += part[0]
             score += part[1]
             rejected = rejected or part[2]
+    if t.wanted.duration > 0 and release.size > 0:
+        # The indexer's size against the wanted edition's running time (gui.core.recording).
+        timed = check_size(release.size, t.wanted.duration, parsed.bitrate_kbps)
+        reasons += timed.reasons
+        score += sum(r.points for r in timed.reasons)
+        rejected = rejected or timed.rejected
     if release.protocol == "torrent":
         seeders = _seeders_reason(t, release.seeders)
         reasons += (seeders,)

@@ -48,6 +48,8 @@ from gui.clients.prowlarr import GRAB_CACHE_MINUTES, ProwlarrClient
 from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.ranking import Ranked, RankingPolicy, rank
+from gui.core.recording import check_contents
+from gui.core.release_title import parse_release_title
 from gui.core.torrent_states import STATE_WORDS, is_complete
 from gui.core.torrents import Magnet, TorrentFile, TorrentInputError, parse_magnet
 from gui.services.library import LibraryIndex, abs_factory, wanted_from_book
@@ -1021,6 +1023,12 @@ class Workflow:
                     "grab",
                 )
                 return None
+        if isinstance(source, TorrentFile):
+            # The file list, known before anything is downloaded (gui.core.recording).
+            bitrate = parse_release_title(release.title).bitrate_kbps
+            check = check_contents(source.files, wanted_from_book(book).duration, bitrate)
+            if check.rejected:
+                raise _UnusableRelease(f"its files are not the wanted audiobook: {check.rejected}")
         if source is None and release.info_hash:
             source = parse_magnet(bare_magnet(release.info_hash, release.title))
         if source is None:

@@ -92,3 +92,8 @@ def test_want_refuses_a_bad_identifier(
     code, out, _ = run("want", "Dune", "--author", "Frank Herbert", flag, value, "--json")
     assert (code, out) == (2, "")
     assert said in capsys.readouterr().err
+
+
+def test_want_without_identifiers_still_works(tmp_path: Path) -> None:
+    code, _, err = run("want", "Dune", "--author", "Frank Herbert", "--json")
+    assert code == 0, err
