@@ -135,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="import a completed download into the library (copy, tag, ABS scan)",
     )
     imp.add_argument("hash", metavar="HASH", help="the torrent's info-hash")
+    which = imp.add_mutually_exclusive_group()
+    which.add_argument(
+        "--book", type=int, metavar="ID", help="the wanted book this download is (see `queue`)"
+    )
+    which.add_argument(
+        "--as-new", action="store_true", help="a book of its own, not one on the wanted queue"
+    )
     run = commands.add_parser(
         "run", parents=[common], help="the acquisition loop (until Ctrl+C or SIGTERM)"
     )
@@ -292,9 +299,10 @@ async def cmd_queue(args: argparse.Namespace, out: Output) -> int:
 
 
 async def cmd_import(args: argparse.Namespace, out: Output) -> int:
-    """Import the download HASH: the book linked to it, else a loose book named after the
-    torrent. A linked book waiting for its import goes through the workflow's import step
-    (`in_library`, or back to `downloaded` / to `failed` with the reason)."""
+    """Import the download HASH: the book linked to it, else the wanted book it matches
+    (`gui.services.adopting`; `--book ID` says which, `--as-new` none), else a loose book
+    named after the torrent. A linked book waiting for its import goes through the
+    workflow's import step (`in_library`, or back to `downloaded` / to `failed`)."""
     from gui.core.ranking import RankingPolicy
     from gui.services.importing import IMPORT_ERRORS, Importer
     from gui.services.library import abs_factory
@@ -317,6 +325,25 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
             (b for b in store.books() if (b.torrent_hash or "").lower() == torrent_hash), None
         )
         async with QBittorrentClient(qbt_config(settings, secrets)) as client:
+            if (book is None or args.book is not None) and not args.as_new:
+                # A download Earmark did not grab: the wanted book it is, if any.
+                from gui.services.adopting import adopt
+
+                try:
+                    book = (
+                        await adopt(
+                            store,
+                            torrent_hash,
+                            qbt=client,
+                            options=importer.options,
+                            book_id=args.book,
+                        )
+                        or book
+                    )
+                except IMPORT_ERRORS as exc:
+                    raise CommandFailed(str(exc)) from exc
+                if book is not None:
+                    out.text(f"This is the wanted book #{book.id}: {book.title} by {book.author}")
             if book is not None and book.state in ("downloaded", "importing"):
                 workflow = Workflow(
                     store,
