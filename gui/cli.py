@@ -142,6 +142,23 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument(
         "--as-new", action="store_true", help="a book of its own, not one on the wanted queue"
     )
+    follow = commands.add_parser(
+        "follow", parents=[common], help="follow an author or a series: list, pick, new releases"
+    )
+    follow.add_argument("author", metavar="AUTHOR", nargs="?", default="", help="the author")
+    follow.add_argument("--series", default="", help="follow this series instead")
+    follow.add_argument(
+        "--pick", action="append", default=[], metavar="ASIN",
+        help="want this listed book now (repeatable; 'all' for every one not owned)",
+    )  # fmt: skip
+    follow.add_argument(
+        "--list-only", action="store_true",
+        help="never add by itself (the default adds books released from now on)",
+    )  # fmt: skip
+    following = commands.add_parser(
+        "following", parents=[common], help="the follows; --check looks for new releases now"
+    )
+    following.add_argument("--check", action="store_true", help="check every follow now")
     run = commands.add_parser(
         "run", parents=[common], help="the acquisition loop (until Ctrl+C or SIGTERM)"
     )
@@ -396,6 +413,7 @@ async def cmd_run(args: argparse.Namespace, out: Output) -> int:
         workflow.listeners.append(show)
         try:
             if args.once:
+                await _check_follows(store, out)
                 report = await workflow.run_once()
                 for error in report.errors:
                     out.error(error)
@@ -415,9 +433,11 @@ async def cmd_run(args: argparse.Namespace, out: Output) -> int:
                 except (NotImplementedError, RuntimeError):  # Windows: Ctrl+C raises
                     pass
             out.text("Earmark is running; Ctrl+C stops it.")
+            watcher = asyncio.create_task(_watch_follows(store, out, stop))
             try:
                 await workflow.run_forever(stop)
             finally:
+                watcher.cancel()
                 for signum in handled:
                     loop.remove_signal_handler(signum)
             out.text("Stopped.")
@@ -426,6 +446,141 @@ async def cmd_run(args: argparse.Namespace, out: Output) -> int:
             return EXIT_OK
         finally:
             await workflow.aclose()
+
+
+def _listed_json(report: Any) -> dict[str, Any]:
+    return {
+        "follow": report.follow.label,
+        "error": report.error or None,
+        "books": [
+            {
+                "title": item.entry.meta.title,
+                "series": item.entry.meta.series or None,
+                "position": item.entry.meta.position or None,
+                "asin": item.entry.meta.asin or None,
+                "released": item.entry.released or None,
+                "status": item.status,
+                "book_id": item.book_id,
+            }
+            for item in report.listed
+        ],
+    }
+
+
+async def cmd_follow(args: argparse.Namespace, out: Output) -> int:
+    """Follow an author or a series (`gui.services.following`), list its books, want the
+    picked ones; from then on new releases are added (unless --list-only)."""
+    from gui.services import following as follows
+
+    name = (args.series or args.author).strip()
+    if not name:
+        raise CommandFailed("say whom to follow: `earmark follow AUTHOR` or `--series NAME`")
+    follow = follows.Follow(
+        kind="series" if args.series else "author",
+        name=name,
+        author=args.author.strip() if args.series else "",
+        new_only=not args.list_only,
+        since=follows.today(),
+    )
+    stored = follows.FollowList(config_dir())
+    follow, added = stored.add(follow)
+    catalog = follows.catalog_from_env()
+    try:
+        with open_store() as store:
+            report = await follows.check(
+                follow, catalog, store, owned=await store.run(follows.owned_index, store)
+            )
+            stored.update(report.follow)
+            if report.error:
+                raise CommandFailed(f"the catalogue could not be asked: {report.error}")
+            picked = await follows.pick(store, report.follow, report, args.pick)
+    finally:
+        await catalog.close()
+    out.text(f"{'Following' if added else 'Already following'} {follow.label}"
+             + ("" if follow.new_only else " (listing only)"))  # fmt: skip
+    picked_ids = {book.id for book in picked}
+    for item in report.listed:
+        meta = item.entry.meta
+        where = f"{meta.series} #{meta.position}  " if meta.series and meta.position else ""
+        status = "picked" if item.book_id in picked_ids else item.status
+        out.text(f"  [{status:<6}] {where}{meta.title} ({item.entry.released or '?'}) {meta.asin}")
+    if not report.listed:
+        out.text("  no books found in the catalogue")
+    document = _listed_json(report)
+    document["picked"] = sorted(book.id for book in picked if book.id is not None)
+    out.document(document)
+    return EXIT_OK
+
+
+async def cmd_following(args: argparse.Namespace, out: Output) -> int:
+    from gui.services import following as follows
+
+    stored = follows.FollowList(config_dir())
+    reports = []
+    if args.check:
+        catalog = follows.catalog_from_env()
+        try:
+            with open_store() as store:
+                reports = await follows.check_due(
+                    store, stored, catalog, owned=follows.owned_index(store), force=True
+                )
+        finally:
+            await catalog.close()
+    rows = []
+    for follow in stored.load():
+        report = next((r for r in reports if r.follow.name == follow.name), None)
+        added = [item.entry.meta.title for item in report.added] if report else []
+        line = f"{follow.label}: next check {_when(follow.next_check)}"
+        if follow.last_error:
+            line += f" (last check failed: {follow.last_error})"
+        if added:
+            line += f"; added {', '.join(added)}"
+        out.text(line)
+        rows.append({"kind": follow.kind, "name": follow.name, "author": follow.author or None,
+                     "new_only": follow.new_only, "next_check": follow.next_check,
+                     "last_error": follow.last_error or None, "added": added})  # fmt: skip
+    if not rows:
+        out.text("Not following anyone: `earmark follow AUTHOR` or `--series NAME`.")
+    out.document(rows)
+    return EXIT_OK
+
+
+def _when(moment: float) -> str:
+    import time as _time
+
+    if moment <= _time.time():
+        return "now"
+    return _time.strftime("%Y-%m-%d %H:%M", _time.localtime(moment))
+
+
+async def _check_follows(store: Store, out: Output) -> None:
+    """The follows whose check is due (`gui.services.following`: at most every 15 minutes
+    each, backing off after failures); their new releases join the wanted queue."""
+    from gui.services import following as follows
+
+    stored = follows.FollowList(config_dir())
+    if not stored.path.exists():
+        return
+    catalog = follows.catalog_from_env()
+    try:
+        owned = await store.run(follows.owned_index, store)
+        for report in await follows.check_due(store, stored, catalog, owned=owned):
+            if report.error:
+                out.error(f"{report.follow.label}: {report.error}")
+            for item in report.added:
+                out.text(f"new release of {report.follow.label}: {item.entry.meta.title}")
+    finally:
+        await catalog.close()
+
+
+async def _watch_follows(store: Store, out: Output, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await _check_follows(store, out)
+        except (ValueError, OSError) as exc:  # a broken follows.json: say so, keep running
+            out.error(f"following: {exc}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 60)
 
 
 async def cmd_self_test(args: argparse.Namespace, out: Output) -> int:
@@ -445,6 +600,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], Coroutine[Any, Any, i
     "want": cmd_want,
     "queue": cmd_queue,
     "import": cmd_import,
+    "follow": cmd_follow,
+    "following": cmd_following,
     "run": cmd_run,
     "self-test": cmd_self_test,
 }
