@@ -35,6 +35,7 @@ from gui.library_controller import LibraryController
 from gui.logging_setup import REDACTOR
 from gui.models.connection import Connection
 from gui.models.downloads import DownloadsModel
+from gui.models.following import FollowingModel
 from gui.models.history import HistoryModel
 from gui.models.queue import QueueModel
 from gui.services.downloads import DownloadService
@@ -51,13 +52,14 @@ from gui.services.workflow import (
     want_book,
     workflow_from_settings,
 )
-from gui.settings import SecretStore, Settings, qbt_config, save_settings
+from gui.settings import SecretStore, Settings, config_dir, qbt_config, save_settings
 from gui.store import Book, DownloadRecord, Store
 from gui.views.add_dialog import AddTorrentDialog, options_from_defaults
 from gui.views.book_details import BookDetailsDialog
 from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
+from gui.views.following_view import FollowingView
 from gui.views.history_view import HistoryView
 from gui.views.main_window import LIBRARY_TAB, MainWindow
 from gui.views.queue_view import BookDialog, QueueView
@@ -113,6 +115,9 @@ class AppController(QObject):
                 self.queue_view, self.downloads_view, self.history_view, self.library.view
             )
         self.window = window
+        # Following authors and series (gui.services.following), a page of its own.
+        self.following_model = FollowingModel(store, config_dir(), parent=self)
+        window.add_page(FollowingView(self.following_model, spawn=self._spawn), "Following")
         self.tray = Tray(self._notify_in_window, self)
         self._book_dialogs: dict[int, BookDetailsDialog] = {}
         self._quitting = False

@@ -158,6 +158,10 @@ class MainWindow(QMainWindow):
             self._history = self._replace_tab(HISTORY_TAB, self._history, history, "History")
         self.tabs.setCurrentIndex(current)
 
+    def add_page(self, page: QWidget, title: str) -> None:
+        """A further page after the fixed ones (the Following page)."""
+        self.tabs.addTab(page, title)
+
     def _replace_tab(self, index: int, old: QWidget, new: QWidget, title: str) -> QWidget:
         self.tabs.removeTab(index)
         self.tabs.insertTab(index, new, title)
