@@ -116,7 +116,7 @@ class AppController(QObject):
             )
         self.window = window
         # Following authors and series (gui.services.following), a page of its own.
-        self.following_model = FollowingModel(store, config_dir(), parent=self)
+        self.following_model = FollowingModel(store, config_dir(), parent=self, spawn=self._spawn)
         window.add_page(FollowingView(self.following_model, spawn=self._spawn), "Following")
         self.tray = Tray(self._notify_in_window, self)
         self._book_dialogs: dict[int, BookDetailsDialog] = {}
@@ -150,6 +150,7 @@ class AppController(QObject):
         """Cancel what runs, close sessions and the store; short timeouts, never a hang."""
         self._quitting = True
         self._refresh_timer.stop()
+        self.following_model.stop()
         self._workflow_ready.set()  # the supervisor sees `_quitting` and ends
         await self._stop_workflow()
         for task in list(self._tasks):

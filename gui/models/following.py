@@ -8,11 +8,12 @@ and closed after it, so a page left open holds no connection.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from gui.clients.errors import ClientError
 from gui.services import following as follows
@@ -22,6 +23,10 @@ from gui.store import Store
 __all__ = ["FollowingModel"]
 
 CatalogFactory = Callable[[], Any]
+Spawn = Callable[[Coroutine[Any, Any, Any]], Any]
+#: How often the window looks for follows whose check is due (each follow keeps its own
+#: schedule, at least 15 minutes apart: `gui.services.following.MIN_INTERVAL`).
+SCHEDULE_MS = 60_000
 
 
 class FollowingModel(QObject):
@@ -36,6 +41,9 @@ class FollowingModel(QObject):
         folder: Path,
         catalog_factory: CatalogFactory = follows.catalog_from_env,
         parent: QObject | None = None,
+        *,
+        spawn: Spawn | None = None,
+        schedule_ms: int = SCHEDULE_MS,
     ) -> None:
         super().__init__(parent)
         self.store = store
@@ -43,6 +51,51 @@ class FollowingModel(QObject):
         self.catalog_factory = catalog_factory
         self.follows: list[Follow] = []
         self.reports: dict[tuple[str, str], CheckReport] = {}
+        self._checking = False
+        self._timer: QTimer | None = None
+        self._spawn = spawn
+        if spawn is not None and schedule_ms > 0:
+            # While the window runs, due follows are checked as `earmark run` does.
+            self._timer = QTimer(self)
+            self._timer.timeout.connect(self._tick)
+            self._timer.start(schedule_ms)
+
+    def _tick(self) -> None:
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return  # shutting down: no loop to run a check on
+        if self._spawn is None or loop.is_closed() or not loop.is_running():
+            return
+        self._spawn(self.check_due())
+
+    def stop(self) -> None:
+        """No more scheduled checks (the window is closing)."""
+        if self._timer is not None:
+            self._timer.stop()
+
+    async def check_due(self) -> int:
+        """Check the follows whose time has come; how many were checked."""
+        if self._checking or not self.list.path.exists():
+            return 0
+        self._checking = True
+        catalog = self.catalog_factory()
+        try:
+            owned = await self.store.run(follows.owned_index, self.store)
+            reports = await follows.check_due(self.store, self.list, catalog, owned=owned)
+        except ValueError as exc:  # a broken follows.json
+            self.failed.emit(str(exc))
+            return 0
+        finally:
+            self._checking = False
+            await catalog.close()
+        for report in reports:
+            self.reports[self.key(report.follow)] = report
+            if report.error:
+                self.failed.emit(f"{report.follow.label}: {report.error}")
+        if reports:
+            self.reload()
+        return len(reports)
 
     @staticmethod
     def key(follow: Follow) -> tuple[str, str]:

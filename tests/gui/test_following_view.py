@@ -79,3 +79,43 @@ def test_the_window_has_a_following_page(
         qloop.run_until_complete(app.shutdown())
         app.window.close()
         store.close()
+
+
+def test_the_window_checks_due_follows_by_itself(
+    store: Store, qtbot: QtBot, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    from gui.services.following import Follow, FollowList
+    from tests.integration.test_following import NEW_TITLE, saga_book
+
+    FollowList(tmp_path).add(Follow("series", SAGA, author=AUTHOR, since="2030-01-01"))
+
+    async def scenario() -> None:
+        released = saga_book("B0SAGA0003", NEW_TITLE, "3", "2031-01-01")
+        async with AudibleDouble(books={**catalogue(), "B0SAGA0003": released}) as double:
+            model = FollowingModel(
+                store,
+                tmp_path,
+                lambda: AudibleProvider(audible_url=double.url, audnexus_url=double.url),
+                spawn=asyncio.ensure_future,
+                schedule_ms=20,
+            )
+            ticks: list[int] = []
+            checked = model.check_due
+
+            async def counted() -> int:
+                ticks.append(await checked())
+                return ticks[-1]
+
+            model.check_due = counted  # type: ignore[method-assign]
+            try:
+                await until(lambda: FollowList(tmp_path).load()[0].last_checked > 0, "a check")
+                assert [b.title for b in store.books()] == [NEW_TITLE]  # the new release
+                asked = len(double.received)
+                seen = len(ticks)
+                await until(lambda: len(ticks) >= seen + 3, "three more ticks")
+                assert ticks[-3:] == [0, 0, 0]  # nothing due again for 15 minutes
+                assert len(double.received) == asked  # the catalogue is not asked again
+            finally:
+                model.stop()
+
+    qloop.run_until_complete(scenario())
