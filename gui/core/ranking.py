@@ -411,6 +411,7 @@ def _similarity(t: _Target, text: str) -> float:
     if similarity is None:
         book = prepare(BookKey(text))
         similarity = best_title_similarity(t.book, book)
+        similarity = min(similarity, _main_only_cap(t.book, book, similarity))
         if similarity < t.policy.min_title_match and t.author_tokens:
             # "Frank Herbert Dune": no separator, so the author may be inside the title.
             rest = " ".join(w for w in book.full.text.split() if w not in t.author_tokens)
@@ -418,6 +419,34 @@ def _similarity(t: _Target, text: str) -> float:
                 similarity = max(similarity, title_similarity(t.book.full, prepare_title(rest)))
         t.memo_similarity[text] = similarity
     return similarity
+
+
+#: What a release title that matches only before its colon can score at most: "Red Rising:
+#: Dark Age" (book 5) for a wanted "Red Rising" (book 1). Below a clean "Red Rising", still
+#: above `min_title_match`: it may be "Series: Title" where the series is named after its
+#: first book, and the position (when known) settles it.
+MAIN_ONLY_CAP = 0.8
+
+
+def _main_only_cap(wanted: PreparedBook, release: PreparedBook, similarity: float) -> float:
+    """`MAIN_ONLY_CAP` when only the main title (before the colon) of one side matches the
+    other, and what follows the colon says something else (not "A Novel", not "Book One
+    of ..."); else no cap. Either side: "Sapiens" wanted, "Sapiens: A Graphic History"
+    released, or the other way round."""
+    if similarity < MAIN_ONLY_CAP:
+        return 1.0
+    for longer, plain in ((release, wanted), (wanted, release)):
+        if longer.main is longer.full or plain.main is not plain.full:
+            continue
+        if longer.descriptive_subtitle:
+            continue
+        whole = max(
+            title_similarity(plain.full, longer.full),
+            title_similarity(plain.full, longer.subtitle),
+        )
+        if whole < similarity:
+            return MAIN_ONLY_CAP
+    return 1.0
 
 
 def _score_title(t: _Target, parsed: ParsedRelease) -> _Part:
