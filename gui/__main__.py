@@ -12,7 +12,19 @@ from collections.abc import Sequence
 #: The CLI's command names, known here without importing the CLI (and with it the network
 #: stack): starting the window should not pay for aiohttp before the first paint.
 CLI_COMMANDS = frozenset(
-    {"doctor", "add", "list", "search", "want", "queue", "import", "run", "self-test"}
+    {
+        "doctor",
+        "add",
+        "list",
+        "search",
+        "want",
+        "queue",
+        "import",
+        "run",
+        "self-test",
+        "follow",
+        "following",
+    }
 )
 
 

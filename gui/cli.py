@@ -53,6 +53,29 @@ LIST_FIELDS = (
 )
 
 
+def _isbn(text: str) -> str:
+    """argparse type: a bad ISBN is bad usage (exit 2), said plainly."""
+    from gui.core.matching import canonical_isbn, isbn_problem
+
+    if not text:
+        return ""  # argparse runs the default ("") through the type too
+    problem = isbn_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return canonical_isbn(text)
+
+
+def _asin(text: str) -> str:
+    from gui.core.matching import asin_problem
+
+    if not text:
+        return ""
+    problem = asin_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text.strip().upper()
+
+
 class CommandFailed(Exception):
     """A failure the command explains on stderr (exit 1)."""
 
@@ -119,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     want.add_argument("--narrator", default="")
     want.add_argument("--series", default="")
     want.add_argument("--position", default="", help="position in the series")
+    want.add_argument("--isbn", type=_isbn, default="", help="ISBN-10 or -13 of the edition")
+    want.add_argument("--asin", type=_asin, default="", help="Audible ASIN of the edition")
     commands.add_parser("queue", parents=[common], help="the wanted queue and each book's state")
     imp = commands.add_parser(
         "import",
@@ -126,6 +151,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="import a completed download into the library (copy, tag, ABS scan)",
     )
     imp.add_argument("hash", metavar="HASH", help="the torrent's info-hash")
+    which = imp.add_mutually_exclusive_group()
+    which.add_argument(
+        "--book", type=int, metavar="ID", help="the wanted book this download is (see `queue`)"
+    )
+    which.add_argument(
+        "--as-new", action="store_true", help="a book of its own, not one on the wanted queue"
+    )
+    follow = commands.add_parser(
+        "follow", parents=[common], help="follow an author or a series: list, pick, new releases"
+    )
+    follow.add_argument("author", metavar="AUTHOR", nargs="?", default="", help="the author")
+    follow.add_argument("--series", default="", help="follow this series instead")
+    follow.add_argument(
+        "--pick", action="append", default=[], metavar="ASIN",
+        help="want this listed book now (repeatable; 'all' for every one not owned)",
+    )  # fmt: skip
+    follow.add_argument(
+        "--list-only", action="store_true",
+        help="never add by itself (the default adds books released from now on)",
+    )  # fmt: skip
+    following = commands.add_parser(
+        "following", parents=[common], help="the follows; --check looks for new releases now"
+    )
+    following.add_argument("--check", action="store_true", help="check every follow now")
     run = commands.add_parser(
         "run", parents=[common], help="the acquisition loop (until Ctrl+C or SIGTERM)"
     )
@@ -257,6 +306,8 @@ async def cmd_want(args: argparse.Namespace, out: Output) -> int:
             narrator=args.narrator,
             series=args.series,
             position=args.position,
+            isbn=args.isbn,
+            asin=args.asin,
         )
     verb = "Wanted" if added else "Already on the queue"
     out.text(f"{verb}: #{book.id} {book.title} by {book.author} ({book.state})")
@@ -281,9 +332,10 @@ async def cmd_queue(args: argparse.Namespace, out: Output) -> int:
 
 
 async def cmd_import(args: argparse.Namespace, out: Output) -> int:
-    """Import the download HASH: the book linked to it, else a loose book named after the
-    torrent. A linked book waiting for its import goes through the workflow's import step
-    (`in_library`, or back to `downloaded` / to `failed` with the reason)."""
+    """Import the download HASH: the book linked to it, else the wanted book it matches
+    (`gui.services.adopting`; `--book ID` says which, `--as-new` none), else a loose book
+    named after the torrent. A linked book waiting for its import goes through the
+    workflow's import step (`in_library`, or back to `downloaded` / to `failed`)."""
     from gui.core.ranking import RankingPolicy
     from gui.services.importing import IMPORT_ERRORS, Importer
     from gui.services.library import abs_factory
@@ -306,6 +358,25 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
             (b for b in store.books() if (b.torrent_hash or "").lower() == torrent_hash), None
         )
         async with QBittorrentClient(qbt_config(settings, secrets)) as client:
+            if (book is None or args.book is not None) and not args.as_new:
+                # A download Earmark did not grab: the wanted book it is, if any.
+                from gui.services.adopting import adopt
+
+                try:
+                    book = (
+                        await adopt(
+                            store,
+                            torrent_hash,
+                            qbt=client,
+                            options=importer.options,
+                            book_id=args.book,
+                        )
+                        or book
+                    )
+                except IMPORT_ERRORS as exc:
+                    raise CommandFailed(str(exc)) from exc
+                if book is not None:
+                    out.text(f"This is the wanted book #{book.id}: {book.title} by {book.author}")
             if book is not None and book.state in ("downloaded", "importing"):
                 workflow = Workflow(
                     store,
@@ -381,6 +452,7 @@ async def _run_loop(args: argparse.Namespace, out: Output, settings: Settings) -
         workflow.listeners.append(show)
         try:
             if args.once:
+                await _check_follows(store, out)
                 report = await workflow.run_once()
                 for error in report.errors:
                     out.error(error)
@@ -400,9 +472,11 @@ async def _run_loop(args: argparse.Namespace, out: Output, settings: Settings) -
                 except (NotImplementedError, RuntimeError):  # Windows: Ctrl+C raises
                     pass
             out.text("Earmark is running; Ctrl+C stops it.")
+            watcher = asyncio.create_task(_watch_follows(store, out, stop))
             try:
                 await workflow.run_forever(stop)
             finally:
+                watcher.cancel()
                 for signum in handled:
                     loop.remove_signal_handler(signum)
             out.text("Stopped.")
@@ -411,6 +485,141 @@ async def _run_loop(args: argparse.Namespace, out: Output, settings: Settings) -
             return EXIT_OK
         finally:
             await workflow.aclose()
+
+
+def _listed_json(report: Any) -> dict[str, Any]:
+    return {
+        "follow": report.follow.label,
+        "error": report.error or None,
+        "books": [
+            {
+                "title": item.entry.meta.title,
+                "series": item.entry.meta.series or None,
+                "position": item.entry.meta.position or None,
+                "asin": item.entry.meta.asin or None,
+                "released": item.entry.released or None,
+                "status": item.status,
+                "book_id": item.book_id,
+            }
+            for item in report.listed
+        ],
+    }
+
+
+async def cmd_follow(args: argparse.Namespace, out: Output) -> int:
+    """Follow an author or a series (`gui.services.following`), list its books, want the
+    picked ones; from then on new releases are added (unless --list-only)."""
+    from gui.services import following as follows
+
+    name = (args.series or args.author).strip()
+    if not name:
+        raise CommandFailed("say whom to follow: `earmark follow AUTHOR` or `--series NAME`")
+    follow = follows.Follow(
+        kind="series" if args.series else "author",
+        name=name,
+        author=args.author.strip() if args.series else "",
+        new_only=not args.list_only,
+        since=follows.today(),
+    )
+    stored = follows.FollowList(config_dir())
+    follow, added = stored.add(follow)
+    catalog = follows.catalog_from_env()
+    try:
+        with open_store() as store:
+            report = await follows.check(
+                follow, catalog, store, owned=await store.run(follows.owned_index, store)
+            )
+            stored.update(report.follow)
+            if report.error:
+                raise CommandFailed(f"the catalogue could not be asked: {report.error}")
+            picked = await follows.pick(store, report.follow, report, args.pick)
+    finally:
+        await catalog.close()
+    out.text(f"{'Following' if added else 'Already following'} {follow.label}"
+             + ("" if follow.new_only else " (listing only)"))  # fmt: skip
+    picked_ids = {book.id for book in picked}
+    for item in report.listed:
+        meta = item.entry.meta
+        where = f"{meta.series} #{meta.position}  " if meta.series and meta.position else ""
+        status = "picked" if item.book_id in picked_ids else item.status
+        out.text(f"  [{status:<6}] {where}{meta.title} ({item.entry.released or '?'}) {meta.asin}")
+    if not report.listed:
+        out.text("  no books found in the catalogue")
+    document = _listed_json(report)
+    document["picked"] = sorted(book.id for book in picked if book.id is not None)
+    out.document(document)
+    return EXIT_OK
+
+
+async def cmd_following(args: argparse.Namespace, out: Output) -> int:
+    from gui.services import following as follows
+
+    stored = follows.FollowList(config_dir())
+    reports = []
+    if args.check:
+        catalog = follows.catalog_from_env()
+        try:
+            with open_store() as store:
+                reports = await follows.check_due(
+                    store, stored, catalog, owned=follows.owned_index(store), force=True
+                )
+        finally:
+            await catalog.close()
+    rows = []
+    for follow in stored.load():
+        report = next((r for r in reports if r.follow.name == follow.name), None)
+        added = [item.entry.meta.title for item in report.added] if report else []
+        line = f"{follow.label}: next check {_when(follow.next_check)}"
+        if follow.last_error:
+            line += f" (last check failed: {follow.last_error})"
+        if added:
+            line += f"; added {', '.join(added)}"
+        out.text(line)
+        rows.append({"kind": follow.kind, "name": follow.name, "author": follow.author or None,
+                     "new_only": follow.new_only, "next_check": follow.next_check,
+                     "last_error": follow.last_error or None, "added": added})  # fmt: skip
+    if not rows:
+        out.text("Not following anyone: `earmark follow AUTHOR` or `--series NAME`.")
+    out.document(rows)
+    return EXIT_OK
+
+
+def _when(moment: float) -> str:
+    import time as _time
+
+    if moment <= _time.time():
+        return "now"
+    return _time.strftime("%Y-%m-%d %H:%M", _time.localtime(moment))
+
+
+async def _check_follows(store: Store, out: Output) -> None:
+    """The follows whose check is due (`gui.services.following`: at most every 15 minutes
+    each, backing off after failures); their new releases join the wanted queue."""
+    from gui.services import following as follows
+
+    stored = follows.FollowList(config_dir())
+    if not stored.path.exists():
+        return
+    catalog = follows.catalog_from_env()
+    try:
+        owned = await store.run(follows.owned_index, store)
+        for report in await follows.check_due(store, stored, catalog, owned=owned):
+            if report.error:
+                out.error(f"{report.follow.label}: {report.error}")
+            for item in report.added:
+                out.text(f"new release of {report.follow.label}: {item.entry.meta.title}")
+    finally:
+        await catalog.close()
+
+
+async def _watch_follows(store: Store, out: Output, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await _check_follows(store, out)
+        except (ValueError, OSError) as exc:  # a broken follows.json: say so, keep running
+            out.error(f"following: {exc}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 60)
 
 
 async def cmd_self_test(args: argparse.Namespace, out: Output) -> int:
@@ -430,6 +639,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], Coroutine[Any, Any, i
     "want": cmd_want,
     "queue": cmd_queue,
     "import": cmd_import,
+    "follow": cmd_follow,
+    "following": cmd_following,
     "run": cmd_run,
     "self-test": cmd_self_test,
 }

@@ -38,6 +38,7 @@ from gui.library_controller import LibraryController
 from gui.loop_lock import LoopLock, LoopLockHeld
 from gui.models.connection import Connection
 from gui.models.downloads import DownloadsModel
+from gui.models.following import FollowingModel
 from gui.models.history import HistoryModel
 from gui.models.queue import QueueModel
 from gui.services.downloads import DownloadService, global_speeds
@@ -67,6 +68,7 @@ from gui.settings import (
     SecretStoreUnavailable,
     Settings,
     SettingsError,
+    config_dir,
     load_settings,
     missing_secrets,
     qbt_config,
@@ -79,6 +81,7 @@ from gui.views.confirm import ask
 from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
+from gui.views.following_view import FollowingView
 from gui.views.history_view import HistoryView
 from gui.views.layout_state import WindowLayout, offer_column_menu
 from gui.views.main_window import DOWNLOADS_TAB, LIBRARY_TAB, WANTED_TAB, MainWindow
@@ -154,6 +157,9 @@ class AppController(QObject):
         self.layout_state = WindowLayout(Path(store.path).parent)
         for table in (self.queue_view.table, self.library.view.table, self.history_view.table):
             offer_column_menu(table)
+        # Following authors and series (gui.services.following), a page of its own.
+        self.following_model = FollowingModel(store, config_dir(), parent=self, spawn=self._spawn)
+        window.add_page(FollowingView(self.following_model, spawn=self._spawn), "Following")
         self.tray = Tray(self._notify_in_window, self)
         self._book_dialogs: dict[int, BookDetailsDialog] = {}
         self.secret_prompt: SecretPrompt | None = None
@@ -277,6 +283,7 @@ class AppController(QObject):
         self._quitting = True
         self._refresh_timer.stop()
         self.properties.stop()
+        self.following_model.stop()
         self._workflow_ready.set()  # the supervisor sees `_quitting` and ends
         await self._stop_workflow()
         if self._loop_lock is not None:

@@ -77,6 +77,7 @@ __all__ = [
     "AudibleProvider",
     "BookQuery",
     "Candidate",
+    "CatalogEntry",
     "Enhancement",
     "GoogleBooksProvider",
     "MetadataProvider",
@@ -127,6 +128,15 @@ class Candidate:
     cover_url: str = ""
     #: The provider's own id (ASIN, Open Library work key, Google volume id).
     provider_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """A book as a catalogue lists it for an author or a series, with its release date
+    ("YYYY-MM-DD", "" when unknown): a new release is told apart by it."""
+
+    meta: BookMetadata
+    released: str
 
 
 @runtime_checkable
@@ -430,6 +440,40 @@ class AudibleProvider(_JsonProvider):
                 raise error
         candidates.sort(key=lambda c: -c.confidence)
         return candidates
+
+    async def catalog(
+        self, *, author: str = "", keywords: str = "", max_results: int = 50
+    ) -> list[CatalogEntry]:
+        """An author's (or a series') books in the catalogue, newest first, with their
+        release dates: what following an author or a series lists.
+
+        ``GET /1.0/catalog/products?author=|keywords=&products_sort_by=-ReleaseDate``
+        (audible.readthedocs.io, External Audible API: ``keywords`` and the
+        ``-ReleaseDate`` order are documented parameters of this endpoint)."""
+        if not author.strip() and not keywords.strip():
+            raise ValueError("the catalogue is asked for an author or keywords")
+        params = {
+            "num_results": str(max_results),
+            "products_sort_by": "-ReleaseDate",
+            "response_groups": CATALOG_RESPONSE_GROUPS,
+        }
+        if author.strip():
+            params["author"] = author.strip()
+        if keywords.strip():
+            params["keywords"] = keywords.strip()
+        data = await self._get_json(
+            self.audible_url / "1.0" / "catalog" / "products",
+            params,
+            endpoint="/1.0/catalog/products",
+        )
+        products = data.get("products") if isinstance(data, dict) else None
+        entries: list[CatalogEntry] = []
+        for product in products if isinstance(products, list) else []:
+            if isinstance(product, dict) and product.get("asin") and product.get("title"):
+                meta, _ = _from_catalog(product)
+                released = str(product.get("release_date") or product.get("issue_date") or "")
+                entries.append(CatalogEntry(meta, released[:10]))
+        return entries
 
     async def _audnexus(self, asin: str) -> dict[str, Any] | None:
         data = await self._get_json(

@@ -2,11 +2,19 @@
 
 Metadata from Audible, Audiobookshelf and indexer release titles spell the same book in
 different ways ("J.R.R. Tolkien" / "Tolkien, J. R. R.", "The Hobbit (Unabridged)" /
-"Hobbit"), so everything is compared in a normalised form. Identifiers win over text when
-both sides have them: a shared ASIN or ISBN settles it, two different ASINs are two
-different editions. Without identifiers the score mixes title similarity (token overlap
-plus character bigrams, so "Colour"/"Color" still match while "Dune"/"Dune Messiah" do
-not) with author overlap, and a differing series position always means a different book.
+"Hobbit, The", "Slaughterhouse 5" / "Slaughterhouse-Five", "Enders Game" / "Ender's
+Game"), so everything is compared in a normalised form. Identifiers win over text when
+both sides have them: a shared ASIN, ISBN or Open Library work id (or one of the other
+editions' identifiers a source listed, `BookKey.also`) settles it, two different ASINs are
+two different editions. Without identifiers the score mixes title similarity (token
+overlap plus character bigrams, so "Colour"/"Color" still match while "Dune"/"Dune
+Messiah" do not) with author overlap, and a differing series position always means a
+different book.
+
+Full titles are compared first. A subtitle is dropped only when it merely describes the
+book ("A Novel", "Book One of the Dune Chronicles") or something else agrees (series
+position, running time): "Red Rising: Dark Age" is another book than "Red Rising". Near
+the threshold the text alone never decides (`judge` answers "unsure").
 
 Pure functions: no I/O, no Qt. Normalisers are cached because a search repeats the same
 author names hundreds of times.
@@ -18,18 +26,26 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 __all__ = [
+    "UNSURE_MARGIN",
     "BookKey",
     "PreparedBook",
     "PreparedTitle",
+    "Verdict",
+    "asin_problem",
     "best_title_similarity",
+    "book_title_similarity",
     "canonical_asin",
     "canonical_isbn",
     "canonical_position",
     "clear_caches",
+    "durations_agree",
     "fold",
     "is_same_book",
+    "isbn_problem",
+    "judge",
     "match_prepared",
     "match_score",
     "name_similarity",
@@ -56,6 +72,14 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ROMAN = re.compile(r"(x{0,3})(ix|iv|v?i{0,3})")
 _NAME_SPLIT = re.compile(r"\s*(?:;|&|\s\band\b\s)\s*", re.IGNORECASE)
 _ISBN10 = re.compile(r"\d{9}[\dX]")
+# "Ender's Game" is "Enders Game": an apostrophe joins, never splits, a word.
+_APOSTROPHES = re.compile(r"['’ʼ‘`´]")
+# "20,000 Leagues": a thousands separator is part of the number.
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+# "Hobbit, The" (library sort order) is "The Hobbit"; also before a subtitle or edition.
+_TRAILING_ARTICLE = re.compile(
+    r",\s*(?:the|a|an|le|la|les|der|die|das|el|los)\s*(?=$|[:(\[])", re.IGNORECASE
+)
 
 _ARTICLES = frozenset({"the", "a", "an", "le", "la", "les", "l", "der", "die", "das", "el", "los"})
 _NOISE = frozenset({"unabridged", "abridged", "audiobook", "audiobooks"})
@@ -65,6 +89,16 @@ _NUMBER_WORDS = (
     "fifteen sixteen seventeen eighteen nineteen twenty"
 )
 _WORD_NUMBERS = {word: str(value) for value, word in enumerate(_NUMBER_WORDS.split(" "))}
+_SMALL_NUMBERS = {word: int(value) for word, value in _WORD_NUMBERS.items()}
+_TENS = {
+    word: 10 * value
+    for value, word in enumerate(
+        ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), 2
+    )
+}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+#: Abbreviations spelt out, so "Dr. Sleep" is "Doctor Sleep".
+_ABBREVIATIONS = {"dr": "doctor", "mr": "mister", "st": "saint", "vs": "versus"}
 _ROMAN_VALUES = {"i": 1, "v": 5, "x": 10}
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md"})
 _SERIES_WORD = "book"  # the one spelling every series marker is normalised to
@@ -163,14 +197,91 @@ def _normalise_markers(tokens: list[str]) -> list[str]:
     return out
 
 
+def _small_number(tokens: list[str], i: int) -> tuple[int, int] | None:
+    """(value, next index) of "eighty-four", "twelve", "forty" at ``tokens[i]``: 0-99."""
+    token = tokens[i]
+    tens = _TENS.get(token)
+    if tens is not None:
+        unit = _SMALL_NUMBERS.get(tokens[i + 1]) if i + 1 < len(tokens) else None
+        if unit is not None and 0 < unit < 10:
+            return tens + unit, i + 2
+        return tens, i + 1
+    value = _SMALL_NUMBERS.get(token)
+    return (value, i + 1) if value is not None else None
+
+
+def _number_run(tokens: list[str], i: int) -> tuple[list[str], int] | None:
+    """Number words from ``tokens[i]`` as digits: "nineteen eighty four" -> ["1984"].
+
+    Cardinals add up ("two hundred and one" -> 201); two-digit groups side by side are
+    read as a year ("nineteen eighty four", "twenty twenty"); other runs of single
+    numbers stay apart ("one two three" -> 1 2 3).
+    """
+    first = _small_number(tokens, i)
+    if first is None:
+        return None
+    groups: list[int] = [first[0]]
+    j = first[1]
+    total, current, scaled = 0, first[0], False
+    while j < len(tokens):
+        scale = _SCALES.get(tokens[j])
+        if scale is not None:
+            scaled = True
+            if scale == 100:
+                current = (current or 1) * 100
+            else:
+                total += (current or 1) * scale
+                current = 0
+            j += 1
+            if j + 1 < len(tokens) and tokens[j] == "and" and _small_number(tokens, j + 1):
+                j += 1  # "one hundred and one"
+            continue
+        small = _small_number(tokens, j)
+        if small is None:
+            break
+        if scaled:
+            current += small[0]
+        else:
+            groups.append(small[0])
+        j = small[1]
+    if scaled:
+        return [str(total + current)], j
+    if len(groups) > 1 and all(g >= 10 for g in groups):
+        return ["".join(str(g) for g in groups)], j
+    return [str(g) for g in groups], j
+
+
+def _numbers_to_digits(tokens: list[str]) -> list[str]:
+    """ "Slaughterhouse Five" and "Slaughterhouse 5" are one title; so are "1984" and
+    "Nineteen Eighty-Four". Digits are the one spelling every number is written in."""
+    if not any(t in _SMALL_NUMBERS or t in _TENS for t in tokens):
+        return [_ABBREVIATIONS.get(t, t) for t in tokens]
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        run = _number_run(tokens, i)
+        if run is None:
+            out.append(_ABBREVIATIONS.get(tokens[i], tokens[i]))
+            i += 1
+        else:
+            out += run[0]
+            i = run[1]
+    return out
+
+
 @lru_cache(maxsize=8192)
 def normalize_title(text: str) -> str:
     """The comparable form of a title: folded, no punctuation, no edition noise.
 
-    Series markers become "book N" so "Vol. 1" and "Book One" agree. The subtitle is
-    kept (its colon is dropped); use ``split_subtitle`` first to compare it separately.
+    Series markers become "book N" so "Vol. 1" and "Book One" agree; number words become
+    digits ("Slaughterhouse-Five" = "Slaughterhouse 5"); apostrophes join ("Ender's" =
+    "Enders"); a trailing article goes like a leading one ("Hobbit, The" = "The Hobbit").
+    The subtitle is kept (its colon is dropped); use ``split_subtitle`` to compare it apart.
     """
-    tokens = [t for t in _words(text) if t not in _NOISE]
+    if "," in text:
+        text = _THOUSANDS.sub("", _TRAILING_ARTICLE.sub("", text))
+    text = _APOSTROPHES.sub("", text)
+    tokens = _numbers_to_digits([t for t in _words(text) if t not in _NOISE])
     while len(tokens) > 2 and tokens[-2:] == ["a", "novel"]:
         del tokens[-2:]
     tokens = _normalise_markers(tokens)
@@ -306,6 +417,27 @@ def canonical_isbn(text: str) -> str:
     return digits
 
 
+_ASIN_SHAPE = re.compile(r"[A-Z0-9]{10}")
+
+
+def isbn_problem(text: str) -> str | None:
+    """Why ``text`` is not an ISBN (10 or 13 digits, hyphens and spaces allowed), or None."""
+    digits = canonical_isbn(text)
+    if not text.strip():
+        return "an ISBN is needed"
+    if not (digits.isdigit() and len(digits) == 13):
+        return f"'{text.strip()}' is not an ISBN (10 or 13 digits)"
+    return None
+
+
+def asin_problem(text: str) -> str | None:
+    """Why ``text`` is not an Audible ASIN (10 letters and digits), or None."""
+    cleaned = text.strip().upper()
+    if not _ASIN_SHAPE.fullmatch(cleaned):
+        return f"'{text.strip()}' is not an ASIN (10 letters and digits)"
+    return None
+
+
 # --- titles --------------------------------------------------------------------------------
 
 
@@ -383,6 +515,13 @@ class BookKey:
     asin: str = ""
     isbn: str = ""
     position: str = ""
+    #: Open Library work id ("OL45883W"): every edition and translation of one work.
+    work_id: str = ""
+    #: Other identifiers of the same work: ISBNs and ASINs of its other editions, which
+    #: is how "Sorcerer's Stone" and "Philosopher's Stone" are known to be one book.
+    also: tuple[str, ...] = ()
+    #: Running time in seconds, 0 when unknown.
+    duration: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +536,59 @@ class PreparedBook:
     asin: str
     isbn: str
     position: str
+    #: Every identifier, prefixed by kind ("isbn:978...", "asin:B0...", "work:OL45883W").
+    ids: frozenset[str] = frozenset()
+    duration: float = 0.0
+    #: Whether the subtitle only describes the book ("A Novel", "Book One of the Dune
+    #: Chronicles", "Or There and Back Again") rather than naming a work of its own.
+    descriptive_subtitle: bool = False
+
+
+#: Subtitles made of these words (besides articles, "of", a series marker and names of
+#: series) say what the book is, not which one: "Dune: A Novel", "Dune: Book One".
+_DESCRIPTIVE_WORDS = frozenset(
+    {"novel", "novella", "novels", "memoir", "thriller", "mystery", "romance", "story",
+     "stories", "tale", "tales", "unabridged", "edition", "classic", "classics", "book",
+     "series", "saga", "trilogy", "chronicles", "cycle", "sequence", "collection"}
+)  # fmt: skip
+_ORDINALS = frozenset(
+    {"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+     "tenth", "final", "last", "1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th"}
+)  # fmt: skip
+_WORK_ID = re.compile(r"OL\d+W", re.IGNORECASE)
+
+
+def _is_descriptive(subtitle: str, prepared: PreparedTitle) -> bool:
+    """ "Book One of the Dune Chronicles", "A Novel", "Or, There and Back Again": True;
+    "Dark Age", "A Graphic History", "The Empire Strikes Back": False."""
+    if not subtitle:
+        return False
+    tokens = normalize_title(subtitle).split()
+    if tokens and tokens[0] == "or":
+        return True  # an alternative title of the same book
+    if prepared.position:
+        return True  # "Book 1 of the Expanse": where the book stands, not another book
+    if any(t in _ORDINALS and n in _MARKERS for t, n in pairwise(tokens)):
+        return True  # "Being the First Part of The Lord of the Rings"
+    words = [t for t in tokens if t not in _ARTICLES and t not in ("of", "and")]
+    return bool(words) and words[-1] in _DESCRIPTIVE_WORDS
+
+
+def _identifiers(key: BookKey) -> frozenset[str]:
+    ids: set[str] = set()
+    for raw in (key.asin, key.isbn, key.work_id, *key.also):
+        text = raw.strip()
+        if not text:
+            continue
+        if _WORK_ID.fullmatch(text):
+            ids.add("work:" + text.upper())
+            continue
+        isbn = canonical_isbn(text)
+        if isbn.isdigit() and len(isbn) == 13:
+            ids.add("isbn:" + isbn)
+        elif len(asin := canonical_asin(text)) == 10:
+            ids.add("asin:" + asin)
+    return frozenset(ids)
 
 
 def prepare(key: BookKey) -> PreparedBook:
@@ -414,11 +606,19 @@ def prepare(key: BookKey) -> PreparedBook:
         asin=canonical_asin(key.asin),
         isbn=canonical_isbn(key.isbn),
         position=position,
+        ids=_identifiers(key),
+        duration=max(0.0, key.duration),
+        descriptive_subtitle=_is_descriptive(subtitle, after),
     )
 
 
 def best_title_similarity(a: PreparedBook, b: PreparedBook) -> float:
-    """Title similarity tolerant of a subtitle, or a series name before a colon, on either side."""
+    """Title similarity tolerant of a subtitle, or a series name before a colon, on either side.
+
+    Lenient on purpose: a release title's "Series: Title" is a guess of the parser, and the
+    ranking weighs this with everything else. Whether two *books* are one uses the stricter
+    `book_title_similarity`.
+    """
     best = title_similarity(a.full, b.full)
     if best < 1.0 and (a.main is not a.full or b.main is not b.full):
         for x in _variants(a):
@@ -434,14 +634,57 @@ def _variants(book: PreparedBook) -> tuple[PreparedTitle, ...]:
     return book.full, book.main, book.subtitle
 
 
-def match_prepared(a: PreparedBook, b: PreparedBook) -> float:
-    if a.asin and a.asin == b.asin:
-        return 1.0
-    if a.isbn and a.isbn == b.isbn:
-        return 1.0
-    if a.asin and b.asin:
-        return 0.0  # two editions (or two books) with their own Audible ids
-    score = best_title_similarity(a, b)
+#: Running times within this fraction of each other are one recording's (ABS and Audible
+#: round differently; a publisher's intro or outro adds a minute or two).
+DURATION_TOLERANCE = 0.05
+
+
+def durations_agree(a: float, b: float, tolerance: float = DURATION_TOLERANCE) -> bool | None:
+    """True within the tolerance, False beyond it, None when either is unknown."""
+    if a <= 0 or b <= 0:
+        return None
+    return abs(a - b) <= tolerance * max(a, b)
+
+
+def _main_title_allowed(a: PreparedBook, b: PreparedBook) -> bool:
+    """Whether "Title: Subtitle" may be compared as plain "Title" with the other book.
+
+    "Red Rising: Dark Age" is not "Red Rising", nor "Sapiens: A Graphic History"
+    "Sapiens": a subtitle can name a work of its own. The main title alone decides only
+    when the subtitle just describes the book, or when something besides the text agrees:
+    the series position on both sides, or the running time.
+    """
+    if a.descriptive_subtitle or b.descriptive_subtitle:
+        return True
+    if a.position and a.position == b.position:
+        return True
+    return bool(durations_agree(a.duration, b.duration))
+
+
+def book_title_similarity(a: PreparedBook, b: PreparedBook) -> float:
+    """Title similarity for "are these one book": full titles first, parts only with care.
+
+    A series name before the colon may be dropped ("Mistborn: The Final Empire" is "The
+    Final Empire"); a subtitle after it only by `_main_title_allowed`.
+    """
+    best = title_similarity(a.full, b.full)
+    if best >= 1.0 or (a.main is a.full and b.main is b.full):
+        return best
+    # "Series: Title" on one side, "Title" (or the same "Series: Title" split apart) on
+    # the other: the part after the colon is the title.
+    if a.subtitle.tokens:
+        best = max(best, title_similarity(a.subtitle, b.full))
+        if b.subtitle.tokens:
+            best = max(best, title_similarity(a.subtitle, b.subtitle))
+    if b.subtitle.tokens:
+        best = max(best, title_similarity(a.full, b.subtitle))
+    if _main_title_allowed(a, b):
+        best = max(best, title_similarity(a.main, b.main))
+    return best
+
+
+def _text_score(a: PreparedBook, b: PreparedBook) -> float:
+    score = book_title_similarity(a, b)
     authors = names_overlap(a.authors, b.authors)
     if authors is not None:
         score = TITLE_WEIGHT * score + (1 - TITLE_WEIGHT) * authors
@@ -450,13 +693,80 @@ def match_prepared(a: PreparedBook, b: PreparedBook) -> float:
     return min(1.0, max(0.0, score))
 
 
+def _only_the_subtitle_differs(a: PreparedBook, b: PreparedBook, threshold: float) -> bool:
+    """ "Sapiens" and "Sapiens: A Brief History of Humankind" (or "...: A Graphic History"):
+    one side's subtitle is all that stands between them, so the text cannot tell."""
+    if (a.main is a.full) == (b.main is b.full):
+        return False  # both with a subtitle (compared in full), or neither
+    if a.position and b.position and a.position != b.position:
+        return False
+    authors = names_overlap(a.authors, b.authors)
+    title = title_similarity(a.main, b.main)
+    score = title if authors is None else TITLE_WEIGHT * title + (1 - TITLE_WEIGHT) * authors
+    return score >= threshold
+
+
+def match_prepared(a: PreparedBook, b: PreparedBook) -> float:
+    """How likely two prepared books are one, in [0, 1]; identifiers decide first."""
+    if (a.ids and not a.ids.isdisjoint(b.ids)) or (a.isbn and a.isbn == b.isbn):
+        return 1.0  # one edition's ASIN or ISBN, or one Open Library work
+    if a.asin and b.asin:
+        return 0.0  # two editions (or two books) with their own Audible ids
+    return _text_score(a, b)
+
+
 def match_score(a: BookKey, b: BookKey) -> float:
     """How likely two descriptions are one book, in [0, 1]; identifiers decide first."""
     return match_prepared(prepare(a), prepare(b))
 
 
+#: Text scores this close to the threshold are never decided by the text alone.
+UNSURE_MARGIN = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether two books are one: True, False, or None when nothing can tell.
+
+    ``reason`` says what decided, for logs and the user ("same ISBN", "titles agree").
+    """
+
+    same: bool | None
+    score: float
+    reason: str
+
+
+def judge(a: PreparedBook, b: PreparedBook, threshold: float = 0.85) -> Verdict:
+    """Identifiers decide; then the text, except near the threshold, where only an
+    agreeing (or clashing) running time or series position does. "Harry Potter and the
+    Sorcerer's Stone" and "...Philosopher's Stone" score 0.85 to each other: the same work
+    to one reader, a spelling accident to another. Without a shared identifier it is
+    "unsure", never a coin toss on the third decimal."""
+    if (a.ids and not a.ids.isdisjoint(b.ids)) or (a.isbn and a.isbn == b.isbn):
+        return Verdict(True, 1.0, "same identifier")
+    if a.asin and b.asin:
+        return Verdict(False, 0.0, "different Audible editions")
+    score = _text_score(a, b)
+    if score >= threshold + UNSURE_MARGIN:
+        return Verdict(True, score, "titles and authors agree")
+    if score < threshold - UNSURE_MARGIN:
+        if durations_agree(a.duration, b.duration) is False:
+            return Verdict(False, score, "titles differ and so do running times")
+        if _only_the_subtitle_differs(a, b, threshold):
+            return Verdict(None, score, "same main title; the subtitle may name another work")
+        return Verdict(False, score, "titles or authors differ")
+    duration = durations_agree(a.duration, b.duration)
+    if duration is not None:
+        reason = "running times agree" if duration else "running times differ"
+        return Verdict(duration, score, reason)
+    if a.position and a.position == b.position and score >= threshold:
+        return Verdict(True, score, "series positions agree")
+    return Verdict(None, score, "close titles, nothing else to tell them apart")
+
+
 def is_same_book(a: BookKey, b: BookKey, threshold: float = 0.85) -> bool:
-    return match_score(a, b) >= threshold
+    """Only a sure yes (`judge`): an unsure pair is not the same book."""
+    return judge(prepare(a), prepare(b), threshold).same is True
 
 
 def clear_caches() -> None:

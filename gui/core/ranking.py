@@ -40,6 +40,7 @@ from gui.core.matching import (
 from gui.core.matching import (
     clear_caches as clear_matching_caches,
 )
+from gui.core.recording import Reason, check_size
 from gui.core.release_title import ParsedRelease, language_code, parse_release_title
 from gui.core.release_title import clear_caches as clear_title_caches
 from gui.core.torrents import magnet_info_hash
@@ -120,6 +121,11 @@ class Wanted:
     isbn: str = ""
     language: str = ""
     preferred_format: str = ""
+    #: Open Library work id, other editions' ISBNs/ASINs, running time (seconds): what
+    #: tells the owned copy apart when titles alone cannot (`gui.core.matching.judge`).
+    work_id: str = ""
+    also: tuple[str, ...] = ()
+    duration: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,13 +216,6 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "protocols": _strings,
     "max_age_days": _optional_number,
 }
-
-
-class Reason(NamedTuple):
-    """One contribution to a score, in words: (+12, "format m4b (preferred #1)")."""
-
-    points: float
-    text: str
 
 
 class Ranked(NamedTuple):
@@ -412,6 +411,7 @@ def _similarity(t: _Target, text: str) -> float:
     if similarity is None:
         book = prepare(BookKey(text))
         similarity = best_title_similarity(t.book, book)
+        similarity = min(similarity, _main_only_cap(t.book, book, similarity))
         if similarity < t.policy.min_title_match and t.author_tokens:
             # "Frank Herbert Dune": no separator, so the author may be inside the title.
             rest = " ".join(w for w in book.full.text.split() if w not in t.author_tokens)
@@ -419,6 +419,34 @@ def _similarity(t: _Target, text: str) -> float:
                 similarity = max(similarity, title_similarity(t.book.full, prepare_title(rest)))
         t.memo_similarity[text] = similarity
     return similarity
+
+
+#: What a release title that matches only before its colon can score at most: "Red Rising:
+#: Dark Age" (book 5) for a wanted "Red Rising" (book 1). Below a clean "Red Rising", still
+#: above `min_title_match`: it may be "Series: Title" where the series is named after its
+#: first book, and the position (when known) settles it.
+MAIN_ONLY_CAP = 0.8
+
+
+def _main_only_cap(wanted: PreparedBook, release: PreparedBook, similarity: float) -> float:
+    """`MAIN_ONLY_CAP` when only the main title (before the colon) of one side matches the
+    other, and what follows the colon says something else (not "A Novel", not "Book One
+    of ..."); else no cap. Either side: "Sapiens" wanted, "Sapiens: A Graphic History"
+    released, or the other way round."""
+    if similarity < MAIN_ONLY_CAP:
+        return 1.0
+    for longer, plain in ((release, wanted), (wanted, release)):
+        if longer.main is longer.full or plain.main is not plain.full:
+            continue
+        if longer.descriptive_subtitle:
+            continue
+        whole = max(
+            title_similarity(plain.full, longer.full),
+            title_similarity(plain.full, longer.subtitle),
+        )
+        if whole < similarity:
+            return MAIN_ONLY_CAP
+    return 1.0
 
 
 def _score_title(t: _Target, parsed: ParsedRelease) -> _Part:
@@ -590,6 +618,12 @@ def _rank_one(t: _Target, release: Release) -> Ranked:
             reasons += part[0]
             score += part[1]
             rejected = rejected or part[2]
+    if t.wanted.duration > 0 and release.size > 0:
+        # The indexer's size against the wanted edition's running time (gui.core.recording).
+        timed = check_size(release.size, t.wanted.duration, parsed.bitrate_kbps)
+        reasons += timed.reasons
+        score += sum(r.points for r in timed.reasons)
+        rejected = rejected or timed.rejected
     if release.protocol == "torrent":
         seeders = _seeders_reason(t, release.seeders)
         reasons += (seeders,)

@@ -7,6 +7,13 @@ ranking decides how much to trust it. The conventions followed are Audiobookshel
 names ("{Narrator}", "[ASIN]", "Vol 1 - "), scene names (dots for spaces) and the usual
 tracker tags in brackets.
 
+Audiobookshelf's folder conventions are read too: a leading year or position segment
+("1945 - Animal Farm", "Vol 1 - 1994 - ...", "0.5 - Title", "6. Title"), never taken for
+an author; a segment is the author only when it reads as people (or one capitalised
+name), so "Heart of Black Ice - Sister of Darkness" is a title and its subtitle.
+tests/fixtures/release_names.json holds real names with other projects' expected fields;
+bench/release_parsing.py prints the accuracy per field.
+
 Tags are *strong* when they cannot be part of a title (m4b, 64kbps, Unabridged) and *weak*
 when they can (a year, "German"): a bare weak tag only counts next to a strong one or in
 brackets, so "The German Girl" keeps its title and "1984" stays a book.
@@ -60,7 +67,8 @@ _UNABRIDGED_WORDS = frozenset({"unabridged", "ungekurzt", "ungekuerzt", "integra
 _ABRIDGED_WORDS = frozenset({"abridged", "gekurzt", "gekuerzt", "condensed"})
 _NOISE = frozenset(
     {"audiobook", "audiobooks", "audio", "horbuch", "hoerbuch", "retail", "vbr", "cbr",
-     "stereo", "mono", "aax", "audible", "chapterized", "chaptered", "mp3cd"}
+     "stereo", "mono", "aax", "audible", "chapterized", "chaptered", "mp3cd", "eac",
+     "lossless", "cdrip", "webrip"}
 )  # fmt: skip
 # Not the audiobook. Weak tags, kept out of the title beside other tags so that it still
 # matches (the policy's must-not words see every word and reject such releases), but a
@@ -89,8 +97,16 @@ _SCENE_SEPARATOR = re.compile(r"(?<![^\W_])(\d+\.\d+)(?![^\W_])|[._]")
 _SPACED_BITRATE = re.compile(r"\b(\d{2,3})\s*(?:kbps|kbit/s|kbits|kbit|kb/s|kb|k)\b", re.IGNORECASE)
 _SEGMENT = re.compile(r"\s+[-–—~|]+\s+|\s*[–—]\s*")
 _SCENE_SEGMENT = re.compile(r"\s*[-–—~|]+\s*")
-_PART_SPLIT = re.compile(r"[+@,;|&]+|/(?!s$)")
-_PART_CHARS = re.compile(r"[+@,;|&/]")
+# "M4B/MP3", "ENG + M4B", "[EAC-FLAC]", "[MP3-256]": several tags in one token.
+_PART_SPLIT = re.compile(r"[+@,;|&-]+|/(?!s$)")
+_PART_CHARS = re.compile(r"[+@,;|&/-]")
+_SIZE = re.compile(r"\d+(?:[.,]\d+)?(?:kb|mb|gb|kib|mib|gib)")
+# "[M4A-256]-V3nom": a release group glued to the closing bracket of a tag.
+_GLUED_GROUP = re.compile(r"(?<=[\])}])-[^\W_][\w.]*")
+# A scene name's file extension: "...by.J.K.Rowling.mobi".
+_EXTENSION = re.compile(
+    r"\.(?:m4b|m4a|mp3|flac|opus|ogg|epub|mobi|azw3|pdf|zip|rar)$", re.IGNORECASE
+)
 _TOKEN_STRIP = ".,;:!?'\"-_*"
 _ASIN = re.compile(r"B0[0-9A-Z]{8}")
 _BITRATE_TOKEN = re.compile(r"(\d{2,3})(?:kbps|kbit/s|kbits|kbit|kb/s|kb|k)")
@@ -197,6 +213,8 @@ def _part_tag(part: str) -> _Tag | None:
     bitrate = _BITRATE_TOKEN.fullmatch(low)
     if bitrate:
         return _BITRATE, bitrate.group(1)
+    if _SIZE.fullmatch(low):
+        return _NOISE_TAG, low  # "{475mb}": the upload's size, never a narrator
     if low.endswith("khz"):
         return _NOISE_TAG, low
     return None
@@ -553,6 +571,8 @@ def _title_with_position(title: str) -> tuple[str, str | None, str | None]:
     if after.lower().startswith("of "):
         series = _strip_edges(after[3:]) or None  # "Book One of the Dune Chronicles"
         after = ""
+    elif before and not after:
+        series = before  # "Foundation, Book 1", "The Expanse Vol. 3": the series' name
     return before or after or title, series, position
 
 
@@ -563,6 +583,19 @@ def _authors(text: str) -> tuple[str, ...]:
 
 _Assigned = tuple[tuple[str, ...], str, _Contributions]
 
+# A leading "1. " / "6. " before the rest of a name: the book's place in a series (ABS).
+_LEADING_NUMBER = re.compile(rf"^(?P<num>{_POSITION_NUMBER})\.\s+(?P<rest>\S.*)$")
+# A leading year before an author ("1996 Stephen King").
+_LEADING_YEAR = re.compile(r"^(?P<year>(?:19|20)\d\d)\s+(?P<rest>[^\W\d_].*)$")
+_YEAR_SEGMENT = re.compile(r"^\(?(?P<year>(?:19|20)\d\d)\)?$")
+# "Revelation Space 01 Revelation Space": series, a zero-padded number, title.
+_INLINE_SERIES = re.compile(r"^(?P<series>\S.*?\D)\s+(?P<num>0\d{1,2})\s+(?P<title>[^\W\d_].*)$")
+# "Adrian Tchaikovsky-Time-#1-Children of Time": author-series-#N-title without spaces.
+_HASH_JOINED = re.compile(
+    rf"^(?P<author>[^-#]+?)-(?P<series>[^-#]+?)-#(?P<num>{_POSITION_NUMBER})-(?P<title>.+)$"
+)
+_TRAILING_NOVEL = re.compile(r"^(?P<title>.+?)[\s:,-]+an?\s+novel$", re.IGNORECASE)
+
 
 def _assigned(
     authors: tuple[str, ...],
@@ -570,60 +603,189 @@ def _assigned(
     series: str | None = None,
     position: str | None = None,
     narrators: tuple[str, ...] = (),
+    year: str | None = None,
 ) -> _Assigned:
     contributions = _contributions(narrators=narrators, series=series, position=position)
-    return authors, _strip_edges(title), contributions
+    if year:
+        contributions += ((_F_YEAR, year),)
+    title = _strip_edges(title)
+    novel = _TRAILING_NOVEL.match(title)
+    if novel:
+        title = _strip_edges(novel.group("title"))  # "Never Flinch A Novel"
+    return authors, title, contributions
+
+
+def _single_name(segment: str, relaxed: bool) -> bool:
+    """ "Tolkien", "Plato": one capitalised word with no digits may be an author's name."""
+    words = segment.split()
+    if len(words) != 1:
+        return False
+    word = fold(words[0]).strip(".'")
+    return (
+        (relaxed or segment[:1].isupper())
+        and word.isalpha()
+        and word not in _NOT_NAME_WORDS
+        and word not in _ARTICLES
+        and word not in AUDIO_FORMATS
+    )
+
+
+def _author_index(segments: tuple[str, ...], relaxed: bool) -> int | None:
+    """Which " - " segment names the author: the first by convention, the last when only it
+    reads as people ("Pride and Prejudice - Jane Austen"), none when no segment could
+    ("Heart of Black Ice - Sister of Darkness": a title and its subtitle)."""
+    if looks_like_names(segments[0], relaxed):
+        return 0
+    if looks_like_names(segments[-1], relaxed):
+        return len(segments) - 1
+    if _single_name(segments[0], relaxed):
+        return 0
+    return None
+
+
+def _lead(segments: list[str]) -> tuple[list[str], str | None, str | None]:
+    """Take a leading year or series position off the segments: "1945 - Animal Farm",
+    "Vol 1 - 1994 - Wizards First Rule", "1. Alastair Reynolds - ...", "1996 Stephen King".
+
+    Audiobookshelf's folder convention ("YEAR - Title", "Vol N - Title") wins over a
+    reversed "1984 - George Orwell", which reads as the year 1984 and a title.
+    """
+    year: str | None = None
+    position: str | None = None
+    while len(segments) > 1:
+        first = segments[0]
+        rest = segments[1:]
+        year_match = _YEAR_SEGMENT.match(first)
+        if year_match and year is None:
+            year = year_match.group("year")
+        elif (found := _pure_position(first)) is not None and position is None:
+            position = found
+        else:
+            break
+        segments = rest
+    if segments:
+        first = segments[0]
+        numbered = _LEADING_NUMBER.match(first)
+        if numbered and position is None and (len(segments) > 1 or numbered.group("rest")):
+            position = canonical_position(numbered.group("num"))
+            first = numbered.group("rest")
+        dated = _LEADING_YEAR.match(first)
+        if dated and year is None and len(segments) > 1:
+            year = dated.group("year")
+            first = dated.group("rest")
+        segments = [first, *segments[1:]]
+    return segments, year, position
+
+
+def _inline_series(segment: str) -> tuple[str, str, str] | None:
+    """(series, position, title) from "Revelation Space 01 Revelation Space"."""
+    if not any(c.isdigit() for c in segment):
+        return None
+    match = _INLINE_SERIES.match(segment)
+    if match is None or fold(match.group("series")) in _ARTICLES:
+        return None
+    return (
+        _strip_edges(match.group("series")),
+        canonical_position(match.group("num")),
+        _strip_edges(match.group("title")),
+    )
+
+
+def _same_text(a: str, b: str) -> bool:
+    return _strip_edges(fold(a)) == _strip_edges(fold(b))
 
 
 @lru_cache(maxsize=4096)
 def _assign(segments: tuple[str, ...], relaxed: bool) -> _Assigned:
-    """Authors, title, series and position from the " - " segments."""
+    """Authors, title, series, position (and a leading year) from the " - " segments."""
+    if len(segments) == 1 and "-#" in segments[0]:
+        joined = _HASH_JOINED.match(segments[0])
+        if joined and looks_like_names(joined.group("author"), relaxed):
+            return _assigned(
+                _authors(joined.group("author")),
+                joined.group("title"),
+                joined.group("series"),
+                canonical_position(joined.group("num")),
+            )
+    parts, year, lead_position = _lead(list(segments))
+    segments = tuple(parts)
     if len(segments) == 1:
         segment = segments[0]
         if " by " in segment.lower():
             by = _BY.match(segment)
             if by and looks_like_names(by.group("author"), relaxed):
                 title, series, position = _title_with_position(by.group("title"))
-                return _assigned(_authors(by.group("author")), title, series, position)
+                return _assigned(
+                    _authors(by.group("author")), title, series, lead_position or position,
+                    year=year,
+                )  # fmt: skip
         title, series, position = _title_with_position(segment)
-        return _assigned((), title, series, position)
-    author_index = 0
-    if not looks_like_names(segments[0], relaxed) and looks_like_names(segments[-1], relaxed):
-        author_index = len(segments) - 1  # "Pride and Prejudice - Jane Austen"
-    authors = _authors(segments[author_index])
+        return _assigned((), title, series, lead_position or position, year=year)
+    author_index = _author_index(segments, relaxed)
+    authors = _authors(segments[author_index]) if author_index is not None else ()
     rest: list[str] = []
-    found_position: str | None = None
+    found_position: str | None = lead_position
     series_index: int | None = None
     for index, segment in enumerate(segments):
         if index == author_index:
             continue
+        if authors and _same_text(segment, segments[author_index or 0]):
+            continue  # "... - The Pagan Lord - Bernard Cornwell": the author again
         position = _pure_position(segment)
         if position is not None:
             found_position = found_position or position
-            if rest and series_index is None:
+            if rest and series_index is None and index < len(segments) - 1:
                 series_index = len(rest) - 1  # "Dune Chronicles - Book 01 - Dune"
             continue
         rest.append(segment)
     if series_index is not None:
         series = rest.pop(series_index)
-        return _assigned(authors, " - ".join(rest) or series, series, found_position)
+        rest = [r for r in rest if not _same_text(r, series)]
+        return _assigned(authors, ": ".join(rest) or series, series, found_position, year=year)
     if len(rest) == 1:
+        inline = _inline_series(rest[0])
+        if inline is not None:
+            name, number, text = inline
+            return _assigned(authors, text, name, found_position or number, year=year)
         title, series_name, position = _title_with_position(rest[0])
-        return _assigned(authors, title, series_name, found_position or position)
+        return _assigned(authors, title, series_name, found_position or position, year=year)
     if not rest:
-        return _assigned(authors, "", position=found_position)
+        return _assigned(authors, "", position=found_position, year=year)
+    series_found: tuple[str, str] | None = None
+    titles: list[str] = []
     for index, segment in enumerate(rest):
+        marked = _marked_position(segment)
+        if (
+            marked is not None
+            and not marked[0]
+            and marked[2]
+            and not fold(marked[2]).startswith("of ")
+        ):
+            # "Vol. 3 Title Here - Subtitle": a position before the title, no series.
+            found_position = found_position or marked[1]
+            titles.append(marked[2])
+            continue
         # A bare trailing number is a position only before the title ("Discworld 01 - ...").
         series_position = _series_and_position(segment, trailing_number=index < len(rest) - 1)
-        if series_position is not None:
-            series_name, position = series_position
-            title = " - ".join(rest[:index] + rest[index + 1 :]) or series_name
-            return _assigned(authors, title, series_name, found_position or position)
-    if len(rest) == 2 and looks_like_names(rest[1], relaxed):
+        if series_position is not None and (series_found is None or not titles):
+            # "Cosmere 1 - Mistborn 1 - The Final Empire": every series before the title
+            # goes; the first one named is kept.
+            series_found = series_found or series_position
+            continue
+        titles.append(segment)
+    if series_found is not None:
+        series_name, position = series_found
+        titles = [t for t in titles if not _same_text(t, series_name)]
+        title = ": ".join(titles) or series_name
+        return _assigned(authors, title, series_name, found_position or position, year=year)
+    if len(titles) == 2 and looks_like_names(titles[1], relaxed):
         # "Stephen King - The Stand - Grover Gardner"
-        return _assigned(authors, rest[0], position=found_position, narrators=split_names(rest[1]))
+        return _assigned(
+            authors, titles[0], position=found_position, narrators=split_names(titles[1]),
+            year=year,
+        )  # fmt: skip
     # "Series - Title" or "Title - Subtitle": a colon lets matching try either half.
-    return _assigned(authors, ": ".join(rest), position=found_position)
+    return _assigned(authors, ": ".join(titles), position=found_position, year=year)
 
 
 # --- the parser ----------------------------------------------------------------------------
@@ -693,8 +855,13 @@ def parse_release_title(title: str) -> ParsedRelease:
         text = _CONTROL.sub(" ", text)
     if "_" in text:
         text = text.replace("_", " ")
+    if "]-" in text or ")-" in text or "}-" in text:
+        text = _GLUED_GROUP.sub(" ", text)
     words = _words(text)
     stripped = text.strip()
+    if " " not in stripped and "." in stripped:
+        stripped = _EXTENSION.sub("", stripped)
+        text = stripped
     scene = " " not in stripped and "." in stripped
     if scene:
         if _DECIMAL.search(text):

@@ -85,6 +85,7 @@ __all__ = [
     "remove_after_seeding",
     "score_text",
     "track_numbers",
+    "track_titles",
 ]
 
 log = logging.getLogger(__name__)
@@ -323,6 +324,18 @@ def track_numbers(
     return result
 
 
+def track_titles(title: str, targets: Sequence[PurePosixPath]) -> list[str]:
+    """Each audio file's title ("Title - Part NN"), numbered through the whole book.
+
+    Track numbers restart per disc folder (as ABS reads them), but the titles are the
+    chapter names ABS shows: per disc they would repeat ("Part 01" on every disc), so they
+    count across discs."""
+    from gui.core.tagging import default_track_title
+
+    total = len(targets)
+    return [default_track_title(title, (n, total)) for n in range(1, total + 1)]
+
+
 def choose_library(
     libraries: Sequence[AbsLibrary], library_dir: str, configured: str = ""
 ) -> AbsLibrary | None:
@@ -393,14 +406,19 @@ def _tag_copies(
 
     notes: list[str] = []
     audio = [item.target for item in plan.audio_files]
+    titles = track_titles(meta.title, audio)
     numbers = track_numbers(audio)
-    for index, (target, (track, disc)) in enumerate(zip(audio, numbers, strict=True)):
+    for index, (target, (track, disc), title) in enumerate(
+        zip(audio, numbers, titles, strict=True)
+    ):
         path = folder.joinpath(*target.parts)
         try:
             if os.stat(path).st_nlink > 1:
                 notes.append(f"{target} not tagged: it is a hardlink to the seeding file")
                 continue
-            write_tags(path, meta, track=track, disc=disc, id3_version=id3_version)
+            write_tags(
+                path, meta, track=track, disc=disc, track_title=title, id3_version=id3_version
+            )
         except TaggingError as exc:
             notes.append(f"{target} not tagged: {exc}")
         except OSError as exc:

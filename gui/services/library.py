@@ -6,10 +6,12 @@ book per pass and fail whenever ABS is down; instead `LibraryIndex.refresh` copi
 item of the book libraries into the store (`owned` table), and `find_owned` answers from
 memory, from an index built once per refresh:
 
-* identifiers first: a shared ASIN or ISBN settles it; two different non-empty ASINs are
-  two editions (or two books) and never "owned" (`gui.core.matching.match_prepared`);
+* identifiers first: a shared ASIN, ISBN or (for the wanted book) an identifier of
+  another edition of the same work settles it; two different non-empty ASINs are two
+  editions (or two books) and never "owned" (`gui.core.matching.judge`);
 * then text, through `gui.core.matching`: normalised title (case, punctuation, leading
-  articles, "Book 1" / "Vol. 1" / "#1"), subtitle, authors and series position.
+  articles, "Book 1" / "Vol. 1" / "#1"), subtitle, authors and series position; near
+  the threshold the text alone never decides: such a pair is "unsure", not owned.
 
 Only candidates are scored, and the candidate rules lose nothing (a test compares them
 with scoring everything): when both sides name authors a match needs an author credit
@@ -35,9 +37,11 @@ from typing import TYPE_CHECKING
 
 from gui.clients.audiobookshelf import AbsBook, AbsClient, AbsLibrary, book_from_item
 from gui.core.matching import (
+    UNSURE_MARGIN,
     BookKey,
     PreparedBook,
-    match_prepared,
+    Verdict,
+    judge,
     prepare,
 )
 from gui.core.metadata import BookMetadata, Score, completeness
@@ -66,6 +70,7 @@ NEAR_MIN = 4
 NEAR_PREFIX = 3
 #: Without a shared or near title word, title similarity is at most 0.5 (bigrams only),
 #: so a score can reach 0.75 * 0.5 + 0.25 = 0.625; the buckets are exact above that.
+#: (`judge` may say "same" from `UNSURE_MARGIN` below the threshold, on agreeing times.)
 LOWEST_THRESHOLD = 0.625
 
 ClientFactory = Callable[[], AbsClient]
@@ -196,6 +201,7 @@ def _owned_key(owned: OwnedBook) -> BookKey:
         asin=owned.asin,
         isbn=owned.isbn,
         position=owned.sequence,
+        duration=owned.duration,
     )
 
 
@@ -206,6 +212,9 @@ def _wanted_key(wanted: Wanted) -> BookKey:
         asin=wanted.asin,
         isbn=wanted.isbn,
         position=wanted.position,
+        work_id=wanted.work_id,
+        also=wanted.also,
+        duration=wanted.duration,
     )
 
 
@@ -245,7 +254,7 @@ class OwnedIndex:
     """An immutable, prepared view of the owned books for fast lookups (see module doc)."""
 
     def __init__(self, owned: Iterable[OwnedBook], threshold: float = MATCH_THRESHOLD) -> None:
-        if threshold <= LOWEST_THRESHOLD:
+        if threshold - UNSURE_MARGIN <= LOWEST_THRESHOLD:
             raise ValueError(
                 f"a match threshold must be above {LOWEST_THRESHOLD}: below it a book with "
                 "no title word in common could match, which the buckets do not look for"
@@ -253,8 +262,7 @@ class OwnedIndex:
         self.threshold = threshold
         self.books: list[tuple[OwnedBook, PreparedBook]] = []
         self._title_keys: list[frozenset[str]] = []
-        self._by_asin: dict[str, OwnedBook] = {}
-        self._by_isbn: dict[str, OwnedBook] = {}
+        self._by_id: dict[str, OwnedBook] = {}  # "isbn:...", "asin:...", see PreparedBook.ids
         self._by_author: dict[str, list[int]] = {}
         self._by_title: dict[str, list[int]] = {}  # every book, by title key
         self._authorless: set[int] = set()
@@ -264,10 +272,8 @@ class OwnedIndex:
             self.books.append((owned_book, prepared))
             title_keys = _title_keys(prepared)
             self._title_keys.append(title_keys)
-            if prepared.asin:
-                self._by_asin.setdefault(prepared.asin, owned_book)
-            if prepared.isbn:
-                self._by_isbn.setdefault(prepared.isbn, owned_book)
+            for identifier in prepared.ids:
+                self._by_id.setdefault(identifier, owned_book)
             for key in _author_keys(prepared):
                 self._by_author.setdefault(key, []).append(index)
             if not prepared.authors:
@@ -296,19 +302,32 @@ class OwnedIndex:
         return found
 
     def find(self, wanted: Wanted) -> OwnedBook | None:
-        """The owned book that is `wanted`, or None; identifiers first, then text."""
+        """The owned book that is `wanted`, or None; identifiers first, then text.
+
+        Only a sure answer counts: a pair `judge` is unsure about is not owned (`check`
+        tells it apart, for the user to decide)."""
+        found = self.check(wanted)
+        return found[0] if found is not None and found[1].same else None
+
+    def check(self, wanted: Wanted) -> tuple[OwnedBook, Verdict] | None:
+        """The owned book most likely to be `wanted` and the verdict on it: sure (same),
+        or unsure ("Sorcerer's Stone" vs "Philosopher's Stone" without identifiers);
+        None when nothing owned comes close."""
         prepared = prepare(_wanted_key(wanted))
-        if prepared.asin and prepared.asin in self._by_asin:
-            return self._by_asin[prepared.asin]
-        if prepared.isbn and prepared.isbn in self._by_isbn:
-            return self._by_isbn[prepared.isbn]
-        best: OwnedBook | None = None
-        best_score = self.threshold
+        for identifier in sorted(prepared.ids):
+            owned_book = self._by_id.get(identifier)
+            if owned_book is not None:
+                return owned_book, Verdict(True, 1.0, f"same identifier ({identifier})")
+        best: tuple[OwnedBook, Verdict] | None = None
+        rank = (-1, -1.0)  # sure answers first, then the higher score; ties go to the first
         for index in sorted(self._candidates(prepared)):  # sorted: ties go to the first
             owned_book, owned_prepared = self.books[index]
-            score = match_prepared(prepared, owned_prepared)
-            if score >= best_score and (best is None or score > best_score):
-                best, best_score = owned_book, score
+            verdict = judge(prepared, owned_prepared, self.threshold)
+            if verdict.same is False:
+                continue
+            candidate_rank = (1 if verdict.same else 0, verdict.score)
+            if candidate_rank > rank:
+                best, rank = (owned_book, verdict), candidate_rank
         return best
 
 

@@ -49,6 +49,8 @@ from gui.clients.qbittorrent import AddOptions, QBittorrentClient
 from gui.clients.torrent_fetch import fetch_torrent
 from gui.core.formatting import counted
 from gui.core.ranking import Ranked, RankingPolicy
+from gui.core.recording import check_contents
+from gui.core.release_title import parse_release_title
 from gui.core.torrent_states import STATE_WORDS, is_complete
 from gui.core.torrents import Magnet, TorrentFile, TorrentInputError, parse_magnet
 from gui.services.library import LibraryIndex, abs_factory, wanted_from_book
@@ -332,9 +334,12 @@ def want_book(
     narrator: str = "",
     series: str = "",
     position: str = "",
+    isbn: str = "",
+    asin: str = "",
 ) -> tuple[Book, bool]:
     """Put a book on the wanted queue; (book, False) when it is already there (same title
-    and author, ignoring case): wanting a book twice must not fetch it twice."""
+    and author, ignoring case): wanting a book twice must not fetch it twice. An ISBN or
+    ASIN lets the owned-book check and the metadata lookup go by identifier."""
     title, author = title.strip(), author.strip()
     if not title or not author:
         raise ValueError("a wanted book needs a title and an author")
@@ -351,6 +356,8 @@ def want_book(
             narrator=narrator.strip(),
             series=series.strip(),
             position=position.strip(),
+            isbn=isbn.strip(),
+            asin=asin.strip().upper(),
         )
     )
     assert book.id is not None
@@ -1091,6 +1098,12 @@ class Workflow:
                     "grab",
                 )
                 return None
+        if isinstance(source, TorrentFile):
+            # The file list, known before anything is downloaded (gui.core.recording).
+            bitrate = parse_release_title(release.title).bitrate_kbps
+            check = check_contents(source.files, wanted_from_book(book).duration, bitrate)
+            if check.rejected:
+                raise _UnusableRelease(f"its files are not the wanted audiobook: {check.rejected}")
         if source is None and release.info_hash:
             source = parse_magnet(bare_magnet(release.info_hash, release.title))
         if source is None:

@@ -236,6 +236,10 @@ class MainWindow(QMainWindow):
         free_tab_key(self)
         self.update_actions()
 
+    def add_page(self, page: QWidget, title: str) -> None:
+        """A further page after the fixed ones (the Following page)."""
+        self.tabs.addTab(page, title)
+
     def _replace_tab(self, index: int, old: QWidget, new: QWidget, title: str) -> QWidget:
         self.tabs.removeTab(index)
         self.tabs.insertTab(index, new, title)

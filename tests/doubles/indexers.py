@@ -136,6 +136,8 @@ def fake_release(title: str, **fields: Any) -> dict[str, Any]:
         "booktitle": None,
         "downloadvolumefactor": 1,
         "uploadvolumefactor": 1,
+        # The .torrent's files as (path, size); None: one file named after the title.
+        "contents": None,
     }
     unknown = set(fields) - set(release)
     if unknown:
@@ -177,16 +179,21 @@ PIECE_LENGTH = 16 * MIB
 
 def _info(release: Mapping[str, Any]) -> dict[str, Any]:
     title = str(release["title"])
-    length = int(release["size"])
+    contents = release.get("contents")
+    length = sum(size for _, size in contents) if contents else int(release["size"])
     count = max(-(-length // PIECE_LENGTH), 1)
     pieces = b"".join(hashlib.sha1(f"{title}/{i}".encode()).digest() for i in range(count))
-    return {
+    info: dict[str, Any] = {
         "name": title,
         "piece length": PIECE_LENGTH,
         "pieces": pieces,
-        "length": length,
         "private": 1,
     }
+    if contents:  # a multi-file torrent (BEP 3 "files": length and path components)
+        info["files"] = [{"length": size, "path": path.split("/")} for path, size in contents]
+    else:
+        info["length"] = length
+    return info
 
 
 def torrent_bytes(release: Mapping[str, Any]) -> bytes:

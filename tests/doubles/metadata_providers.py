@@ -12,8 +12,10 @@ double`, so a test needing more fails loudly instead of passing against an inven
   ``author``, ``num_results``, ``products_sort_by``) and as audible.readthedocs.io
   "External Audible API" lists them (``response_groups``; "responses will often provide
   very little info without response_groups", so without them a product is only its
-  ``asin``). The answer is ``{"products": [...], "response_groups": [...],
-  "total_results": n}``; the product field names (``authors[{asin,name}]``,
+  ``asin``; ``keywords`` matched against title and series; ``products_sort_by`` of
+  ``-ReleaseDate``/``ReleaseDate`` orders by ``release_date``). The answer is
+  ``{"products": [...], "response_groups": [...], "total_results": n}``; the product
+  field names (``authors[{asin,name}]``,
   ``narrators[{name}]``, ``publisher_name``, ``release_date``, ``language``,
   ``product_images {"500": url}``, ``series[{asin,sequence,title}]``,
   ``publisher_summary``, ``merchandising_summary``, ``category_ladders``,
@@ -587,11 +589,23 @@ class AudibleDouble(_ProviderDouble):
         if self.catalog_mode != "empty":
             for book in self.books.values():
                 names = [a["name"] for a in book.get("authors", [])]
-                if _title_matches(query.get("title", ""), book["title"]) and _author_matches(
-                    query.get("author", ""), names
+                series = book.get("seriesPrimary") or {}
+                # An absent parameter filters nothing (an author's whole catalogue).
+                if (
+                    ("title" not in query or _title_matches(query["title"], book["title"]))
+                    and _author_matches(query.get("author", ""), names)
+                    and (
+                        "keywords" not in query
+                        or _title_matches(
+                            query["keywords"], book["title"], str(series.get("name", ""))
+                        )
+                    )
                 ):
                     product = catalog_product(book, self.url)
                     found.append(product if groups else {"asin": product["asin"]})
+        if query.get("products_sort_by") in ("-ReleaseDate", "ReleaseDate"):
+            newest = query["products_sort_by"] == "-ReleaseDate"
+            found.sort(key=lambda p: str(p.get("release_date", "")), reverse=newest)
         found = found[: int(number)]
         return _json(
             {

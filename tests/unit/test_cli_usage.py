@@ -64,3 +64,36 @@ def test_the_launcher_knows_every_cli_command() -> None:
     from gui.cli import COMMANDS
 
     assert set(COMMANDS) == CLI_COMMANDS
+
+
+def test_want_takes_an_isbn_and_an_asin(tmp_path: Path) -> None:
+    code, _, err = run(
+        "want", "Dune", "--author", "Frank Herbert", "--isbn", "0-441-17271-7",
+        "--asin", "b002v1a0wu", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    from gui.store import Store
+
+    store = Store.open_in(tmp_path)
+    try:
+        (book,) = store.books()
+    finally:
+        store.close()
+    assert (book.isbn, book.asin) == ("9780441172719", "B002V1A0WU")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "said"),
+    [("--isbn", "12345", "is not an ISBN"), ("--asin", "B00-short", "is not an ASIN")],
+)
+def test_want_refuses_a_bad_identifier(
+    flag: str, value: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run("want", "Dune", "--author", "Frank Herbert", flag, value, "--json")
+    assert (code, out) == (2, "")
+    assert said in capsys.readouterr().err
+
+
+def test_want_without_identifiers_still_works(tmp_path: Path) -> None:
+    code, _, err = run("want", "Dune", "--author", "Frank Herbert", "--json")
+    assert code == 0, err

@@ -55,6 +55,19 @@ from gui.core.matching import (
         ("The Book Thief", "book thief"),  # "book" without a number is a word
         ("Catch-22", "catch 22"),
         ("Fahrenheit 451", "fahrenheit 451"),
+        ("Hobbit, The", "hobbit"),
+        ("Game of Thrones, A: A Song of Ice and Fire", "game of thrones a song of ice and fire"),
+        ("Ender's Game", "enders game"),
+        ("Hitchhiker’s Guide, The", "hitchhikers guide"),
+        ("Slaughterhouse-Five", "slaughterhouse 5"),
+        ("Nineteen Eighty-Four", "1984"),
+        ("Twenty Thousand Leagues", "20000 leagues"),
+        ("20,000 Leagues", "20000 leagues"),
+        ("One Hundred and One Dalmatians", "101 dalmatians"),
+        ("Twenty-One Lessons", "21 lessons"),
+        ("One Two Three", "1 2 3"),
+        ("Dr. Sleep", "doctor sleep"),
+        ("Mistborn Volume Twenty One", "mistborn book 21"),
     ],
 )
 def test_normalize_title(raw: str, expected: str) -> None:

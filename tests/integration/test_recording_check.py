@@ -1,0 +1,59 @@
+"""Before a grab, the .torrent's file list is checked: an ebook under an audiobook's name is
+refused with the reason and the next release is grabbed (real qBittorrent, Jackett double)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gui.services.search import TorznabFeed
+from gui.services.workflow import want_book
+from gui.store import Store
+from tests.doubles.indexers import JackettDouble, fake_release, torrent_info_hash
+from tests.harness.qbt import QbtInstance
+from tests.integration.test_workflow import fresh, make_workflow, qbt_client, story
+
+MIB = 1024 * 1024
+DISGUISED = "Frank Herbert - Dune (Unabridged) [M4B]"
+REAL = "Frank Herbert - Dune [MP3]"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    opened = Store.open_in(tmp_path / "profile")
+    yield opened
+    opened.close()
+
+
+async def test_a_torrent_without_audio_is_refused_before_it_is_added(
+    qbt: QbtInstance, store: Store
+) -> None:
+    disguised = fake_release(
+        DISGUISED,
+        seeders=90,
+        contents=[("Dune/Dune.epub", 2 * MIB), ("Dune/Dune.pdf", 6 * MIB), ("Dune/cover.jpg", MIB)],
+    )
+    real = fake_release(
+        REAL, seeders=5, contents=[(f"Dune/Dune {n:02}.mp3", 30 * MIB) for n in range(1, 5)]
+    )
+    async with JackettDouble([disguised, real]) as jackett, qbt_client(qbt) as client:
+        workflow = make_workflow(store, client, [TorznabFeed(jackett.feed_url(), jackett.api_key)])
+        book, _ = want_book(store, "Dune", "Frank Herbert")
+        assert book.id is not None
+        for _ in range(4):  # search, refuse and replace, grab the next: a few passes at most
+            await workflow.run_once()
+            if fresh(store, book).state == "downloading":
+                break
+        book = fresh(store, book)
+        assert book.state == "downloading", story(store, book.id or 0)
+        assert book.torrent_hash == torrent_info_hash(real)
+        hashes = [t["hash"] for t in qbt.admin().torrents()]
+        assert hashes == [torrent_info_hash(real)]  # the ebook never reached qBittorrent
+
+    assert disguised["guid"] in store.blocked()  # never grabbed again
+    saved = {r.title: r for r in store.releases(book.id or 0)}
+    assert saved[DISGUISED].score > saved[REAL].score  # its title ranked it first
+    events = " | ".join(message for _, message in story(store, book.id or 0))
+    assert "no audio files in the torrent (1 epub, 1 pdf)" in events
