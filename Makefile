@@ -46,7 +46,7 @@ bench: test-deps venv
 
 # The translators' template: every tr()/translate()/QT_TRANSLATE_NOOP string of gui/.
 translations: venv
-	$(VENV)/bin/pyside6-lupdate -no-obsolete -locations relative $$(git ls-files 'gui/*.py' 'gui/**/*.py') -ts resources/translations/earmark.ts
+	$(VENV)/bin/pyside6-lupdate -no-obsolete -locations relative $$(find gui -name '*.py' | sort) -ts resources/translations/earmark.ts
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

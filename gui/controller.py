@@ -761,7 +761,8 @@ class AppController(QObject):
             if not self._hold_loop_lock():
                 self._workflow_ready.clear()
                 with contextlib.suppress(TimeoutError):  # the other loop may end
-                    await asyncio.wait_for(self._workflow_ready.wait(), LOOP_LOCK_RETRY)
+                    async with asyncio.timeout(LOOP_LOCK_RETRY):
+                        await self._workflow_ready.wait()
                 continue
             try:
                 workflow = self._build_workflow(client)

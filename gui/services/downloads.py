@@ -150,8 +150,9 @@ class DownloadService:
 
     async def _sleep(self, interval: float | None) -> None:
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=interval)
+        with contextlib.suppress(TimeoutError):  # (asyncio.timeout: no inner task to leak)
+            async with asyncio.timeout(interval):
+                await self._wake.wait()
 
     def wake(self) -> None:
         """Refresh now (after an action the user expects to see at once)."""

@@ -94,8 +94,11 @@ class PropertiesWatcher:
                 reading = await self.read(torrent_hash, tab)
                 if reading is not None and (torrent_hash, tab) == (self.torrent_hash, self.tab):
                     self._listener(reading)
+            # asyncio.timeout, not wait_for: no inner task that a loop closing under a
+            # pending watcher would leave never started ("coroutine ... never awaited")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
 
     async def read(self, torrent_hash: str, tab: str) -> Reading | None:
         """One reading of `tab` for `torrent_hash`; None when not connected."""
