@@ -336,10 +336,13 @@ def want_book(
     position: str = "",
     isbn: str = "",
     asin: str = "",
+    duration: float = 0.0,
 ) -> tuple[Book, bool]:
     """Put a book on the wanted queue; (book, False) when it is already there (same title
     and author, ignoring case): wanting a book twice must not fetch it twice. An ISBN or
-    ASIN lets the owned-book check and the metadata lookup go by identifier."""
+    ASIN lets the owned-book check and the metadata lookup go by identifier; the running
+    time (seconds) lets the grab and the import tell an abridged recording. A book already
+    queued without a running time gains the one given now."""
     title, author = title.strip(), author.strip()
     if not title or not author:
         raise ValueError("a wanted book needs a title and an author")
@@ -348,6 +351,9 @@ def want_book(
             book.title.casefold() == title.casefold()
             and book.author.casefold() == author.casefold()
         ):
+            if duration > 0 and not book.duration:
+                book.duration = float(duration)
+                store.update_book(book)
             return book, False
     book = store.add_book(
         Book(
@@ -358,6 +364,7 @@ def want_book(
             position=position.strip(),
             isbn=isbn.strip(),
             asin=asin.strip().upper(),
+            duration=max(0.0, float(duration)),
         )
     )
     assert book.id is not None

@@ -102,6 +102,7 @@ async def test_a_series_is_listed_in_order_and_only_new_releases_are_added(
     assert (book.title, book.author, book.series, book.position, book.asin) == (
         NEW_TITLE, AUTHOR, SAGA, "3", "B0SAGA0003"
     )  # fmt: skip
+    assert book.duration == 600 * 60  # the catalogue's running time, for the grab's check
     assert "a new release of the followed series" in story(store, book.id or 0)[-1][1]
     third = await _again(second.follow, store)
     assert [i.status for i in third.listed][-1] == "wanted"  # never added twice

@@ -57,3 +57,37 @@ async def test_a_torrent_without_audio_is_refused_before_it_is_added(
     assert saved[DISGUISED].score > saved[REAL].score  # its title ranked it first
     events = " | ".join(message for _, message in story(store, book.id or 0))
     assert "no audio files in the torrent (1 epub, 1 pdf)" in events
+
+
+async def test_a_queued_books_running_time_refuses_an_abridged_release(
+    qbt: QbtInstance, store: Store
+) -> None:
+    """The wanted edition runs 21 h (stored with the book): 20 MB of audio cannot hold it,
+    so that release is refused and the full one grabbed."""
+    abridged = fake_release(
+        "Frank Herbert - Dune [MP3]",
+        seeders=90,
+        contents=[(f"Dune/Dune {n:02}.mp3", 5 * MIB) for n in range(1, 5)],
+    )
+    full = fake_release(
+        "Frank Herbert - Dune [MP3]-2007",
+        seeders=5,
+        contents=[(f"Dune/Dune {n:02}.mp3", 60 * MIB) for n in range(1, 5)],
+    )
+    async with JackettDouble([abridged, full]) as jackett, qbt_client(qbt) as client:
+        workflow = make_workflow(store, client, [TorznabFeed(jackett.feed_url(), jackett.api_key)])
+        book, _ = want_book(store, "Dune", "Frank Herbert", duration=21 * 3600)
+        assert book.id is not None
+        for _ in range(4):
+            await workflow.run_once()
+            if fresh(store, book).state == "downloading":
+                break
+        book = fresh(store, book)
+        assert book.state == "downloading", story(store, book.id or 0)
+        assert book.torrent_hash == torrent_info_hash(full)
+        assert [t["hash"] for t in qbt.admin().torrents()] == [torrent_info_hash(full)]
+    assert abridged["guid"] in store.blocked()
+    saved = {r.title: r for r in store.releases(book.id or 0)}
+    assert saved[abridged["title"]].score > saved[full["title"]].score  # ranked first
+    events = " | ".join(message for _, message in story(store, book.id or 0))
+    assert "too little for the wanted 21.0 h" in events
