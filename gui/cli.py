@@ -369,7 +369,7 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
     named after the torrent. A linked book waiting for its import goes through the
     workflow's import step (`in_library`, or back to `downloaded` / to `failed`)."""
     from gui.core.ranking import RankingPolicy
-    from gui.services.importing import IMPORT_ERRORS, Importer
+    from gui.services.importing import IMPORT_ERRORS, REVIEW, Importer
     from gui.services.library import abs_factory
     from gui.services.workflow import Workflow, WorkflowSettings
 
@@ -428,6 +428,8 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
                     report = await importer.run(book, torrent_hash, qbt=client, store=store)
                 except IMPORT_ERRORS as exc:
                     raise CommandFailed(str(exc)) from exc
+    if report.status == REVIEW:  # nothing copied: the user decides in the window
+        raise CommandFailed(report.notes[-1] if report.notes else "the import waits for a review")
     files = counted(len(report.files), "file")
     if report.abs_error:  # a setting to fix: the command failed, the copy stays
         raise CommandFailed(
