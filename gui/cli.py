@@ -76,6 +76,29 @@ def _asin(text: str) -> str:
     return text.strip().upper()
 
 
+def _running_time(text: str) -> float:
+    """argparse type: a running time as "H:MM", "H:MM:SS" or minutes ("754"), in seconds."""
+    if not text:
+        return 0.0
+    parts = text.strip().split(":")
+    problem = f"--duration {text!r} is not a running time: write H:MM (11:32), H:MM:SS or minutes"
+    try:
+        if len(parts) == 1:
+            seconds = float(parts[0]) * 60
+        elif len(parts) in (2, 3):
+            numbers = [int(part) for part in parts]
+            if any(n < 0 for n in numbers) or any(n > 59 for n in numbers[1:]):
+                raise argparse.ArgumentTypeError(problem)
+            seconds = float(numbers[0] * 3600 + numbers[1] * 60 + (numbers[2:] or [0])[0])
+        else:
+            raise argparse.ArgumentTypeError(problem)
+    except ValueError:
+        raise argparse.ArgumentTypeError(problem) from None
+    if not 0 < seconds < 1000 * 3600:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(problem)
+    return seconds
+
+
 class CommandFailed(Exception):
     """A failure the command explains on stderr (exit 1)."""
 
@@ -144,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     want.add_argument("--position", default="", help="position in the series")
     want.add_argument("--isbn", type=_isbn, default="", help="ISBN-10 or -13 of the edition")
     want.add_argument("--asin", type=_asin, default="", help="Audible ASIN of the edition")
+    want.add_argument(
+        "--duration",
+        type=_running_time,
+        default=0.0,
+        metavar="H:MM",
+        help="running time of the edition (H:MM, H:MM:SS or minutes): an abridged recording "
+        "is then refused",
+    )
     commands.add_parser("queue", parents=[common], help="the wanted queue and each book's state")
     imp = commands.add_parser(
         "import",
@@ -308,6 +339,7 @@ async def cmd_want(args: argparse.Namespace, out: Output) -> int:
             position=args.position,
             isbn=args.isbn,
             asin=args.asin,
+            duration=args.duration,
         )
     verb = "Wanted" if added else "Already on the queue"
     out.text(f"{verb}: #{book.id} {book.title} by {book.author} ({book.state})")
@@ -337,7 +369,7 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
     named after the torrent. A linked book waiting for its import goes through the
     workflow's import step (`in_library`, or back to `downloaded` / to `failed`)."""
     from gui.core.ranking import RankingPolicy
-    from gui.services.importing import IMPORT_ERRORS, Importer
+    from gui.services.importing import IMPORT_ERRORS, REVIEW, Importer
     from gui.services.library import abs_factory
     from gui.services.workflow import Workflow, WorkflowSettings
 
@@ -396,6 +428,8 @@ async def cmd_import(args: argparse.Namespace, out: Output) -> int:
                     report = await importer.run(book, torrent_hash, qbt=client, store=store)
                 except IMPORT_ERRORS as exc:
                     raise CommandFailed(str(exc)) from exc
+    if report.status == REVIEW:  # nothing copied: the user decides in the window
+        raise CommandFailed(report.notes[-1] if report.notes else "the import waits for a review")
     files = counted(len(report.files), "file")
     if report.abs_error:  # a setting to fix: the command failed, the copy stays
         raise CommandFailed(

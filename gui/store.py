@@ -169,6 +169,11 @@ MIGRATIONS: Sequence[str] = (
         created_at REAL NOT NULL
     );
     """,
+    # 4: the wanted edition's running time (seconds, 0 unknown), so the pre-grab size
+    # check and the import's duration check have something to compare with
+    """
+    ALTER TABLE books ADD COLUMN duration REAL NOT NULL DEFAULT 0;
+    """,
 )
 
 BOOK_STATES = (
@@ -282,6 +287,9 @@ class Book:
     abs_item_id: str | None = None
     score_before: int | None = None
     score_after: int | None = None
+    #: The wanted edition's running time in seconds (0: unknown), from the catalogue a
+    #: follow listed it in, `earmark want --duration` or the metadata providers.
+    duration: float = 0.0
     id: int | None = None
     sort_order: int = 0
 
@@ -306,6 +314,7 @@ BOOK_COLUMNS = (
     "abs_item_id",
     "score_before",
     "score_after",
+    "duration",
     "sort_order",
 )
 

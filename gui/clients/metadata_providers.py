@@ -475,6 +475,13 @@ class AudibleProvider(_JsonProvider):
                 entries.append(CatalogEntry(meta, released[:10]))
         return entries
 
+    async def running_time(self, asin: str) -> float | None:
+        """The edition's running time in seconds (Audnexus ``runtimeLengthMin``), or None
+        when Audnexus does not know the book or gives none; raises a client error when it
+        cannot be asked."""
+        book = await self._audnexus(asin)
+        return _from_audnexus(book)[0].duration if book is not None else None
+
     async def _audnexus(self, asin: str) -> dict[str, Any] | None:
         data = await self._get_json(
             self.audnexus_url / "books" / canonical_asin(asin),

@@ -14,6 +14,13 @@ lot:
   recording, far longer another edition or a collection. Without a stated bitrate only an
   impossibly small size (below `MIN_KBPS` over the running time) is refused.
 
+After the download, before the import, the audio itself is measured (mutagen, by the
+import service) and :func:`recording_mismatch` compares it with the wanted edition: a
+running time under `ABRIDGED_BELOW` of the wanted one is an abridged or partial
+recording, over `LONGER_ABOVE` another edition or a collection; a narrator tag naming
+nobody the wanted edition credits, or a language tag naming another language, is another
+recording. Unknown on either side says nothing: only a clear mismatch stops an import.
+
 Pure functions returning `Reason`s (the ranking's sentences, shown in the search dialog's
 score explanation) and a refusal or None. No I/O, no Qt.
 """
@@ -27,13 +34,19 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
+from gui.core.matching import names_overlap, normalize_names
+from gui.core.metadata import language_name
+
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "RECORDING_CHECK",
     "Check",
     "Contents",
     "Reason",
+    "Recording",
     "check_contents",
     "check_size",
+    "recording_mismatch",
     "survey",
 ]
 
@@ -131,6 +144,13 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _length(seconds: float) -> str:
+    """A running time in the unit that says it: "21.1 h", "42 min", "8 s"."""
+    if seconds >= 3600:
+        return _hours(seconds)
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
 def _megabytes(size: int) -> str:
     return f"{size / MIB:,.0f} MB"
 
@@ -193,3 +213,56 @@ def check_contents(
     )
     timed = check_size(contents.audio_bytes, wanted_duration, bitrate_kbps, what="audio")
     return Check((summary, *timed.reasons), timed.rejected)
+
+
+# ---- after the download ----------------------------------------------------------------
+
+#: `gui.store.Review.provider` of an import held because the recording does not look like
+#: the wanted edition (the review's "known" and "proposal" are then the same metadata).
+RECORDING_CHECK = "recording check"
+
+#: Measured running time against the wanted edition's: below this it is abridged or
+#: partial (an abridged edition is typically a third to a half of the full one; a
+#: publisher's intros and rounding move a full one by a few per cent only).
+ABRIDGED_BELOW = 0.7
+#: ...above this, another edition or a collection (an omnibus of the series).
+LONGER_ABOVE = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """What the downloaded audio says of itself: its measured running time (seconds, the
+    sum over every audio file; 0 when any file could not be measured) and the narrator
+    and language its tags name (empty when untagged)."""
+
+    duration: float = 0.0
+    narrators: tuple[str, ...] = ()
+    language: str = ""
+
+
+def recording_mismatch(
+    found: Recording, *, duration: float = 0.0, narrator: str = "", language: str = ""
+) -> str | None:
+    """Why the downloaded recording is not the wanted edition (its running time in
+    seconds, narrator credit and language, each "" / 0 when unknown), or None."""
+    problems: list[str] = []
+    if found.duration > 0 and duration > 0:
+        ratio = found.duration / duration
+        said = (
+            f"the audio plays {_length(found.duration)}, the wanted edition runs "
+            f"{_length(duration)} ({ratio:.0%})"
+        )
+        if ratio < ABRIDGED_BELOW:
+            problems.append(f"{said}: an abridged or partial recording")
+        elif ratio > LONGER_ABOVE:
+            problems.append(f"{said}: another edition or a collection")
+    wanted_names = normalize_names(narrator)
+    tagged_names = tuple(n for name in found.narrators for n in normalize_names(name))
+    if names_overlap(wanted_names, tagged_names) == 0.0:
+        problems.append(
+            f"narrated by {', '.join(found.narrators)}, the wanted edition by {narrator.strip()}"
+        )
+    wanted_language, tagged_language = language_name(language), language_name(found.language)
+    if wanted_language and tagged_language and wanted_language != tagged_language:
+        problems.append(f"in {tagged_language}, the wanted edition in {wanted_language}")
+    return "; ".join(problems) or None

@@ -251,6 +251,7 @@ def _want(store: Store, entry: CatalogEntry, follow: Follow, why: str) -> Book:
         position=meta.position,
         isbn=meta.isbn,
         asin=meta.asin,
+        duration=meta.duration or 0.0,
     )
     assert book.id is not None
     store.add_event(book.id, "wanted", f"{why} of the followed {follow.label}")

@@ -13,6 +13,11 @@ in_library`` step (no Qt). One call, :func:`import_download`, does in order:
 4. **Copy** in a worker thread (:func:`gui.core.importer.import_book`); hardlinks only
    when nothing will tag the copies. A re-run resumes the importer's temporary folder,
    and an already-imported book goes straight to the next steps.
+4a. **The right recording** (before the copy, when the wanted edition's running time,
+   narrator or language is known): every audio file is measured (mutagen) and the
+   narrator and language tags read; a clear mismatch (an abridged recording, another
+   narrator or language: `gui.core.recording.recording_mismatch`) stops the import in
+   review with the reason, nothing copied, instead of filing the wrong book.
 5. **Metadata**: merge, score before; optionally enhance with the providers and apply
    the match when it is confident enough; score after; tags written on the *library
    copies* (track and disc numbers per file) and ``cover.jpg``.
@@ -55,8 +60,10 @@ from gui.core.metadata import (
     from_release,
     from_wanted,
     merge,
+    metadata_to_json,
 )
 from gui.core.paths import PathMapping, check_mapping, map_remote_path
+from gui.core.recording import RECORDING_CHECK, Recording, recording_mismatch
 from gui.core.release_title import parse_release_title
 from gui.core.torrent_states import is_complete, state_words
 
@@ -65,10 +72,11 @@ if TYPE_CHECKING:
     from gui.clients.metadata_providers import Enhancement, MetadataProvider
     from gui.clients.qbittorrent import QBittorrentClient
     from gui.settings import Settings
-    from gui.store import Book, Store
+    from gui.store import Book, Review, Store
 
 __all__ = [
     "ABS_NEEDS_ADMIN",
+    "RECORDING_CHECK",
     "ImportOptions",
     "ImportProblem",
     "ImportReport",
@@ -76,6 +84,7 @@ __all__ = [
     "MappingNowhere",
     "NoAudio",
     "NotComplete",
+    "WrongRecording",
     "choose_library",
     "import_download",
     "is_permanent",
@@ -113,6 +122,14 @@ class NoAudio(ImportProblem):
     permanent = True
 
 
+class WrongRecording(ImportProblem):
+    """The download is another recording than the wanted edition (abridged, another
+    narrator or language) and nobody is there to review it: importing it again cannot
+    help."""
+
+    permanent = True
+
+
 class MappingNowhere(ImportProblem):
     """qBittorrent's save path does not exist here, mapped or not."""
 
@@ -139,6 +156,8 @@ class ImportOptions:
     id3_version: int = 3
     #: Ask Audiobookshelf to match the new item with this provider ("" = do not).
     abs_match_provider: str = ""
+    #: Measure the download against the wanted edition before copying (step 4a).
+    check_recording: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImportOptions:
@@ -379,6 +398,26 @@ def _read_source_tags(root: Path, plan: ImportPlan) -> BookMetadata | None:
         except (TaggingError, OSError):
             continue
     return None
+
+
+def _measured_duration(root: Path, plan: ImportPlan) -> float:
+    """The running time of every audio file together (mutagen; read only), or 0 when one
+    cannot be measured: a sum with a file missing would look like an abridged recording.
+
+    Only files `check_sources` kept are opened (see `_read_source_tags`)."""
+    from gui.core.tagging import TaggingError, read_tags
+
+    plan, sources = check_sources(plan, root)
+    total = 0.0
+    for item in plan.audio_files:
+        try:
+            length = read_tags(sources[item.target]).duration
+        except (TaggingError, OSError):
+            return 0.0
+        if not length:
+            return 0.0
+        total += length
+    return total
 
 
 def _library_tags(folder: Path) -> BookMetadata | None:
@@ -648,6 +687,25 @@ async def import_download(
     gathered = metadata_for(book, name, tags)
     score_before = completeness(gathered).percent
     notes: list[str] = []
+    if metadata is None and book is not None and options.check_recording:
+        # a reviewed import (``metadata`` given) is the user's decision: not checked again
+        mismatch = await _wrong_recording(book, source_root, plan, tags)
+        if mismatch is not None:
+            if store is None or not book.id:
+                raise WrongRecording(f"not the wanted recording: {mismatch}")
+            from gui.store import Review
+
+            held = Review(
+                book_id=book.id,
+                torrent_hash=torrent_hash,
+                before=metadata_to_json(gathered),
+                proposal=metadata_to_json(gathered),
+                provider=RECORDING_CHECK,
+                before_cover=gathered.cover,
+                proposal_cover=gathered.cover,
+            )
+            notes.append(recording_reason(mismatch))
+            return await _held(held, store, notes, score_before, score_before)
     if metadata is not None:
         meta = metadata  # the user's reviewed (and maybe edited) choice
     else:
@@ -746,34 +804,66 @@ async def _wait_for_review(
     notes: list[str],
 ) -> ImportReport:
     """Keep the proposal for the user; nothing is copied or tagged until they decide."""
-    from gui.core.metadata import metadata_to_json
     from gui.store import Review
 
     assert enhancement.candidate is not None
     provider = enhancement.candidate.provider
-    await store.run(
-        store.save_review,
-        Review(
-            book_id=book_id,
-            torrent_hash=torrent_hash,
-            before=metadata_to_json(enhancement.before),
-            proposal=metadata_to_json(enhancement.after),
-            provider=provider,
-            confidence=enhancement.confidence,
-            before_cover=enhancement.before.cover,
-            proposal_cover=enhancement.after.cover,
-        ),
+    review = Review(
+        book_id=book_id,
+        torrent_hash=torrent_hash,
+        before=metadata_to_json(enhancement.before),
+        proposal=metadata_to_json(enhancement.after),
+        provider=provider,
+        confidence=enhancement.confidence,
+        before_cover=enhancement.before.cover,
+        proposal_cover=enhancement.after.cover,
     )
     notes.append(review_reason(provider, enhancement.confidence, enhancement.summary))
+    return await _held(
+        review, store, notes, enhancement.score_before.percent, enhancement.score_after.percent
+    )
+
+
+async def _held(
+    review: Review, store: Store, notes: list[str], score_before: int, score_after: int
+) -> ImportReport:
+    """Store the review; the report of an import that waits for it (nothing copied)."""
+    await store.run(store.save_review, review)
     return ImportReport(
-        hash=torrent_hash,
+        hash=review.torrent_hash,
         library_path="",
         files=(),
         abs_item_id=None,
-        score_before=enhancement.score_before.percent,
-        score_after=enhancement.score_after.percent,
+        score_before=score_before,
+        score_after=score_after,
         status=REVIEW,
         notes=tuple(notes),
+    )
+
+
+def recording_reason(mismatch: str) -> str:
+    """The book's reason while a wrong-looking recording waits for the user."""
+    return (
+        f"not the wanted recording? {mismatch}; open the book to import it anyway, "
+        "or search again for another release"
+    )
+
+
+async def _wrong_recording(
+    book: Book, root: Path, plan: ImportPlan, tags: BookMetadata | None
+) -> str | None:
+    """The download measured against the wanted edition (`recording_mismatch`); nothing
+    is read when the book says nothing to compare with."""
+    if book.duration <= 0 and not book.narrator.strip() and not book.language.strip():
+        return None
+    duration = await asyncio.to_thread(_measured_duration, root, plan) if book.duration > 0 else 0
+    found = Recording(
+        duration=duration,
+        narrators=tags.narrators if tags is not None else (),
+        language=tags.language if tags is not None else "",
+    )
+    return recording_mismatch(
+        found, duration=book.duration, narrator=book.narrator, language=book.language
     )
 
 

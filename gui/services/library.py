@@ -188,6 +188,7 @@ def wanted_from_book(book: Book) -> Wanted:
         isbn=book.isbn,
         language=book.language,
         preferred_format=book.preferred_format,
+        duration=book.duration,
     )
 
 

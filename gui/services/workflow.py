@@ -31,7 +31,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -336,10 +336,13 @@ def want_book(
     position: str = "",
     isbn: str = "",
     asin: str = "",
+    duration: float = 0.0,
 ) -> tuple[Book, bool]:
     """Put a book on the wanted queue; (book, False) when it is already there (same title
     and author, ignoring case): wanting a book twice must not fetch it twice. An ISBN or
-    ASIN lets the owned-book check and the metadata lookup go by identifier."""
+    ASIN lets the owned-book check and the metadata lookup go by identifier; the running
+    time (seconds) lets the grab and the import tell an abridged recording. A book already
+    queued without a running time gains the one given now."""
     title, author = title.strip(), author.strip()
     if not title or not author:
         raise ValueError("a wanted book needs a title and an author")
@@ -348,6 +351,9 @@ def want_book(
             book.title.casefold() == title.casefold()
             and book.author.casefold() == author.casefold()
         ):
+            if duration > 0 and not book.duration:
+                book.duration = float(duration)
+                store.update_book(book)
             return book, False
     book = store.add_book(
         Book(
@@ -358,6 +364,7 @@ def want_book(
             position=position.strip(),
             isbn=isbn.strip(),
             asin=asin.strip().upper(),
+            duration=max(0.0, float(duration)),
         )
     )
     assert book.id is not None
@@ -448,8 +455,13 @@ class Workflow:
         fetch: Fetch = fetch_torrent,
         owns_qbt: bool = False,
         importer: Importer | None = None,
+        running_time: RunningTime | None = None,
     ) -> None:
         self.store = store
+        #: Asks a catalogue for the running time of a book with an ASIN and none stored
+        #: (once per book and session), so the grab's size check has it (None: never).
+        self.running_time = running_time
+        self._running_time_asked: set[int] = set()
         #: Takes `downloaded` books on to `in_library` (None: the workflow stops there).
         self.importer = importer
         self.qbt = qbt
@@ -889,6 +901,7 @@ class Workflow:
                 book, "wanted", event="no indexer is configured", reason="no indexer is configured"
             )
             return
+        await self._fill_running_time(book)
         wanted = wanted_from_book(book)
         blocked = await self.store.run(self.store.blocked)
         policy = dataclasses.replace(self.policy, blocklist=self.policy.blocklist | blocked)
@@ -919,6 +932,35 @@ class Workflow:
             f"{counted(len(saved), 'result')}, "
             f"{counted(len(outcome.failures), 'indexer failure')})",
         )
+
+    async def _fill_running_time(self, book: Book) -> None:
+        """The wanted edition's running time from the catalogue, when it has an ASIN and
+        none is stored; a catalogue that fails is noted and the search goes on without."""
+        assert book.id is not None
+        if (
+            self.running_time is None
+            or book.duration > 0
+            or not book.asin
+            or book.id in self._running_time_asked
+        ):
+            return
+        self._running_time_asked.add(book.id)
+        try:
+            seconds = await self.running_time(book)
+        except ClientError as exc:
+            await self.store.run(
+                self.store.add_event, book.id, "metadata", f"no running time from Audible: {exc}"
+            )
+            return
+        if seconds and seconds > 0:
+            book.duration = float(seconds)
+            await self.store.run(self.store.update_book, book)
+            await self.store.run(
+                self.store.add_event,
+                book.id,
+                "metadata",
+                f"running time {seconds / 3600:.1f} h (Audible {book.asin})",
+            )
 
     def _all_failed(self, outcome: SearchOutcome) -> bool:
         if outcome.releases or not outcome.failures:
@@ -1349,6 +1391,20 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+#: What asks a catalogue for a wanted book's running time (`Workflow(running_time=...)`).
+RunningTime = Callable[[Book], Awaitable[float | None]]
+
+
+async def audible_running_time(book: Book) -> float | None:
+    """The running time Audnexus gives for the book's ASIN (`EARMARK_AUDIBLE_URL` when
+    set, as for following); asked only when the user lets Earmark ask metadata providers."""
+    from gui.services.following import catalog_from_env
+
+    async with catalog_from_env() as audible:
+        running_time: float | None = await audible.running_time(book.asin)
+        return running_time
+
+
 def workflow_from_settings(
     store: Store,
     settings: Settings,
@@ -1389,4 +1445,5 @@ def workflow_from_settings(
         prowlarr=prowlarr,
         owns_qbt=True,
         importer=importer,
+        running_time=audible_running_time if settings.enhance_metadata else None,
     )

@@ -54,6 +54,7 @@ from gui.core.metadata import (
     display_value,
     metadata_from_json,
 )
+from gui.core.recording import RECORDING_CHECK
 from gui.models.library import thumbnail
 from gui.models.palette import BAD, GOOD, WARN
 from gui.models.queue import state_colours, state_words
@@ -312,7 +313,12 @@ class BookDetailsDialog(QDialog):
         top = QHBoxLayout()
         facts = QVBoxLayout()
         facts.addWidget(self._header())
-        found = f"Metadata found: {review.provider or 'a provider'}, {review.confidence:.0%} match"
+        found = (
+            "The recording does not look like the wanted edition (why: above). Import it "
+            "anyway with this metadata, or close and search again for another release."
+            if review.provider == RECORDING_CHECK
+            else f"Metadata found: {review.provider or 'a provider'}, {review.confidence:.0%} match"
+        )
         self.match_label = self._plain(found)
         facts.addWidget(self.match_label)
         self.score_label = self._plain("")

@@ -404,6 +404,8 @@ class ProwlarrDouble(_StatusProwlarrDouble):
         self.grabs: list[dict[str, Any]] = []
         self._cache: dict[tuple[int, str], float] = {}
         self._closing: asyncio.Event | None = None
+        #: requests a `hang` indexer holds unanswered right now
+        self.hanging = 0
 
     async def __aenter__(self) -> ProwlarrDouble:
         self._closing = asyncio.Event()
@@ -424,7 +426,11 @@ class ProwlarrDouble(_StatusProwlarrDouble):
             await asyncio.sleep(ix.delay)  # the indexer's latency (deliberate)
         if ix.hang:
             assert self._closing is not None
-            await self._closing.wait()
+            self.hanging += 1
+            try:
+                await self._closing.wait()
+            finally:
+                self.hanging -= 1
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         if self._key_of(request) != self.api_key:

@@ -299,3 +299,22 @@ def test_the_dialog_is_not_modal(store: Store, qtbot: QtBot) -> None:
     dialog = opened(qtbot, book, review_of(book))
     assert not dialog.isModal()
     assert dialog.testAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+
+def test_a_held_recording_says_why_and_not_a_match(store: Store, qtbot: QtBot) -> None:
+    from dataclasses import replace
+
+    from gui.core.recording import RECORDING_CHECK
+
+    book = store.add_book(Book("Project Hail Mary", "Andy Weir", duration=58_320.0))
+    reason = (
+        "not the wanted recording? the audio plays 5.0 h, the wanted edition runs 16.2 h "
+        "(31%): an abridged or partial recording; open the book to import it anyway, "
+        "or search again for another release"
+    )
+    store.set_state(book, "importing", reason=reason)
+    held = replace(review_of(book, KNOWN, KNOWN), provider=RECORDING_CHECK, confidence=0.0)
+    dialog = opened(qtbot, book, held)
+    assert dialog.reason_label.text() == reason
+    assert dialog.match_label.text().startswith("The recording does not look like the wanted")
+    assert "match" not in dialog.match_label.text()

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PySide6.QtNetwork import QLocalSocket
@@ -368,12 +369,32 @@ def test_stuck_peer_is_cut_off_without_blocking_others(
     assert received.calls == [[MAGNET]]
 
 
+@pytest.mark.parametrize("budget_ms", [1000, 300])
 def test_without_a_primary_send_fails_within_its_timeout(
-    make_instance: Callable[[str | None], SingleInstance], key: str
+    make_instance: Callable[[str | None], SingleInstance],
+    key: str,
+    budget_ms: int,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    started = time.monotonic()
-    assert make_instance(key).send_to_primary([MAGNET], timeout_ms=1000) is False
-    assert time.monotonic() - started < 5
+    """No answer: a few connect attempts, and the pauses between them (on a clock the
+    test drives) never add up to more than the caller's budget."""
+    sender = make_instance(key)
+    now, slept = [1000.0], []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    clock = SimpleNamespace(monotonic=lambda: now[0], sleep=sleep)
+    monkeypatch.setattr(si, "time", clock)
+    with caplog.at_level(logging.DEBUG, logger="gui.single_instance"):
+        assert sender.send_to_primary([MAGNET], timeout_ms=budget_ms) is False
+    attempts = [r for r in caplog.records if "connect attempt" in r.getMessage()]
+    assert 1 <= len(attempts) <= si.CONNECT_ATTEMPTS
+    assert len(slept) == len(attempts) - 1  # a pause between attempts, none after the last
+    assert sum(slept) <= budget_ms / 1000
+    assert "no running Earmark answered" in caplog.text
 
 
 def test_primary_refuses_to_send_to_itself(

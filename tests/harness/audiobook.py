@@ -36,12 +36,14 @@ def make_audiobook(
     seconds: float = 2.0,
     fmt: str = "mp3",
     disc_folders: bool = False,
+    tags: dict[str, str] | None = None,
 ) -> Path:
     """Create ``dest/<title>/`` holding ``files`` tracks "NN - <title>.<ext>"; return it.
 
     Each track is ``seconds`` of a sine tone tagged with title/album/artist/track.
     With ``disc_folders`` the tracks are split over "Disc 1" and "Disc 2" (numbering
-    restarts per disc), as ripped multi-CD books are laid out.
+    restarts per disc), as ripped multi-CD books are laid out. ``tags`` adds ffmpeg
+    metadata keys to every track ("composer" is the narrator in ID3, "language" TLAN).
     """
     if fmt not in AUDIO_FORMATS:
         raise ValueError(f"unknown audio format {fmt!r}; known: {sorted(AUDIO_FORMATS)}")
@@ -93,6 +95,11 @@ def make_audiobook(
             f"artist={AUTHOR}",
             "-metadata",
             f"track={track}/{total}",
+            *(
+                arg
+                for key, value in (tags or {}).items()
+                for arg in ("-metadata", f"{key}={value}")
+            ),
             *codec_args,
             str(path),
         ]

@@ -66,12 +66,15 @@ class Swarm:
         return admin.wait_for_torrent(self.info_hash, timeout)
 
 
-def make_swarm(qbt_factory: StartQbt, tmp: Path, title: str = "The Test Book") -> Swarm:
-    """Start seeder and leecher in parallel, seed a fresh audiobook, wait until seeding."""
+def make_swarm(
+    qbt_factory: StartQbt, tmp: Path, title: str = "The Test Book", *, seconds: float = 2.0
+) -> Swarm:
+    """Start seeder and leecher in parallel, seed a fresh audiobook (three tracks of
+    ``seconds`` each), wait until seeding."""
     with ThreadPoolExecutor(max_workers=3) as pool:
         seeder_future = pool.submit(qbt_factory)
         leecher_future = pool.submit(qbt_factory)
-        book_future = pool.submit(make_audiobook, tmp / "seed", title)
+        book_future = pool.submit(make_audiobook, tmp / "seed", title, seconds=seconds)
         seeder, leecher, book_dir = (
             seeder_future.result(),
             leecher_future.result(),

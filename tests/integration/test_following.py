@@ -102,6 +102,7 @@ async def test_a_series_is_listed_in_order_and_only_new_releases_are_added(
     assert (book.title, book.author, book.series, book.position, book.asin) == (
         NEW_TITLE, AUTHOR, SAGA, "3", "B0SAGA0003"
     )  # fmt: skip
+    assert book.duration == 600 * 60  # the catalogue's running time, for the grab's check
     assert "a new release of the followed series" in story(store, book.id or 0)[-1][1]
     third = await _again(second.follow, store)
     assert [i.status for i in third.listed][-1] == "wanted"  # never added twice
@@ -165,9 +166,12 @@ async def test_a_failing_catalogue_backs_off_and_due_checks_wait(
 async def test_follow_a_series_then_a_new_book_is_grabbed_downloaded_and_imported(
     qbt_factory: QbtFactory, store: Store, tmp_path: Path
 ) -> None:
-    swarm = make_swarm(qbt_factory, tmp_path, NEW_TITLE)  # the new book, seeded elsewhere
+    # The new book, seeded elsewhere: three 20 s tracks, the minute its catalogue entry
+    # says it runs (the grab's size check and the import's duration check both pass).
+    swarm = make_swarm(qbt_factory, tmp_path, NEW_TITLE, seconds=20.0)
     release_title = f"{AUTHOR} - {SAGA} 03 - {NEW_TITLE} [MP3]"
-    release = fake_release(release_title, seeders=20, size=len(swarm.torrent) * 64)
+    size = sum(p.stat().st_size for p in swarm.book_dir.rglob("*.mp3"))
+    release = fake_release(release_title, seeders=20, size=size)
     library = tmp_path / "library"
     library.mkdir()
     config = QbtConfig(swarm.leecher.url, QBT_USER, QBT_PASSWORD)
@@ -182,7 +186,9 @@ async def test_follow_a_series_then_a_new_book_is_grabbed_downloaded_and_importe
         assert (await follows.check_due(store, stored, catalog))[0].added == ()
 
         # Later: the publisher releases book 3 and an uploader posts it.
-        double.books["B0SAGA0003"] = saga_book("B0SAGA0003", NEW_TITLE, "3", tomorrow())
+        double.books["B0SAGA0003"] = saga_book(
+            "B0SAGA0003", NEW_TITLE, "3", tomorrow(), runtimeLengthMin=1
+        )
         jackett.releases = [release]
         (report,) = await follows.check_due(store, stored, catalog, force=True)
         (added,) = report.added
@@ -210,6 +216,7 @@ async def test_follow_a_series_then_a_new_book_is_grabbed_downloaded_and_importe
         await async_wait_until(imported, 90, 0.2, what="the followed book to be imported")
 
     book = fresh(store, book)
+    assert book.duration == 60.0  # the catalogue's running time, checked at both ends
     assert book.library_path is not None
     folder = Path(book.library_path)
     assert folder.is_relative_to(library)

@@ -6,7 +6,6 @@ import hashlib
 import socket
 import ssl
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -32,7 +31,7 @@ from tests.harness.servers import NotQbittorrentServer
 from tests.harness.swarm import make_swarm
 from tests.harness.tls import make_self_signed
 from tests.harness.tools import require_tool
-from tests.harness.wait import async_wait_until, free_port, wait_until
+from tests.harness.wait import GiveUp, async_wait_until, free_port, wait_until
 
 pytestmark = pytest.mark.qbt
 
@@ -123,15 +122,11 @@ def test_restart_keeps_ports_and_drops_sessions(qbt: QbtInstance) -> None:
 
 def test_real_transfer_between_two_instances(qbt_factory: QbtFactory, tmp_path: Path) -> None:
     """A leecher downloads the seeder's audiobook over loopback, byte for byte."""
-    started = time.monotonic()
     swarm = make_swarm(qbt_factory, tmp_path)
-    seeded = time.monotonic()
     swarm.add_to_leecher()
     assert swarm.connect() == {swarm.info_hash: {"added": 1, "failed": 0}}
     leecher = swarm.leecher_admin()
-    info = leecher.wait_for_torrent(swarm.info_hash, timeout=30, progress=1)
-    done = time.monotonic()
-    print(f"swarm ready {seeded - started:.2f}s, transfer {done - seeded:.2f}s")
+    info = leecher.wait_for_torrent(swarm.info_hash, timeout=30, progress=1)  # a hang guard
 
     downloaded = Path(info["content_path"])
     assert downloaded == swarm.leecher.downloads / swarm.book_dir.name
@@ -301,10 +296,12 @@ def test_start_failure_is_fast_and_explained(qbt_factory: QbtFactory, tmp_path: 
     """A broken https setup (qBittorrent silently falls back to http) fails at once,
     with qBittorrent's own log in the error, instead of after the 20 s deadline."""
     missing = tmp_path / "missing.pem"
-    started = time.monotonic()
     with pytest.raises(QbtStartError, match="HTTPS setup failed") as failure:
         qbt_factory(https=(missing, missing))
-    assert time.monotonic() - started < 10
+    # given up on the logged problem, not at the deadline (a timeout's tail may quote it too)
+    cause = failure.value.__cause__
+    assert isinstance(cause, GiveUp) and not isinstance(cause, TimeoutError), repr(cause)
+    assert "HTTPS setup failed" in str(cause)
     assert "qbittorrent.log" in str(failure.value)
     assert all(not instance.is_running() for instance in qbt_factory.instances)
 

@@ -6,9 +6,9 @@ what a client sent is read back from the double's own records. Nothing leaves 12
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -451,8 +451,8 @@ def test_deduplicate_keeps_the_better_seeded_copy() -> None:
 
 
 async def test_bad_servers_all_at_once() -> None:
-    """A hang, garbage, a wrong key and a good indexer: the good results arrive in about
-    the timeout, and every failure says why."""
+    """A hang, garbage, a wrong key and a good indexer: the good results arrive, the hang
+    is cut off at the deadline, and every failure says why."""
     timeout = 2.0
     good = dune_releases("Good ", n=5)
     shared = "ef" * 20
@@ -487,10 +487,12 @@ async def test_bad_servers_all_at_once() -> None:
             TorznabFeed(locked.feed_url(), "not-the-key-0123456789", name="Locked"),
             TorznabFeed(other.feed_url(), other.api_key, name="Other"),
         ]
-        began = time.perf_counter()
-        outcome = await search_all(DUNE, indexers, per_indexer_timeout=timeout)
-        elapsed = time.perf_counter() - began
-    assert timeout - 0.1 < elapsed < timeout + 1.5, elapsed
+        # The hanger never answers while the doubles run: search_all returns only because
+        # its deadline cut the hanger off (the guard is for a hang, bench/deadlines.py
+        # measures how close to the deadline the search ends).
+        async with asyncio.timeout(timeout + 30):
+            outcome = await search_all(DUNE, indexers, per_indexer_timeout=timeout)
+        assert prowlarr.hanging == 1  # still waiting to answer: nobody waited for it
     titles = {r.title for r in outcome.releases}
     assert {r["title"] for r in good[:5]} <= titles
     assert not any(t.startswith(("Hang ", "Garbage ", "Locked ")) for t in titles)
@@ -513,8 +515,6 @@ async def test_bad_servers_all_at_once() -> None:
         "Locked",
         "Other",
     }
-    assert outcome.timings["Hanger (Prowlarr)"] >= timeout - 0.1
-    assert outcome.timings["Good (Prowlarr)"] < timeout
     # Each Prowlarr indexer was searched alone.
     assert sorted(s.indexer_ids for s in prowlarr.searches) == [(1,), (2,)]
 

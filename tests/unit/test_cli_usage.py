@@ -97,3 +97,26 @@ def test_want_refuses_a_bad_identifier(
 def test_want_without_identifiers_still_works(tmp_path: Path) -> None:
     code, _, err = run("want", "Dune", "--author", "Frank Herbert", "--json")
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("given", "seconds"), [("21:08", 21 * 3600 + 8 * 60), ("1:02:03", 3723), ("754", 754 * 60)]
+)
+def test_want_keeps_the_running_time(given: str, seconds: float, tmp_path: Path) -> None:
+    code, _, err = run("want", "Dune", "--author", "Frank Herbert", "--duration", given, "--json")
+    assert code == 0, err
+    from gui.store import Store
+
+    store = Store.open_in(tmp_path)
+    try:
+        (book,) = store.books()
+    finally:
+        store.close()
+    assert book.duration == seconds
+
+
+@pytest.mark.parametrize("given", ["12h", "1:75", "-3", "nan", "1:2:3:4", "0"])
+def test_want_refuses_a_bad_running_time(given: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run("want", "Dune", "--author", "Frank Herbert", "--duration", given, "--json")
+    assert (code, out) == (2, "")
+    assert "is not a running time" in capsys.readouterr().err

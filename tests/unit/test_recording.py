@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from gui.core.ranking import RankingPolicy, Release, Wanted, rank
-from gui.core.recording import MIB, check_contents, check_size, survey
+from gui.core.recording import (
+    MIB,
+    Recording,
+    check_contents,
+    check_size,
+    recording_mismatch,
+    survey,
+)
 
 HOUR = 3600.0
 
@@ -76,3 +83,55 @@ def test_ranking_shows_the_size_check_with_a_known_running_time() -> None:
     # without a running time the same releases are ranked as before
     plain = rank(Wanted("Dune", "Frank Herbert"), [full, abridged], RankingPolicy())
     assert all(r.accepted for r in plain)
+
+
+# ---- after the download: the measured recording against the wanted edition ----------------
+
+
+def test_an_abridged_recording_is_a_mismatch() -> None:
+    reason = recording_mismatch(Recording(duration=6 * HOUR), duration=21 * HOUR)
+    assert reason == (
+        "the audio plays 6.0 h, the wanted edition runs 21.0 h (29%): "
+        "an abridged or partial recording"
+    )
+
+
+def test_a_collection_is_a_mismatch() -> None:
+    reason = recording_mismatch(Recording(duration=40 * HOUR), duration=21 * HOUR)
+    assert reason is not None and reason.endswith("another edition or a collection")
+
+
+def test_the_full_recording_within_tolerance_passes() -> None:
+    for measured in (0.72, 0.95, 1.0, 1.04, 1.45):
+        assert (
+            recording_mismatch(Recording(duration=measured * 21 * HOUR), duration=21 * HOUR) is None
+        )
+
+
+def test_unknown_sides_say_nothing() -> None:
+    assert recording_mismatch(Recording(duration=HOUR)) is None  # no wanted running time
+    assert recording_mismatch(Recording(), duration=21 * HOUR) is None  # not measured
+    assert recording_mismatch(Recording(narrators=("Scott Brick",))) is None  # no wanted narrator
+    assert recording_mismatch(Recording(), narrator="Scott Brick", language="English") is None
+
+
+def test_another_narrator_is_a_mismatch_but_a_spelling_is_not() -> None:
+    other = recording_mismatch(Recording(narrators=("Simon Vance",)), narrator="Scott Brick")
+    assert other == "narrated by Simon Vance, the wanted edition by Scott Brick"
+    for tagged in (("Brick, Scott",), ("SCOTT BRICK",), ("Euan Morton", "Scott Brick")):
+        assert recording_mismatch(Recording(narrators=tagged), narrator="Scott Brick") is None
+
+
+def test_another_language_is_a_mismatch_but_a_code_is_not() -> None:
+    german = recording_mismatch(Recording(language="deu"), language="english")
+    assert german == "in German, the wanted edition in English"
+    assert recording_mismatch(Recording(language="en"), language="English") is None
+
+
+def test_every_mismatch_is_said() -> None:
+    reason = recording_mismatch(
+        Recording(duration=5 * HOUR, narrators=("Simon Vance",), language="German"),
+        duration=21 * HOUR, narrator="Scott Brick", language="English",
+    )  # fmt: skip
+    assert reason is not None
+    assert [part.split(" ")[0] for part in reason.split("; ")] == ["the", "narrated", "in"]

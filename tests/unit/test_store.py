@@ -178,3 +178,30 @@ def test_a_database_held_by_another_program_is_said_so(tmp_path: Path) -> None:
     finally:
         other.close()
         holder.close()
+
+
+def test_a_version_3_database_gains_the_running_time(tmp_path: Path) -> None:
+    """Schema 4 on top of schema 3: queued books are kept with an unknown (0) running
+    time, and a running time given later is stored and read back."""
+    path = tmp_path / "earmark.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        for script in MIGRATIONS[:3]:
+            db.executescript(script)
+        db.execute(
+            "INSERT INTO books (title, author, sort_order, created_at, updated_at)"
+            " VALUES ('Dune', 'Frank Herbert', 1, 0, 0)"
+        )
+        db.execute("PRAGMA user_version = 3")
+    store = Store(path)
+    try:
+        (book,) = store.books()
+        assert (book.title, book.duration) == ("Dune", 0.0)
+        book.duration = 21 * 3600 + 8 * 60
+        store.update_book(book)
+        added = store.add_book(Book("Emma", "Jane Austen", duration=3600.5))
+        assert added.id is not None
+        assert [b.duration for b in store.books()] == [76080.0, 3600.5]
+    finally:
+        store.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
