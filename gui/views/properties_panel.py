@@ -9,7 +9,7 @@ transfer speeds). The panel only shows what it is given (`apply(reading)`,
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -74,6 +74,27 @@ def _table(parent: QWidget, name: str, model: Any) -> QTableView:
     header.setStretchLastSection(True)
     header.resizeSection(0, 260)
     return table
+
+
+def selected_file_ids(files: QTreeView) -> list[int]:
+    """The file ids under the selected rows of a files tree (a folder stands for its files)."""
+    ids: set[int] = set()
+    for index in files.selectionModel().selectedRows(TreeColumn.NAME):
+        ids.update(index.data(IDS_ROLE) or [])
+    return sorted(ids)
+
+
+def priority_menu(
+    parent: QWidget, ids: list[int], choose: Callable[[list[int], int], None]
+) -> QMenu:
+    """A files tree's context menu: Priority > Do not download / Normal / High / Maximum."""
+    menu = QMenu(parent)
+    sub = menu.addMenu(QCoreApplication.translate("PropertiesPanel", "Priority"))
+    for priority, words in PRIORITY_WORDS.items():
+        action = sub.addAction(QCoreApplication.translate("FilesTreeModel", words))
+        action.setEnabled(bool(ids))
+        action.triggered.connect(lambda _=False, p=priority, i=ids: choose(i, p))
+    return menu
 
 
 class SpeedGraph(QWidget):
@@ -277,10 +298,7 @@ class PropertiesPanel(QWidget):
         self.files.expandToDepth(1)
 
     def selected_file_ids(self) -> list[int]:
-        ids: set[int] = set()
-        for index in self.files.selectionModel().selectedRows(TreeColumn.NAME):
-            ids.update(index.data(IDS_ROLE) or [])
-        return sorted(ids)
+        return selected_file_ids(self.files)
 
     def request_priority(self, file_ids: list[int], priority: int) -> None:
         if self.torrent_hash and file_ids:
@@ -291,14 +309,7 @@ class PropertiesPanel(QWidget):
 
     def priority_menu(self) -> QMenu:
         """The files' context menu: Priority > Do not download / Normal / High / Maximum."""
-        menu = QMenu(self)
-        sub = menu.addMenu(self.tr("Priority"))
-        ids = self.selected_file_ids()
-        for priority, words in PRIORITY_WORDS.items():
-            action = sub.addAction(QCoreApplication.translate("FilesTreeModel", words))
-            action.setEnabled(bool(ids))
-            action.triggered.connect(lambda _=False, p=priority, i=ids: self.request_priority(i, p))
-        return menu
+        return priority_menu(self, self.selected_file_ids(), self.request_priority)
 
     def _files_menu(self, pos: QPoint) -> None:
         index: QModelIndex = self.files.indexAt(pos)

@@ -4,16 +4,21 @@
 <context>
     <name>AddTorrentDialog</name>
     <message>
-        <location filename="../../gui/views/add_dialog.py" line="+98"/>
+        <location filename="../../gui/views/add_dialog.py" line="+108"/>
         <source>For files that are already complete in the save path: qBittorrent seeds them at once without reading them first. qBittorrent 5.3 and later ignore this and check the files anyway; Earmark does not report such a check as a finished download.</source>
         <extracomment>source, AddOptions, remembered choices (dict), &quot;don&apos;t ask again&quot;</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+146"/>
+        <source>Tick at least one file to download.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>DownloadsView</name>
     <message>
-        <location filename="../../gui/views/downloads_view.py" line="+136"/>
+        <location filename="../../gui/views/downloads_view.py" line="+137"/>
         <source>Move to top</source>
         <extracomment>Starting widths (pixels); the name column takes what is left (`fit_columns`). Hidden until the user asks for them in the header menu (qBittorrent hides many too). The Queue submenu: qBittorrent&apos;s torrents/&lt;move&gt; endpoints, in its menu&apos;s words.</extracomment>
         <translation type="unfinished"></translation>
@@ -34,9 +39,9 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+473"/>
+        <location line="+486"/>
         <source>Start</source>
-        <extracomment>While the model signals a big refresh over several turns, the table is repainted at most this often (ms) instead of after every slice. Paint as disabled: the rows are qBittorrent&apos;s last known state, not live. The torrent the properties panel shows changed (None: no selection). One of TORRENT_ACTIONS, the selected hashes, and its value (a path, a name, tags, a queue move, a limit in bytes/s) or None. How &quot;Open containing folder&quot; opens a folder; tests replace it.</extracomment>
+        <extracomment>While the model signals a big refresh over several turns, the table is repainted at most this often (ms) instead of after every slice. Paint as disabled: the rows are qBittorrent&apos;s last known state, not live. The property that marks a page&apos;s filter box (gui.views.main_window&apos;s Find). The torrent the properties panel shows changed (None: no selection). One of TORRENT_ACTIONS, the selected hashes, and its value (a path, a name, tags, a queue move, a limit in bytes/s) or None. How &quot;Open containing folder&quot; opens a folder; tests replace it. What removing means beyond qBittorrent (a wanted book&apos;s release is blocklisted), told in the question; set by the controller, which knows the wanted books.</extracomment>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -120,13 +125,13 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+171"/>
+        <location line="+176"/>
         <source>{reason}
 The list shows the last known state.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+316"/>
+        <location line="+318"/>
         <source>Set location</source>
         <translation type="unfinished"></translation>
     </message>
@@ -543,7 +548,7 @@ The list shows the last known state.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+115"/>
+        <location line="+136"/>
         <location line="+78"/>
         <source>No torrent selected</source>
         <translation type="unfinished"></translation>
@@ -554,7 +559,7 @@ The list shows the last known state.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="-175"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
@@ -562,7 +567,7 @@ The list shows the last known state.</source>
 <context>
     <name>SpeedGraph</name>
     <message>
-        <location line="-146"/>
+        <location line="+77"/>
         <source>↓ Download {speed}</source>
         <translation type="unfinished"></translation>
     </message>
