@@ -81,6 +81,7 @@ from gui.views.confirm import ask
 from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
+from gui.views.filter_panel import FilterPanel
 from gui.views.following_view import FollowingView
 from gui.views.history_view import HistoryView
 from gui.views.layout_state import WindowLayout, offer_column_menu
@@ -186,7 +187,7 @@ class AppController(QObject):
 
     def _layout_parts(
         self,
-    ) -> tuple[dict[str, QTableView], dict[str, QLineEdit | QComboBox]]:
+    ) -> tuple[dict[str, QTableView], dict[str, QLineEdit | QComboBox], dict[str, FilterPanel]]:
         tables = {
             "wanted": self.queue_view.table,
             "downloads": self.downloads_view.table,
@@ -198,17 +199,17 @@ class AppController(QObject):
             "downloads": self.downloads_view.search,
             "library": self.library.view.filter,
             "history": self.history_view.text,
-            "downloads-state": self.downloads_view.group_combo,
         }
-        return tables, filters
+        # The Downloads status goes with the side panel: the combo's text holds counts.
+        return tables, filters, {"downloads": self.downloads_view.side}
 
     def save_layout(self) -> None:
-        tables, filters = self._layout_parts()
-        self.layout_state.save(self.window, self.window.tabs, tables, filters)
+        tables, filters, panels = self._layout_parts()
+        self.layout_state.save(self.window, self.window.tabs, tables, filters, panels)
 
     def start(self) -> None:
-        tables, filters = self._layout_parts()
-        self.layout_state.restore(self.window, self.window.tabs, tables, filters)
+        tables, filters, panels = self._layout_parts()
+        self.layout_state.restore(self.window, self.window.tabs, tables, filters, panels)
         self.window.show()
         if not self._ask_missing_secrets():
             self.connection.start()

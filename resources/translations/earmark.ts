@@ -131,7 +131,7 @@ The list shows the last known state.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+318"/>
+        <location line="+323"/>
         <source>Set location</source>
         <translation type="unfinished"></translation>
     </message>
@@ -244,12 +244,13 @@ The list shows the last known state.</source>
     <name>FilterPanel</name>
     <message>
         <location filename="../../gui/views/filter_panel.py" line="+22"/>
-        <location line="+84"/>
+        <location line="+89"/>
         <source>All</source>
+        <extracomment>Choices restored from the last session whose entry is not listed yet (the category, tag or tracker comes with qBittorrent&apos;s first answer).</extracomment>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-83"/>
+        <location line="-88"/>
         <source>Downloading</source>
         <translation type="unfinished"></translation>
     </message>
@@ -334,7 +335,7 @@ The list shows the last known state.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+41"/>
         <source>Uncategorised</source>
         <translation type="unfinished"></translation>
     </message>
@@ -349,7 +350,7 @@ The list shows the last known state.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+25"/>
         <source>{label} ({count})</source>
         <translation type="unfinished"></translation>
     </message>

@@ -77,8 +77,10 @@ def test_chosen_file_priorities_reach_qbittorrent(
         assert names == [f"{BOOK}/0{n} - {BOOK}.mp3" for n in (1, 2, 3)]
         # not "Do not start": started once the priorities were set
         await until(
-            lambda: not str(qbt.admin().torrent(digest)["state"]).startswith(  # type: ignore[index]
-                ("paused", "stopped")
+            lambda: (
+                not str(qbt.admin().torrent(digest)["state"]).startswith(  # type: ignore[index]
+                    ("paused", "stopped")
+                )
             ),
             what="the torrent started after the priorities",
         )
