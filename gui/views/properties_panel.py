@@ -23,10 +23,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMenu,
+    QScrollArea,
     QTableView,
     QTabWidget,
     QTreeView,
@@ -109,7 +111,7 @@ class SpeedGraph(QWidget):
         super().__init__(parent)
         self.setObjectName("speed-graph")
         self.samples: deque[tuple[int, int]] = deque(maxlen=self.SAMPLES)
-        self.setMinimumHeight(120)
+        self.setMinimumHeight(60)  # still readable; the panel must not hold the window tall
 
     def add_sample(self, down: int, up: int) -> None:
         self.samples.append((max(0, int(down)), max(0, int(up))))
@@ -193,6 +195,13 @@ class PropertiesPanel(QWidget):
         self.status.setTextFormat(Qt.TextFormat.PlainText)
 
         self.general = GeneralPage(self)
+        # Scrolled, so its two forms do not set the panel's (and the window's) minimum
+        # height: the window must fit 1920x1080 at 200 % with a task bar.
+        self.general_scroll = QScrollArea(self)
+        self.general_scroll.setObjectName("properties-general")
+        self.general_scroll.setWidgetResizable(True)
+        self.general_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.general_scroll.setWidget(self.general)
         self.trackers_model = TrackersModel(self)
         self.trackers = _table(self, "properties-trackers", self.trackers_model)
         self.peers_model = PeersModel(self)
@@ -227,7 +236,7 @@ class PropertiesPanel(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.setTabPosition(QTabWidget.TabPosition.South)  # as qBittorrent
         self._pages = {
-            GENERAL: self.general,
+            GENERAL: self.general_scroll,
             TRACKERS: self.trackers,
             PEERS: self.peers,
             FILES: self.files,

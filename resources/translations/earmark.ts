@@ -1191,7 +1191,7 @@ The list shows the last known state.</source>
 <context>
     <name>PropertiesPanel</name>
     <message>
-        <location filename="../../gui/views/properties_panel.py" line="+48"/>
+        <location filename="../../gui/views/properties_panel.py" line="+50"/>
         <source>General</source>
         <extracomment>Marked for the translator (QT_TRANSLATE_NOOP), translated where shown.</extracomment>
         <translation type="unfinished"></translation>
@@ -1218,7 +1218,7 @@ The list shows the last known state.</source>
     </message>
     <message>
         <location line="+136"/>
-        <location line="+78"/>
+        <location line="+85"/>
         <source>No torrent selected</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1228,7 +1228,7 @@ The list shows the last known state.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location line="-175"/>
+        <location line="-182"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
