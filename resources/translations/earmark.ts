@@ -1136,6 +1136,16 @@ The list shows the last known state.</source>
     </message>
 </context>
 <context>
+    <name>NoticeBar</name>
+    <message>
+        <location filename="../../gui/views/notices.py" line="+54"/>
+        <location line="+1"/>
+        <source>Dismiss</source>
+        <extracomment>A notice&apos;s colour by level; its background is the palette&apos;s base tinted with it, so the palette&apos;s text stays readable on light and dark palettes alike.</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>PeersModel</name>
     <message>
         <location filename="../../gui/models/properties.py" line="+140"/>
