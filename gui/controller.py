@@ -34,6 +34,7 @@ from gui.core.metadata import BookMetadata
 from gui.core.ranking import Ranked, RankingPolicy, Wanted
 from gui.core.redact import REDACTOR
 from gui.core.torrents import Magnet, TorrentInputError, TorrentSource, describe_source
+from gui.i18n import QT_TRANSLATE_NOOP
 from gui.library_controller import LibraryController
 from gui.loop_lock import LoopLock, LoopLockHeld
 from gui.models.connection import Connection
@@ -81,6 +82,7 @@ from gui.views.confirm import ask
 from gui.views.doctor_wizard import DoctorWizard
 from gui.views.downloads_view import DownloadsView
 from gui.views.drop import Candidate, candidates_from_texts
+from gui.views.filter_panel import FilterPanel
 from gui.views.following_view import FollowingView
 from gui.views.history_view import HistoryView
 from gui.views.layout_state import WindowLayout, offer_column_menu
@@ -99,11 +101,16 @@ log = logging.getLogger(__name__)
 #: (the workflow also asks for a refresh at every transition).
 REFRESH_MS = 3000
 #: What the greyed transfer list says while qBittorrent is away (the details in a tooltip).
-STALE_WORDS = {
-    Link.UNREACHABLE: "qBittorrent cannot be reached (Earmark keeps trying).",
-    Link.REFUSED: "qBittorrent refused the connection: check Settings or the connection doctor.",
-    Link.CONNECTING: "Connecting to qBittorrent…",
-    Link.NOT_CONFIGURED: "qBittorrent is not configured.",
+STALE_WORDS = {  # marked for the translator, translated where shown
+    Link.UNREACHABLE: QT_TRANSLATE_NOOP(
+        "AppController", "qBittorrent cannot be reached (Earmark keeps trying)."
+    ),
+    Link.REFUSED: QT_TRANSLATE_NOOP(
+        "AppController",
+        "qBittorrent refused the connection: check Settings or the connection doctor.",
+    ),
+    Link.CONNECTING: QT_TRANSLATE_NOOP("AppController", "Connecting to qBittorrent…"),
+    Link.NOT_CONFIGURED: QT_TRANSLATE_NOOP("AppController", "qBittorrent is not configured."),
 }
 #: How long quitting waits for a workflow pass to stop (every step is crash-safe).
 WORKFLOW_STOP_TIMEOUT = 5.0
@@ -186,7 +193,7 @@ class AppController(QObject):
 
     def _layout_parts(
         self,
-    ) -> tuple[dict[str, QTableView], dict[str, QLineEdit | QComboBox]]:
+    ) -> tuple[dict[str, QTableView], dict[str, QLineEdit | QComboBox], dict[str, FilterPanel]]:
         tables = {
             "wanted": self.queue_view.table,
             "downloads": self.downloads_view.table,
@@ -198,17 +205,17 @@ class AppController(QObject):
             "downloads": self.downloads_view.search,
             "library": self.library.view.filter,
             "history": self.history_view.text,
-            "downloads-state": self.downloads_view.group_combo,
         }
-        return tables, filters
+        # The Downloads status goes with the side panel: the combo's text holds counts.
+        return tables, filters, {"downloads": self.downloads_view.side}
 
     def save_layout(self) -> None:
-        tables, filters = self._layout_parts()
-        self.layout_state.save(self.window, self.window.tabs, tables, filters)
+        tables, filters, panels = self._layout_parts()
+        self.layout_state.save(self.window, self.window.tabs, tables, filters, panels)
 
     def start(self) -> None:
-        tables, filters = self._layout_parts()
-        self.layout_state.restore(self.window, self.window.tabs, tables, filters)
+        tables, filters, panels = self._layout_parts()
+        self.layout_state.restore(self.window, self.window.tabs, tables, filters, panels)
         self.window.show()
         if not self._ask_missing_secrets():
             self.connection.start()
@@ -271,8 +278,10 @@ class AppController(QObject):
                 Status(Link.NOT_CONFIGURED, "Not connected: the qBittorrent password was not given")
             )
             self.window.notices.show_notice(
-                "Not connected to qBittorrent: its password was not given. Enter it in "
-                "Edit → Preferences → qBittorrent.",
+                self.tr(
+                    "Not connected to qBittorrent: its password was not given. Enter it in "
+                    "Edit → Preferences → qBittorrent."
+                ),
                 "info",
                 0,
             )
@@ -319,7 +328,9 @@ class AppController(QObject):
             self.window.notices.show_notice(str(error), "error")
         else:
             log.error("unexpected error", exc_info=error)
-            self.window.notices.show_notice(f"Unexpected error: {error}", "error")
+            self.window.notices.show_notice(
+                self.tr("Unexpected error: {error}").format(error=error), "error"
+            )
 
     # ---- wiring ----------------------------------------------------------------------
 
@@ -429,7 +440,7 @@ class AppController(QObject):
         self.window.show_status(status)
         stale = None
         if status.link is not Link.CONNECTED and self.service.mirror.torrents:
-            stale = STALE_WORDS.get(status.link, STALE_WORDS[Link.UNREACHABLE])
+            stale = self.tr(STALE_WORDS.get(status.link, STALE_WORDS[Link.UNREACHABLE]))
         self.downloads_view.set_stale(stale, status.message)
         self.tray.set_tooltip(f"Earmark — qBittorrent: {status.link.value.replace('_', ' ')}")
         workflow = self.workflow
@@ -439,7 +450,10 @@ class AppController(QObject):
         self._workflow_ready.set()
 
     def _on_finished(self, torrent_hash: str, name: str) -> None:
-        self.tray.notify("Download completed", f"'{name}' has finished downloading.")
+        self.tray.notify(
+            self.tr("Download completed"),
+            self.tr("'{name}' has finished downloading.").format(name=name),
+        )
 
     def _notify_in_window(self, title: str, text: str) -> None:
         self.window.notices.show_notice(f"<b>{title}</b> — {text}", "success")
@@ -457,7 +471,10 @@ class AppController(QObject):
         for candidate in candidates:
             if candidate.error is not None:
                 self.window.notices.show_notice(
-                    f"Not added: {_short(candidate.text)} — {candidate.error}", "error"
+                    self.tr("Not added: {source} — {reason}").format(
+                        source=_short(candidate.text), reason=candidate.error
+                    ),
+                    "error",
                 )
             elif self.settings.add_without_asking and candidate.source is not None:
                 options = options_from_defaults(self._add_defaults())
@@ -492,7 +509,10 @@ class AppController(QObject):
             save_settings(self.settings)
         except OSError as exc:  # the profile's disk full or read-only: the add goes on
             self.window.notices.show_notice(
-                f"The add dialog's choices were not saved: {exc.strerror or exc}", "error"
+                self.tr("The add dialog's choices were not saved: {reason}").format(
+                    reason=exc.strerror or exc
+                ),
+                "error",
             )
         self._spawn(self.add(source, options))
 
@@ -500,14 +520,20 @@ class AppController(QObject):
         result = await self.service.add(source, options)
         if result is None:
             self.window.notices.show_notice(
-                f"qBittorrent is not reachable: {describe_source(source)} waits in the pending "
-                "list and is sent when it is back.",
+                self.tr(
+                    "qBittorrent is not reachable: {source} waits in the pending list and is "
+                    "sent when it is back."
+                ).format(source=describe_source(source)),
                 "info",
             )
         elif result.already_present:
-            self.window.notices.show_notice(f"Already in qBittorrent: {result.name}", "info")
+            self.window.notices.show_notice(
+                self.tr("Already in qBittorrent: {name}").format(name=result.name), "info"
+            )
         else:
-            self.window.notices.show_notice(f"Added: {result.name or result.hash}", "success")
+            self.window.notices.show_notice(
+                self.tr("Added: {name}").format(name=result.name or result.hash), "success"
+            )
         self.window.show_downloads()
 
     # ---- actions on the selection ----------------------------------------------------
@@ -517,7 +543,7 @@ class AppController(QObject):
             return  # never act on a selection out of sight (the window disables these)
         hashes = self.downloads_view.selected_hashes()
         if not hashes:
-            self.window.notices.show_notice("Select downloads first.", "info", 4000)
+            self.window.notices.show_notice(self.tr("Select downloads first."), "info", 4000)
             return
         self._spawn(self.service.start(hashes) if action == "start" else self.service.stop(hashes))
 
@@ -620,7 +646,8 @@ class AppController(QObject):
             self._wake_workflow()
         self.queue_view.show_import_report(file.name, plan)
         self.window.notices.show_notice(
-            f"Imported {file.name}: {plan.summary()}.", "success" if plan.add else "info"
+            self.tr("Imported {file}: {summary}.").format(file=file.name, summary=plan.summary()),
+            "success" if plan.add else "info",
         )
         return plan
 
@@ -770,7 +797,9 @@ class AppController(QObject):
                 if not isinstance(exc, WorkflowError | ValueError):
                     log.exception("the workflow could not be built")
                 failed = (client, self.settings)
-                self.window.notices.show_notice(f"The wanted queue is on hold: {exc}", "error")
+                self.window.notices.show_notice(
+                    self.tr("The wanted queue is on hold: {reason}").format(reason=exc), "error"
+                )
                 continue
             failed = None
             stop = asyncio.Event()
@@ -790,7 +819,9 @@ class AppController(QObject):
             error = None if run.cancelled() else run.exception()
             if error is not None:  # run_forever survives a failed pass: this is a bug
                 log.error("the workflow loop stopped", exc_info=error)
-                self.window.notices.show_notice(f"The wanted queue stopped: {error}", "error")
+                self.window.notices.show_notice(
+                    self.tr("The wanted queue stopped: {reason}").format(reason=error), "error"
+                )
                 failed = (client, self.settings)
 
     def _hold_loop_lock(self) -> bool:
@@ -806,7 +837,9 @@ class AppController(QObject):
                 if self._loop_lock_notice is not None:
                     self.window.notices.dismiss(self._loop_lock_notice)
                 self._loop_lock_notice = self.window.notices.show_notice(
-                    f"This window does not search or grab: {exc}", "info", timeout_ms=0
+                    self.tr("This window does not search or grab: {reason}").format(reason=exc),
+                    "info",
+                    timeout_ms=0,
                 )
             return False
         self._loop_lock_told = None
@@ -1063,8 +1096,10 @@ class AppController(QObject):
         workflow = self._require_workflow()
         await workflow.send_via_prowlarr(book)
         self.window.notices.show_notice(
-            f"Sent through Prowlarr's download client: {book.title}. Earmark links the "
-            "torrent when it appears in qBittorrent.",
+            self.tr(
+                "Sent through Prowlarr's download client: {title}. Earmark links the "
+                "torrent when it appears in qBittorrent."
+            ).format(title=book.title),
             "success",
         )
         self._refresh_soon()
@@ -1077,11 +1112,16 @@ class AppController(QObject):
             found = _MAGNET_IN_REASON.search(book.reason or "")
             magnet = found.group(1) if found else None
         if magnet is None:
-            self.window.notices.show_notice(f"No magnet link is known for {book.title}.", "error")
+            self.window.notices.show_notice(
+                self.tr("No magnet link is known for {title}.").format(title=book.title), "error"
+            )
             return None
         QGuiApplication.clipboard().setText(REDACTOR.conceal(magnet))
         self.window.notices.show_notice(
-            f"Magnet link of {book.title} copied: paste it into your torrent client.", "success"
+            self.tr("Magnet link of {title} copied: paste it into your torrent client.").format(
+                title=book.title
+            ),
+            "success",
         )
         return magnet
 
@@ -1139,13 +1179,18 @@ class AppController(QObject):
         try:
             stored = load_settings(env=False)
         except SettingsError as exc:
-            self.window.notices.show_notice(f"The Host header was not saved: {exc}", "error")
+            self.window.notices.show_notice(
+                self.tr("The Host header was not saved: {reason}").format(reason=exc), "error"
+            )
             return
         stored.qbt_host_header = host
         save_settings(stored)
         self.settings.qbt_host_header = host
         self.window.notices.show_notice(
-            f"Earmark now sends 'Host: {host}' to qBittorrent (Settings → qBittorrent, Advanced).",
+            self.tr(
+                "Earmark now sends 'Host: {host}' to qBittorrent (Settings → qBittorrent, "
+                "Advanced)."
+            ).format(host=host),
             "success",
         )
 

@@ -18,7 +18,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import aiohttp
@@ -120,6 +120,9 @@ class AddOptions:
     upload_limit: int | None = None  # bytes per second
     download_limit: int | None = None
     auto_tmm: bool | None = None
+    #: One priority per file of a .torrent, in its order (`torrents/filePrio`'s ids):
+    #: `torrents/add` has no such field, so `add` sets them once the torrent is listed.
+    file_priorities: Sequence[int] = ()
 
     def form(self, flavor: ApiFlavor) -> dict[str, str]:
         fields: dict[str, str] = {}
@@ -550,7 +553,12 @@ class QBittorrentClient(SessionOwner):
         if existing is not None:
             return AddResult(torrent_hash, existing.get("name"), already_present=True)
 
-        form = (options or AddOptions()).form(self.flavor)
+        options = options or AddOptions()
+        # A magnet's files are not known before its metadata: only a .torrent's are chosen.
+        priorities = {} if isinstance(source, Magnet) else _priority_groups(options.file_priorities)
+        # Added stopped while priorities are pending, so no piece of a skipped file arrives.
+        adding = replace(options, stopped=True) if priorities else options
+        form = adding.form(self.flavor)
         uploads: list[Upload] = []
         if isinstance(source, Magnet):
             form["urls"] = source.uri
@@ -575,6 +583,11 @@ class QBittorrentClient(SessionOwner):
                 "torrents/add",
                 answer,
             )
+        if priorities and not failed:
+            for priority, ids in priorities.items():
+                await self.set_file_priority(torrent_hash, ids, priority)
+            if not options.stopped:
+                await self.start([torrent_hash])
         # Before 5.2 a duplicate added meanwhile answers "Fails." yet is listed.
         return AddResult(torrent_hash, found.get("name"), already_present=failed)
 
@@ -736,6 +749,15 @@ class QBittorrentClient(SessionOwner):
 
 #: qBittorrent's queue endpoints (torrents/<move>), top to bottom.
 QUEUE_MOVES = ("topPrio", "increasePrio", "decreasePrio", "bottomPrio")
+
+
+def _priority_groups(priorities: Sequence[int]) -> dict[int, list[int]]:
+    """The file ids per priority that differ from qBittorrent's Normal (1), for filePrio."""
+    groups: dict[int, list[int]] = {}
+    for file_id, priority in enumerate(priorities):
+        if priority != 1:
+            groups.setdefault(priority, []).append(file_id)
+    return groups
 
 
 def _hashes(hashes: Sequence[str]) -> dict[str, str]:

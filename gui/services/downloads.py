@@ -65,6 +65,7 @@ def global_speeds(mirror: MaindataMirror) -> tuple[int, int]:
 def options_to_dict(options: AddOptions) -> dict[str, Any]:
     data = dataclasses.asdict(options)
     data["tags"] = list(options.tags)
+    data["file_priorities"] = list(options.file_priorities)
     return data
 
 
@@ -72,6 +73,7 @@ def options_from_dict(data: dict[str, Any]) -> AddOptions:
     known = {f.name for f in dataclasses.fields(AddOptions)}
     values = {k: v for k, v in data.items() if k in known}
     values["tags"] = tuple(values.get("tags", ()))
+    values["file_priorities"] = tuple(values.get("file_priorities", ()))
     return AddOptions(**values)
 
 

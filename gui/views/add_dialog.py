@@ -11,8 +11,9 @@ import html
 from collections.abc import Iterable
 from typing import Any, cast
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -22,7 +23,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -36,8 +39,11 @@ from gui.core.torrents import (
     describe_source,
     parse_source,
 )
+from gui.models.downloads import RawSortProxy
+from gui.models.files_tree import DO_NOT_DOWNLOAD, NORMAL, FilesTreeModel, TreeColumn
 from gui.models.palette import BAD
 from gui.models.themed import on_window
+from gui.views.properties_panel import priority_menu, selected_file_ids
 
 LAYOUTS = (("Default", None), ("Original", "Original"), ("Create subfolder", "Subfolder"),
            ("Don't create subfolder", "NoSubfolder"))  # fmt: skip
@@ -110,6 +116,7 @@ class AddTorrentDialog(QDialog):
         self.first_last = QCheckBox("Download first and last pieces first")
         self.first_last.setChecked(bool(defaults.get("first_last_piece")))
         self.dont_ask = QCheckBox("Don't show this dialog again (add dropped torrents directly)")
+        self._build_files()
 
         form = QFormLayout()
         form.addRow("Source:", source_row)
@@ -131,6 +138,7 @@ class AddTorrentDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.files, 1)
         layout.addWidget(self.dont_ask)
         layout.addWidget(self.buttons)
         self.source_edit.textChanged.connect(self._validate)
@@ -148,18 +156,21 @@ class AddTorrentDialog(QDialog):
         if not text:
             self._source = None
             self.source_info.setText("")
+            self._show_files()
             ok_button.setEnabled(False)
             return
         try:
             self._source = parse_source(text)
         except TorrentInputError as exc:
             self._source = None
+            self._show_files()
             reason = html.escape(str(exc), quote=False)
             self.source_info.setText(f"<span style='color:{on_window(BAD)}'>{reason}</span>")
             ok_button.setEnabled(False)
             return
         self.source_info.setText(html.escape(describe_source(self._source), quote=False))
-        ok_button.setEnabled(True)
+        self._show_files()
+        ok_button.setEnabled(self._some_file_wanted())
         is_file = isinstance(self._source, TorrentFile)
         self.skip_checking.setEnabled(is_file or isinstance(self._source, TorrentUrl))
 
@@ -175,7 +186,94 @@ class AddTorrentDialog(QDialog):
             first_last_piece=self.first_last.isChecked(),
             content_layout=self.layout_combo.currentData(),
             rename=self.rename.text().strip() or None,
+            file_priorities=self.file_priorities(),
         )
+
+    # ---- the .torrent's files, with priorities (qBittorrent's content tree) ------------
+
+    def _build_files(self) -> None:
+        """The same tree model as the properties panel's Files tab, fed from the .torrent:
+        a tick or a menu choice changes the priority kept here until Add."""
+        self._priorities: list[int] = []
+        self._files_of: str | None = None  # the info-hash whose files are shown
+        self.files_model = FilesTreeModel(self)
+        self.files_model.priority_requested.connect(self.set_priority)
+        self.files_proxy = RawSortProxy(self)
+        self.files_proxy.setSourceModel(self.files_model)
+        self.files = QTreeView(self)
+        self.files.setObjectName("add-files")
+        self.files.setModel(self.files_proxy)
+        self.files_proxy.modelReset.connect(lambda: self.files.expandToDepth(1))
+        self.files.setSortingEnabled(True)
+        self.files.sortByColumn(TreeColumn.NAME, Qt.SortOrder.AscendingOrder)
+        self.files.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.files.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.files.setUniformRowHeights(True)
+        self.files.setMinimumHeight(6 * self.files.fontMetrics().lineSpacing())
+        for column in (TreeColumn.PROGRESS, TreeColumn.REMAINING, TreeColumn.AVAILABILITY):
+            self.files.setColumnHidden(column, True)  # nothing is downloaded yet
+        self.files.header().resizeSection(TreeColumn.NAME, 360)
+        self.files.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.files.customContextMenuRequested.connect(self._files_menu)
+        self.files.setVisible(False)
+
+    def _entries(self) -> list[dict[str, Any]]:
+        source = self._source
+        assert isinstance(source, TorrentFile)
+        return [
+            {"index": i, "name": name, "size": size, "progress": 0.0, "priority": priority}
+            for i, ((name, size), priority) in enumerate(
+                zip(source.files, self._priorities, strict=True)
+            )
+        ]
+
+    def _show_files(self) -> None:
+        source = self._source
+        if isinstance(source, TorrentFile) and source.files:
+            if self._files_of != source.info_hash:
+                self._files_of = source.info_hash
+                self._priorities = [NORMAL] * len(source.files)
+            self.files_model.set_files(self._entries())
+            self.files.setVisible(True)
+        else:
+            self._priorities = []
+            self._files_of = None
+            self.files_model.clear()
+            self.files.setVisible(False)
+
+    def set_priority(self, file_ids: list[int], priority: int) -> None:
+        if not isinstance(self._source, TorrentFile):
+            return
+        for file_id in file_ids:
+            if 0 <= file_id < len(self._priorities):
+                self._priorities[file_id] = priority
+        self.files_model.set_files(self._entries())
+        ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok_button.setEnabled(self._some_file_wanted())
+        if not self._some_file_wanted():
+            self.source_info.setText(self.tr("Tick at least one file to download."))
+        else:
+            self.source_info.setText(html.escape(describe_source(self._source), quote=False))
+
+    def _some_file_wanted(self) -> bool:
+        return not self._priorities or any(p != DO_NOT_DOWNLOAD for p in self._priorities)
+
+    def file_priorities(self) -> tuple[int, ...]:
+        """Per file of the .torrent, only when one differs from Normal (else nothing to set)."""
+        if isinstance(self._source, TorrentFile) and any(p != NORMAL for p in self._priorities):
+            return tuple(self._priorities)
+        return ()
+
+    def priority_menu(self) -> QMenu:
+        """The same Priority menu as the properties panel's Files tab."""
+        return priority_menu(self, selected_file_ids(self.files), self.set_priority)
+
+    def _files_menu(self, pos: QPoint) -> None:
+        if not self.files.indexAt(pos).isValid():
+            return
+        menu = self.priority_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.files.viewport().mapToGlobal(pos))
 
     def remembered(self) -> dict[str, Any]:
         """What the next dialog starts from (the rename is per torrent, not remembered)."""

@@ -18,7 +18,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from gui.clients.doctor import Diagnosis, Doctor, Step
 from gui.clients.errors import ClientError
 from gui.clients.qbittorrent import QBittorrentClient, QbtConfig
+from gui.i18n import QT_TRANSLATE_NOOP
 from gui.models.themed import on_base, on_window
 
 GOOD = "#1b7f3b"
@@ -49,81 +50,112 @@ BAD = "#b3261e"
 WARN = "#8a5a00"
 
 VERDICT_WORDS = {
-    "ok": "Connected",
-    "unreachable": "Cannot reach qBittorrent",
-    "tls_error": "Secure connection (TLS) problem",
-    "not_qbittorrent": "Something else answers at this address",
-    "bad_credentials": "Wrong credentials (user name or password)",
-    "ip_banned": "qBittorrent has banned this computer",
-    "host_header_rejected": "qBittorrent rejects the address used to reach it",
-    "csrf_rejected": "Blocked by qBittorrent's cross-site request protection",
-    "session_not_kept": "Login works, but the session is lost",
-    "forbidden": "Access refused",
-    "unexpected": "Unexpected problem",
+    "ok": QT_TRANSLATE_NOOP("DoctorWizard", "Connected"),
+    "unreachable": QT_TRANSLATE_NOOP("DoctorWizard", "Cannot reach qBittorrent"),
+    "tls_error": QT_TRANSLATE_NOOP("DoctorWizard", "Secure connection (TLS) problem"),
+    "not_qbittorrent": QT_TRANSLATE_NOOP("DoctorWizard", "Something else answers at this address"),
+    "bad_credentials": QT_TRANSLATE_NOOP(
+        "DoctorWizard", "Wrong credentials (user name or password)"
+    ),
+    "ip_banned": QT_TRANSLATE_NOOP("DoctorWizard", "qBittorrent has banned this computer"),
+    "host_header_rejected": QT_TRANSLATE_NOOP(
+        "DoctorWizard", "qBittorrent rejects the address used to reach it"
+    ),
+    "csrf_rejected": QT_TRANSLATE_NOOP(
+        "DoctorWizard", "Blocked by qBittorrent's cross-site request protection"
+    ),
+    "session_not_kept": QT_TRANSLATE_NOOP("DoctorWizard", "Login works, but the session is lost"),
+    "forbidden": QT_TRANSLATE_NOOP("DoctorWizard", "Access refused"),
+    "unexpected": QT_TRANSLATE_NOOP("DoctorWizard", "Unexpected problem"),
 }
 
 STEP_WORDS = {
-    "address": "Address",
-    "dns": "Name lookup",
-    "connect": "Connection",
-    "tls": "TLS",
-    "http": "HTTP",
-    "webui": "Web API",
-    "proxy": "Reverse proxy",
-    "host-header": "Host header",
-    "csrf": "Cross-site check",
-    "login": "Login",
-    "session": "Session",
-    "preferences": "Settings",
-    "security": "Security",
-    "unexpected": "Unexpected",
+    "address": QT_TRANSLATE_NOOP("DoctorWizard", "Address"),
+    "dns": QT_TRANSLATE_NOOP("DoctorWizard", "Name lookup"),
+    "connect": QT_TRANSLATE_NOOP("DoctorWizard", "Connection"),
+    "tls": QT_TRANSLATE_NOOP("DoctorWizard", "TLS"),
+    "http": QT_TRANSLATE_NOOP("DoctorWizard", "HTTP"),
+    "webui": QT_TRANSLATE_NOOP("DoctorWizard", "Web API"),
+    "proxy": QT_TRANSLATE_NOOP("DoctorWizard", "Reverse proxy"),
+    "host-header": QT_TRANSLATE_NOOP("DoctorWizard", "Host header"),
+    "csrf": QT_TRANSLATE_NOOP("DoctorWizard", "Cross-site check"),
+    "login": QT_TRANSLATE_NOOP("DoctorWizard", "Login"),
+    "session": QT_TRANSLATE_NOOP("DoctorWizard", "Session"),
+    "preferences": QT_TRANSLATE_NOOP("DoctorWizard", "Settings"),
+    "security": QT_TRANSLATE_NOOP("DoctorWizard", "Security"),
+    "unexpected": QT_TRANSLATE_NOOP("DoctorWizard", "Unexpected"),
 }
 
 #: Verdicts after which another run would spend (or be refused) a login attempt for nothing.
 NO_AUTOMATIC_RERUN = frozenset({"bad_credentials", "ip_banned"})
 
 PREFERENCE_LABELS = {
-    "web_ui_domain_list": "Server domains",
-    "web_ui_host_header_validation_enabled": "Enable Host header validation",
-    "web_ui_csrf_protection_enabled": "Enable Cross-Site Request Forgery (CSRF) protection",
-    "web_ui_max_auth_fail_count": "Ban client after consecutive failures",
-    "bypass_local_auth": "Bypass authentication for clients on localhost",
+    "web_ui_domain_list": QT_TRANSLATE_NOOP("DoctorWizard", "Server domains"),
+    "web_ui_host_header_validation_enabled": QT_TRANSLATE_NOOP(
+        "DoctorWizard", "Enable Host header validation"
+    ),
+    "web_ui_csrf_protection_enabled": QT_TRANSLATE_NOOP(
+        "DoctorWizard", "Enable Cross-Site Request Forgery (CSRF) protection"
+    ),
+    "web_ui_max_auth_fail_count": QT_TRANSLATE_NOOP(
+        "DoctorWizard", "Ban client after consecutive failures"
+    ),
+    "bypass_local_auth": QT_TRANSLATE_NOOP(
+        "DoctorWizard", "Bypass authentication for clients on localhost"
+    ),
     "bypass_auth_subnet_whitelist_enabled": (
-        "Bypass authentication for clients in whitelisted IP subnets"
+        QT_TRANSLATE_NOOP(
+            "DoctorWizard", "Bypass authentication for clients in whitelisted IP subnets"
+        )
     ),
 }
 
 
 def verdict_words(code: str) -> str:
     """A verdict code as a user reads it."""
-    return VERDICT_WORDS.get(code, code.replace("_", " ").capitalize())
+    words = VERDICT_WORDS.get(code)
+    return _tr(words) if words else code.replace("_", " ").capitalize()
 
 
 def step_words(name: str) -> str:
-    return STEP_WORDS.get(name, name.replace("-", " ").capitalize())
+    words = STEP_WORDS.get(name)
+    return _tr(words) if words else name.replace("-", " ").capitalize()
+
+
+def _tr(text: str) -> str:
+    """A text marked with QT_TRANSLATE_NOOP("DoctorWizard", …), translated where shown."""
+    return QCoreApplication.translate("DoctorWizard", text)
 
 
 def bypass_warning(key: str, new: Any) -> str | None:
     """Why a change weakens qBittorrent's protection, or None if it does not."""
     if key == "web_ui_host_header_validation_enabled" and new is False:
-        return (
+        return QCoreApplication.translate(
+            "DoctorWizard",
             "Turning off Host header validation removes qBittorrent's protection against "
             "DNS-rebinding: a web page open in your browser could reach qBittorrent. "
-            "Publishing qBittorrent on the same port on both sides avoids this."
+            "Publishing qBittorrent on the same port on both sides avoids this.",
         )
     if key == "web_ui_csrf_protection_enabled" and new is False:
-        return (
+        return QCoreApplication.translate(
+            "DoctorWizard",
             "Turning off CSRF protection lets any web page you visit send commands to "
-            "qBittorrent through your browser while you are logged in to its Web UI."
+            "qBittorrent through your browser while you are logged in to its Web UI.",
         )
     if key == "bypass_auth_subnet_whitelist_enabled" and new is True:
-        return (
-            "Every device in the whitelisted subnets would control qBittorrent without a password."
+        return QCoreApplication.translate(
+            "DoctorWizard",
+            "Every device in the whitelisted subnets would control qBittorrent without a password.",
         )
     if key == "bypass_local_auth" and new is True:
-        return "Every program on qBittorrent's computer would control it without a password."
+        return QCoreApplication.translate(
+            "DoctorWizard",
+            "Every program on qBittorrent's computer would control it without a password.",
+        )
     if key == "web_ui_max_auth_fail_count" and new == 0:
-        return "0 turns the ban off: password guessing would no longer be slowed down."
+        return QCoreApplication.translate(
+            "DoctorWizard", "0 turns the ban off: password guessing would no longer be slowed down."
+        )
     return None
 
 
@@ -145,7 +177,8 @@ class PlannedChange:
 
     @property
     def label(self) -> str:
-        return PREFERENCE_LABELS.get(self.key, self.key)
+        label = PREFERENCE_LABELS.get(self.key)
+        return _tr(label) if label else self.key
 
     @property
     def warning(self) -> str | None:
@@ -170,11 +203,15 @@ def plan_change(proposed: Mapping[str, Any], current: Mapping[str, Any]) -> list
 
 def show_value(value: Any) -> str:
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return (
+            QCoreApplication.translate("DoctorWizard", "on")
+            if value
+            else QCoreApplication.translate("DoctorWizard", "off")
+        )
     if value is None:
-        return "(not set)"
+        return QCoreApplication.translate("DoctorWizard", "(not set)")
     text = str(value)
-    return text if text else "(empty)"
+    return text if text else QCoreApplication.translate("DoctorWizard", "(empty)")
 
 
 def _label(text: str = "", *, wrap: bool = True) -> QLabel:
@@ -208,7 +245,11 @@ class StepList(QListWidget):
             mark, color = "✔", GOOD
         else:
             mark, color = "✘", BAD
-        item = QListWidgetItem(f"{mark}  {step_words(step.name)}: {step.detail}")
+        item = QListWidgetItem(
+            self.tr("{mark}  {step}: {detail}").format(
+                mark=mark, step=step_words(step.name), detail=step.detail
+            )
+        )
         item.setForeground(on_base(color))
         item.setData(Qt.ItemDataRole.UserRole, step.ok)
         self.addItem(item)
@@ -238,16 +279,18 @@ class _RunPage(_Page):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("Checking the connection to qBittorrent")
+        self.setTitle(self.tr("Checking the connection to qBittorrent"))
         self.setSubTitle(
-            "Earmark checks each layer in turn and stops at the first that fails. "
-            "It tries to log in at most once."
+            self.tr(
+                "Earmark checks each layer in turn and stops at the first that fails. "
+                "It tries to log in at most once."
+            )
         )
         self.steps = StepList()
         self.status = _label()
-        self.run_again = QPushButton("Run again")
+        self.run_again = QPushButton(self.tr("Run again"))
         self.run_again.setObjectName("run-again")
-        self.run_again.setToolTip("One more diagnosis: at most one more login attempt.")
+        self.run_again.setToolTip(self.tr("One more diagnosis: at most one more login attempt."))
         row = QHBoxLayout()
         row.addWidget(self.status, 1)
         row.addWidget(self.run_again)
@@ -270,15 +313,15 @@ class _VerdictPage(_Page):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("What is wrong")
-        self.setSubTitle("The doctor's verdict in plain words, and how to fix it.")
+        self.setTitle(self.tr("What is wrong"))
+        self.setSubTitle(self.tr("The doctor's verdict in plain words, and how to fix it."))
         self.verdict = _label()
         self.verdict.setObjectName("verdict")
         font = self.verdict.font()
         font.setPointSizeF(font.pointSizeF() * 1.25)
         self.verdict.setFont(font)
         self.summary = _label()
-        self.fix_title = _label("What to do")
+        self.fix_title = _label(self.tr("What to do"))
         _color(self.fix_title, "palette(text)", bold=True)
         self.fix = _label()
         self.security = _label()
@@ -287,10 +330,12 @@ class _VerdictPage(_Page):
 
         # The safe fix of a Host-header mismatch, offered first: Earmark sends the Host
         # header the doctor found to work; qBittorrent's protection stays as it is.
-        self.host_box = QGroupBox("Recommended: let Earmark send the address qBittorrent accepts")
+        self.host_box = QGroupBox(
+            self.tr("Recommended: let Earmark send the address qBittorrent accepts")
+        )
         self.host_box.setObjectName("safe-host-fix")
         self.host_intro = _label()
-        self.use_host = QPushButton("Use this Host header")
+        self.use_host = QPushButton(self.tr("Use this Host header"))
         self.use_host.setObjectName("use-host-header")
         self.host_status = _label()
         host_layout = QVBoxLayout()
@@ -299,13 +344,13 @@ class _VerdictPage(_Page):
         host_layout.addWidget(self.host_status)
         self.host_box.setLayout(host_layout)
         # A wrong password is corrected here, and checked with one login on Next.
-        self.password_box = QGroupBox("Correct the password")
+        self.password_box = QGroupBox(self.tr("Correct the password"))
         self.password_box.setObjectName("password-fix")
         self.password = QLineEdit()
         self.password.setObjectName("doctor-password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("qBittorrent Web UI password")
-        self.check_password = QPushButton("Check with this password")
+        self.password.setPlaceholderText(self.tr("qBittorrent Web UI password"))
+        self.check_password = QPushButton(self.tr("Check with this password"))
         self.check_password.setObjectName("check-password")
         self.check_password.setEnabled(False)
         self.password.textChanged.connect(lambda text: self.check_password.setEnabled(bool(text)))
@@ -314,17 +359,19 @@ class _VerdictPage(_Page):
         password_row.addWidget(self.check_password)
         password_layout = QVBoxLayout()
         password_layout.addWidget(
-            _label("One login with it (a failed login counts toward qBittorrent's ban).")
+            _label(self.tr("One login with it (a failed login counts toward qBittorrent's ban)."))
         )
         password_layout.addLayout(password_row)
         self.password_box.setLayout(password_layout)
 
-        self.change_box = QGroupBox("Let Earmark change the setting")
+        self.change_box = QGroupBox(self.tr("Let Earmark change the setting"))
         self.change_intro = _label()
-        self.prepare = QPushButton("Show the exact change")
+        self.prepare = QPushButton(self.tr("Show the exact change"))
         self.prepare.setObjectName("prepare-change")
         self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Setting", "Now", "After the change"])
+        self.table.setHorizontalHeaderLabels(
+            [self.tr("Setting"), self.tr("Now"), self.tr("After the change")]
+        )
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -333,9 +380,9 @@ class _VerdictPage(_Page):
         self.warning = _label()
         self.warning.setObjectName("change-warning")
         _color(self.warning, BAD)
-        self.confirm = QCheckBox("Yes, change this setting in qBittorrent")
+        self.confirm = QCheckBox(self.tr("Yes, change this setting in qBittorrent"))
         self.confirm.setObjectName("confirm-change")
-        self.apply = QPushButton("Apply the change")
+        self.apply = QPushButton(self.tr("Apply the change"))
         self.apply.setObjectName("apply-change")
         self.apply.setEnabled(False)
         self.confirm.toggled.connect(self._update_apply)
@@ -374,11 +421,11 @@ class _VerdictPage(_Page):
         if diagnosis is None:
             return
         if diagnosis.ok:
-            self.setTitle("qBittorrent works")
-            self.setSubTitle("Earmark can use qBittorrent.")
+            self.setTitle(self.tr("qBittorrent works"))
+            self.setSubTitle(self.tr("Earmark can use qBittorrent."))
         else:
-            self.setTitle("What is wrong")
-            self.setSubTitle("The doctor's verdict in plain words, and how to fix it.")
+            self.setTitle(self.tr("What is wrong"))
+            self.setSubTitle(self.tr("The doctor's verdict in plain words, and how to fix it."))
         self.password_box.setVisible(diagnosis.verdict == "bad_credentials")
         self.password.clear()
         self.verdict.setText(verdict_words(diagnosis.verdict))
@@ -411,25 +458,31 @@ class _VerdictPage(_Page):
         if safe or wizard.host_header_used is not None:
             host = wizard.host_header_used or diagnosis.working_host_header
             self.host_intro.setText(
-                f"qBittorrent answers when Earmark says 'Host: {host}'. Earmark can send "
-                "that header on every request; nothing changes in qBittorrent, its "
-                "protection stays on."
+                self.tr(
+                    "qBittorrent answers when Earmark says 'Host: {host}'. Earmark can send "
+                    "that header on every request; nothing changes in qBittorrent, its "
+                    "protection stays on."
+                ).format(host=host)
             )
             self.use_host.setEnabled(safe and not wizard.is_busy())
             self.host_status.setText(
-                f"Done: Earmark now sends 'Host: {host}'. Press Next to check again."
+                self.tr(
+                    "Done: Earmark now sends 'Host: {host}'. Press Next to check again."
+                ).format(host=host)
                 if wizard.host_header_used
                 else ""
             )
             self.host_status.setVisible(bool(wizard.host_header_used))
-            self.change_box.setTitle("Or change qBittorrent's setting instead")
+            self.change_box.setTitle(self.tr("Or change qBittorrent's setting instead"))
         else:
-            self.change_box.setTitle("Let Earmark change the setting")
+            self.change_box.setTitle(self.tr("Let Earmark change the setting"))
         if offer:
             self.change_intro.setText(
-                "Earmark can make this change for you. To read the current value it logs "
-                f"in once, through the address qBittorrent accepts "
-                f"({diagnosis.working_host_header}); nothing changes until you confirm."
+                self.tr(
+                    "Earmark can make this change for you. To read the current value it logs "
+                    "in once, through the address qBittorrent accepts ({host}); nothing "
+                    "changes until you confirm."
+                ).format(host=diagnosis.working_host_header)
             )
         plan = wizard.planned_change
         self.table.setVisible(plan is not None)
@@ -449,7 +502,7 @@ class _VerdictPage(_Page):
                 item.setToolTip(text)
                 self.table.setItem(row, column, item)
             if change.warning:
-                warnings.append(f"Security: {change.warning}")
+                warnings.append(self.tr("Security: {warning}").format(warning=change.warning))
         self.table.resizeRowsToContents()
         rows = sum(self.table.rowHeight(row) for row in range(self.table.rowCount()))
         frame = 2 * self.table.frameWidth()
@@ -466,13 +519,15 @@ class _VerdictPage(_Page):
         if diagnosis.ok or wizard.host_header_used or wizard.password_changed:
             manual = ""
         elif offer and not wizard.change_failed:
-            manual = "Or make the change yourself as described above, then press Next."
+            manual = self.tr("Or make the change yourself as described above, then press Next.")
         else:
             manual = (
-                "Make the change described above yourself, then press Next: Earmark will "
-                "check again."
+                self.tr(
+                    "Make the change described above yourself, then press Next: Earmark will "
+                    "check again."
+                )
                 if diagnosis.verdict not in NO_AUTOMATIC_RERUN
-                else "Fix this as described above, then press Next and Run again."
+                else self.tr("Fix this as described above, then press Next and Run again.")
             )
         self.manual.setText(manual)
         self.manual.setVisible(bool(manual))
@@ -493,8 +548,8 @@ class _RecheckPage(_Page):
     def __init__(self) -> None:
         super().__init__()
         self._entered = False
-        self.setTitle("Checking again")
-        self.setSubTitle("The same checks once more, to see whether the problem is gone.")
+        self.setTitle(self.tr("Checking again"))
+        self.setSubTitle(self.tr("The same checks once more, to see whether the problem is gone."))
         self.steps = StepList()
         self.result = _label()
         self.result.setObjectName("final-verdict")
@@ -502,9 +557,9 @@ class _RecheckPage(_Page):
         font.setPointSizeF(font.pointSizeF() * 1.25)
         self.result.setFont(font)
         self.detail = _label()
-        self.run_again = QPushButton("Run again")
+        self.run_again = QPushButton(self.tr("Run again"))
         self.run_again.setObjectName("recheck-run-again")
-        self.run_again.setToolTip("One more diagnosis: at most one more login attempt.")
+        self.run_again.setToolTip(self.tr("One more diagnosis: at most one more login attempt."))
         row = QHBoxLayout()
         row.addWidget(self.result, 1)
         row.addWidget(self.run_again)
@@ -539,18 +594,24 @@ class _RecheckPage(_Page):
 
     def show_result(self, diagnosis: Diagnosis, *, rerun: bool = True) -> None:
         if diagnosis.ok:
-            self.result.setText(f"Fixed: {verdict_words(diagnosis.verdict)}")
+            self.result.setText(
+                self.tr("Fixed: {verdict}").format(verdict=verdict_words(diagnosis.verdict))
+            )
             _color(self.result, GOOD, bold=True)
             self.detail.setText(diagnosis.summary)
             return
         # Never "Still" without having checked again: only a re-run can say so.
-        prefix = "Not fixed yet" if rerun else "Not checked again"
-        self.result.setText(f"{prefix}: {verdict_words(diagnosis.verdict)}")
+        verdict = verdict_words(diagnosis.verdict)
+        self.result.setText(
+            self.tr("Not fixed yet: {verdict}").format(verdict=verdict)
+            if rerun
+            else self.tr("Not checked again: {verdict}").format(verdict=verdict)
+        )
         _color(self.result, BAD, bold=True)
         text = f"{diagnosis.summary}\n\n{diagnosis.fix}"
         if diagnosis.verdict in NO_AUTOMATIC_RERUN:
-            text += (
-                "\n\nEarmark will not try to log in again on its own: each failed login "
+            text += "\n\n" + self.tr(
+                "Earmark will not try to log in again on its own: each failed login "
                 "counts toward qBittorrent's ban. When you have fixed it, press Run again "
                 "(one attempt per press)."
             )
@@ -576,7 +637,7 @@ class DoctorWizard(QWizard):
 
     def __init__(self, config: QbtConfig, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("qBittorrent connection doctor")
+        self.setWindowTitle(self.tr("qBittorrent connection doctor"))
         self.setModal(False)
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, False)
@@ -713,7 +774,7 @@ class DoctorWizard(QWizard):
         self.password_changed = False
         self._reset_change()
         self.recheck_page.reset()
-        self.run_page.status.setText("Checking…")
+        self.run_page.status.setText(self.tr("Checking…"))
         _color(self.run_page.status, "palette(text)")
         self._start(self._run_first())
 
@@ -721,7 +782,11 @@ class DoctorWizard(QWizard):
         diagnosis = await self._diagnose(self.run_page.steps)
         self.diagnosis = diagnosis
         status = self.run_page.status
-        status.setText(f"{verdict_words(diagnosis.verdict)}. Press Next for the details.")
+        status.setText(
+            self.tr("{verdict}. Press Next for the details.").format(
+                verdict=verdict_words(diagnosis.verdict)
+            )
+        )
         _color(status, GOOD if diagnosis.ok else BAD, bold=True)
         self.run_page.completeChanged.emit()
 
@@ -729,7 +794,7 @@ class DoctorWizard(QWizard):
         """The last page's run (also its "Run again" button)."""
         if self.is_busy():
             return
-        self.recheck_page.result.setText("Checking…")
+        self.recheck_page.result.setText(self.tr("Checking…"))
         _color(self.recheck_page.result, "palette(text)")
         self.recheck_page.detail.clear()
         self._start(self._run_recheck())
@@ -744,7 +809,7 @@ class DoctorWizard(QWizard):
         if self.change_attempted or not self.can_offer_change() or self.is_busy():
             return
         self.change_attempted = True
-        self.change_message = "Reading qBittorrent's current settings…"
+        self.change_message = self.tr("Reading qBittorrent's current settings…")
         self._start(self._prepare_change())
 
     async def _prepare_change(self) -> None:
@@ -759,16 +824,16 @@ class DoctorWizard(QWizard):
         except ClientError as exc:
             await self._close_change_client()
             self.change_failed = True
-            self.change_message = (
-                f"Earmark could not read the settings: {exc.message}. It will not try again "
+            self.change_message = self.tr(
+                "Earmark could not read the settings: {reason}. It will not try again "
                 "on its own; make the change yourself as described above."
-            )
+            ).format(reason=exc.message)
             return
         finally:
             self._set_busy(-1)
         self.planned_change = plan_change(diagnosis.preference_change, prefs)
         if not any(change.changes_anything for change in self.planned_change):
-            self.change_message = (
+            self.change_message = self.tr(
                 "qBittorrent already has this setting, so changing it would not help."
             )
             await self._close_change_client()
@@ -790,19 +855,23 @@ class DoctorWizard(QWizard):
 
     async def _apply_change(self, client: QBittorrentClient, plan: list[PlannedChange]) -> None:
         changes = {change.key: change.new for change in plan if change.changes_anything}
-        self.change_message = "Changing the setting…"
+        self.change_message = self.tr("Changing the setting…")
         self._set_busy(+1)
         try:
             await client.set_preferences(changes)
         except ClientError as exc:
             self.change_failed = True
-            self.change_message = f"qBittorrent did not accept the change: {exc.message}."
+            self.change_message = self.tr(
+                "qBittorrent did not accept the change: {reason}."
+            ).format(reason=exc.message)
             return
         finally:
             await self._close_change_client()
             self._set_busy(-1)
         self.change_done = True
-        self.change_message = "Done: qBittorrent accepted the change. Press Next to check again."
+        self.change_message = self.tr(
+            "Done: qBittorrent accepted the change. Press Next to check again."
+        )
         self.verdict_page.refresh_change()
         self.change_applied.emit(changes)
 

@@ -863,6 +863,9 @@ class DownloadsView(QWidget):
     # ---- filters ---------------------------------------------------------------------------
 
     def _update_filters(self) -> None:
+        # The combos first: a category the side panel chooses (one restored from the last
+        # session) must already be among the combo's values.
+        self._update_combos()
         self.side.set_counts(
             self.model.group_counts(),
             self.model.category_counts(),
@@ -871,6 +874,8 @@ class DownloadsView(QWidget):
             self.model.tags(),
             self.model.tracker_counts(),
         )
+
+    def _update_combos(self) -> None:
         counts = self.model.group_counts()
         for i, group in enumerate(self._group_values):
             self.group_combo.setItemText(i, f"{GROUP_LABELS[group]} ({counts.get(group, 0)})")

@@ -80,6 +80,10 @@ class FilterPanel(QTreeWidget):
             section.setData(0, _SECTION, key)
             section.setExpanded(True)
             self._sections[key] = section
+        #: Choices restored from the last session whose entry is not listed yet (the
+        #: category, tag or tracker comes with qBittorrent's first answer).
+        self._restoring: dict[str, str] = {}
+        self._listed = False
         self.itemClicked.connect(self._clicked)
         self.itemActivated.connect(self._clicked)
         self.set_counts({}, {}, [], {}, [], {})
@@ -96,6 +100,7 @@ class FilterPanel(QTreeWidget):
         trackers: Mapping[str, int],
     ) -> None:
         total = int(status.get(StateGroup.ALL, 0))
+        self._listed = total > 0
         self._fill(
             STATUS,
             [
@@ -130,6 +135,13 @@ class FilterPanel(QTreeWidget):
                 item = QTreeWidgetItem(section)
                 item.setData(0, _VALUE, value)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        restoring = self._restoring.get(key)
+        # A restored choice waits for its entry until torrents are listed; then it is
+        # chosen, or dropped when it is gone (a category deleted meanwhile).
+        if restoring is not None and (restoring in values or self._listed):
+            del self._restoring[key]
+            if restoring in values:
+                self._choose(key, restoring)
         chosen = self._chosen[key]
         if chosen not in values:  # the category (tag, tracker) went away: show all again
             self._choose(key, values[0])
@@ -157,11 +169,37 @@ class FilterPanel(QTreeWidget):
         if item is not None:
             self._clicked(item)
 
+    def saved_choices(self) -> dict[str, str]:
+        """What a restart gives back to `restore_choices`: per section not at "All", "="
+        and the value ("=" alone is Uncategorised / Untagged / Trackerless). A choice
+        still waiting for its entry is kept, so a session without qBittorrent loses none."""
+        saved: dict[str, str] = {}
+        for key in self._sections:
+            value = self._restoring.get(key, self._chosen[key])
+            if value not in (_ALL, StateGroup.ALL):
+                saved[key] = "=" + str(value)
+        return saved
+
+    def restore_choices(self, saved: Mapping[str, object]) -> None:
+        """Choose what `saved_choices` gave; an entry not listed yet is chosen when it is."""
+        for key, text in saved.items():
+            if key not in self._sections or not isinstance(text, str) or not text.startswith("="):
+                continue  # hand-edited or from another version: that section stays "All"
+            value = text[1:]
+            if key == STATUS:
+                if value in {group.value for group, _ in STATUS_LABELS}:
+                    self.choose(STATUS, StateGroup(value))
+            elif self.item_for(key, value) is not None:
+                self.choose(key, value)
+            else:
+                self._restoring[key] = value
+
     def _clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         parent = item.parent()
         if parent is None:
             return
         key = str(parent.data(0, _SECTION))
+        self._restoring.pop(key, None)  # the user's own choice wins
         self._choose(key, item.data(0, _VALUE))
         for child in _children(parent):
             font = child.font(0)

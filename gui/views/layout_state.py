@@ -1,5 +1,6 @@
 """The window's layout survives a restart: geometry and state, splitters, each table's
-columns (widths, order, visibility, sort), the current tab and the filter boxes.
+columns (widths, order, visibility, sort), the current tab, the filter boxes and the
+side panel's choices (status, category, tag, tracker).
 
 Kept with QSettings in `window.ini` next to the database, apart from `settings.json`
 (which holds the user's choices, and whose secrets live in the keyring anyway): a layout
@@ -23,6 +24,8 @@ from PySide6.QtWidgets import (
     QTableView,
     QTabWidget,
 )
+
+from gui.views.filter_panel import FilterPanel
 
 LAYOUT_FILE = "window.ini"
 #: Bumped when a saved layout can no longer be read as is.
@@ -48,6 +51,7 @@ class WindowLayout:
         tabs: QTabWidget,
         tables: Mapping[str, QTableView],
         filters: Mapping[str, QLineEdit | QComboBox],
+        panels: Mapping[str, FilterPanel] | None = None,
     ) -> None:
         qs = self._settings
         qs.setValue("version", LAYOUT_VERSION)
@@ -62,6 +66,10 @@ class WindowLayout:
         for name, box in filters.items():
             text = box.currentText() if isinstance(box, QComboBox) else box.text()
             qs.setValue(f"filters/{name}", text)
+        for name, panel in (panels or {}).items():
+            qs.remove(f"panels/{name}")  # a section back at "All" has no key
+            for key, value in panel.saved_choices().items():
+                qs.setValue(f"panels/{name}/{key}", value)
         qs.sync()
 
     def restore(
@@ -70,6 +78,7 @@ class WindowLayout:
         tabs: QTabWidget,
         tables: Mapping[str, QTableView],
         filters: Mapping[str, QLineEdit | QComboBox],
+        panels: Mapping[str, FilterPanel] | None = None,
     ) -> bool:
         """Put the saved layout back; False when there is none (first run) or it is from
         another layout version (then the defaults stay)."""
@@ -102,6 +111,11 @@ class WindowLayout:
                     box.setCurrentIndex(found)
             else:
                 box.setText(text)
+        for name, panel in (panels or {}).items():
+            qs.beginGroup(f"panels/{name}")
+            choices = {key: qs.value(key) for key in qs.childKeys()}
+            qs.endGroup()
+            panel.restore_choices(choices)
         tab = qs.value("window/tab")
         if tab is not None:
             index = int(str(tab))

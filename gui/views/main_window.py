@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from gui import __version__
 from gui.core.formatting import human_size, human_speed
+from gui.i18n import QT_TRANSLATE_NOOP
 from gui.models.palette import BAD, GOOD, WARN
 from gui.models.themed import muted_style, muted_text, status_text
 from gui.services.status import Link, Status
@@ -53,12 +54,13 @@ TOOLBAR_ICONS = {
     "doctor": "stethoscope",
 }
 
+#: Marked for the translator, translated where shown (context "MainWindow").
 LINK_WORDS = {
-    Link.NOT_CONFIGURED: ("Not configured", ""),  # (the palette's muted text)
-    Link.CONNECTING: ("Connecting…", WARN),
-    Link.CONNECTED: ("Connected", GOOD),
-    Link.UNREACHABLE: ("Unreachable — retrying", BAD),
-    Link.REFUSED: ("Refused — check settings", BAD),
+    Link.NOT_CONFIGURED: (QT_TRANSLATE_NOOP("MainWindow", "Not configured"), ""),  # muted
+    Link.CONNECTING: (QT_TRANSLATE_NOOP("MainWindow", "Connecting…"), WARN),
+    Link.CONNECTED: (QT_TRANSLATE_NOOP("MainWindow", "Connected"), GOOD),
+    Link.UNREACHABLE: (QT_TRANSLATE_NOOP("MainWindow", "Unreachable — retrying"), BAD),
+    Link.REFUSED: (QT_TRANSLATE_NOOP("MainWindow", "Refused — check settings"), BAD),
 }
 
 
@@ -121,18 +123,18 @@ class MainWindow(QMainWindow):
             self.actions_by_name[name].triggered.connect(
                 lambda _checked=False, index=index: self._show_tab(index)
             )
-        toolbar = QToolBar("Main", self)
+        toolbar = QToolBar(self.tr("Main"), self)
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar_items: tuple[tuple[str, str], ...] = (
-            ("add", "Add…"),
-            ("start", "Start"),
-            ("stop", "Stop"),
-            ("remove", "Remove"),
+            ("add", self.tr("Add…")),
+            ("start", self.tr("Start")),
+            ("stop", self.tr("Stop")),
+            ("remove", self.tr("Remove")),
             ("", ""),  # a separator
-            ("settings", "Settings"),
-            ("doctor", "Connection doctor"),
+            ("settings", self.tr("Settings")),
+            ("doctor", self.tr("Connection doctor")),
         )
         for item, label in toolbar_items:
             if not item:
@@ -144,7 +146,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
         self.toolbar = toolbar
         toggle = toolbar.toggleViewAction()
-        toggle.setText("&Toolbar")
+        toggle.setText(self.tr("&Toolbar"))
         self.menus["view"].addAction(toggle)
         self._connected = False
 
@@ -152,20 +154,24 @@ class MainWindow(QMainWindow):
         self.pending = PendingView()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self._wanted = wanted or _placeholder("Loading…")
-        self.tabs.addTab(self._wanted, "Wanted")
+        self._wanted = wanted or _placeholder(self.tr("Loading…"))
+        self.tabs.addTab(self._wanted, self.tr("Wanted"))
         downloads_page = QWidget()
         self._downloads_layout = QVBoxLayout(downloads_page)
         self._downloads_layout.setContentsMargins(0, 0, 0, 0)
         self._downloads_layout.addWidget(self.pending)
-        self._downloads = downloads or _placeholder("Loading…")
+        self._downloads = downloads or _placeholder(self.tr("Loading…"))
         self._downloads_layout.addWidget(self._downloads, 1)
-        self.tabs.addTab(downloads_page, "Downloads")
-        self._library = library or _placeholder("Your Audiobookshelf library will show here.")
-        self.tabs.addTab(self._library, "Library")
+        self.tabs.addTab(downloads_page, self.tr("Downloads"))
+        self._library = library or _placeholder(
+            self.tr("Your Audiobookshelf library will show here.")
+        )
+        self.tabs.addTab(self._library, self.tr("Library"))
         self.tabs.setTabEnabled(LIBRARY_TAB, library is not None)
-        self._history = history or _placeholder("The history of every book will show here.")
-        self.tabs.addTab(self._history, "History")
+        self._history = history or _placeholder(
+            self.tr("The history of every book will show here.")
+        )
+        self.tabs.addTab(self._history, self.tr("History"))
         self.tabs.setTabEnabled(HISTORY_TAB, history is not None)
 
         central = QWidget()
@@ -192,15 +198,15 @@ class MainWindow(QMainWindow):
         self.limits_button = QToolButton()
         self.limits_button.setObjectName("speed-limits")
         self.limits_button.setAutoRaise(True)
-        self.limits_button.setText("Limits…")
-        self.limits_button.setToolTip("Global download and upload speed limits")
+        self.limits_button.setText(self.tr("Limits…"))
+        self.limits_button.setToolTip(self.tr("Global download and upload speed limits"))
         self.limits_button.clicked.connect(self.limits_clicked)
         self.alt_button = QToolButton()
         self.alt_button.setObjectName("alternative-limits")
         self.alt_button.setAutoRaise(True)
         self.alt_button.setCheckable(True)
-        self.alt_button.setText("Alt. speed")
-        self.alt_button.setToolTip("Use the alternative speed limits (set in qBittorrent)")
+        self.alt_button.setText(self.tr("Alt. speed"))
+        self.alt_button.setToolTip(self.tr("Use the alternative speed limits (set in qBittorrent)"))
         self.alt_button.clicked.connect(self.alternative_limits_clicked)
         self.version_label = QLabel()
         status = self.statusBar()
@@ -212,7 +218,7 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.alt_button)
         status.addPermanentWidget(self.version_label)
         self._apply_icons()
-        self.show_status(Status(Link.NOT_CONFIGURED, "qBittorrent is not configured"))
+        self.show_status(Status(Link.NOT_CONFIGURED, self.tr("qBittorrent is not configured")))
 
     def set_pages(
         self,
@@ -224,14 +230,18 @@ class MainWindow(QMainWindow):
         """Put the real views in place: the window is shown (and painted) before the
         network stack they need is even imported."""
         current = self.tabs.currentIndex()
-        self._wanted = self._replace_tab(WANTED_TAB, self._wanted, wanted, "Wanted")
+        self._wanted = self._replace_tab(WANTED_TAB, self._wanted, wanted, self.tr("Wanted"))
         self._downloads_layout.replaceWidget(self._downloads, downloads)
         self._downloads.deleteLater()
         self._downloads = downloads
         if library is not None:
-            self._library = self._replace_tab(LIBRARY_TAB, self._library, library, "Library")
+            self._library = self._replace_tab(
+                LIBRARY_TAB, self._library, library, self.tr("Library")
+            )
         if history is not None:
-            self._history = self._replace_tab(HISTORY_TAB, self._history, history, "History")
+            self._history = self._replace_tab(
+                HISTORY_TAB, self._history, history, self.tr("History")
+            )
         self.tabs.setCurrentIndex(current)
         free_tab_key(self)
         self.update_actions()
@@ -251,14 +261,19 @@ class MainWindow(QMainWindow):
 
     def show_status(self, status: Status) -> None:
         words, colour = LINK_WORDS[status.link]
+        words = self.tr(words)
         ground = self.statusBar().palette().color(QPalette.ColorRole.Window)
         colour = status_text(colour, ground).name() if colour else muted_text().name()
-        self.link_label.setText(f"<span style='color:{colour}'>●</span> qBittorrent: {words}")
+        self.link_label.setText(
+            self.tr("{dot} qBittorrent: {state}").format(
+                dot=f"<span style='color:{colour}'>●</span>", state=words
+            )
+        )
         self.link_label.setToolTip(status.message)
         connected = status.link is Link.CONNECTED
         self.speed_label.setText(speeds_text(status) if connected else "")
         self.free_label.setText(
-            f"Free space: {human_size(status.free_space)}"
+            self.tr("Free space: {size}").format(size=human_size(status.free_space))
             if connected and status.free_space is not None
             else ""
         )
@@ -302,11 +317,11 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> QMessageBox:
         box = QMessageBox(self)
-        box.setWindowTitle("About Earmark")
+        box.setWindowTitle(self.tr("About Earmark"))
         box.setIcon(QMessageBox.Icon.Information)
         box.setText(
-            f"<b>Earmark {__version__}</b><br>Audiobooks from your indexers through "
-            "qBittorrent into Audiobookshelf."
+            f"<b>Earmark {__version__}</b><br>"
+            + self.tr("Audiobooks from your indexers through qBittorrent into Audiobookshelf.")
         )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setModal(False)

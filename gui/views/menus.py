@@ -11,11 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QCoreApplication, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QMainWindow, QMenu, QMenuBar, QWidget
 
+from gui.i18n import QT_TRANSLATE_NOOP
+
 StandardKey = QKeySequence.StandardKey
+CONTEXT = "Menus"
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate(CONTEXT, text) if text else text
 
 
 @dataclass(frozen=True)
@@ -26,48 +33,93 @@ class Command:
     tip: str = ""
 
 
-#: Every command of the window, by menu (None: a separator).
+#: Every command of the window, by menu (None: a separator). The words are marked for the
+#: translator (context "Menus") and translated in `build_menu_bar`.
 MENUS: tuple[tuple[str, tuple[Command | None, ...]], ...] = (
     (
-        "&File",
+        QT_TRANSLATE_NOOP("Menus", "&File"),
         (
-            Command("add", "&Add torrent…", (StandardKey.Open,), "Add a magnet link or .torrent"),
-            Command("import_csv", "&Import wanted books from CSV…"),
+            Command(
+                "add",
+                QT_TRANSLATE_NOOP("Menus", "&Add torrent…"),
+                (StandardKey.Open,),
+                QT_TRANSLATE_NOOP("Menus", "Add a magnet link or .torrent"),
+            ),
+            Command("import_csv", QT_TRANSLATE_NOOP("Menus", "&Import wanted books from CSV…")),
             None,
-            Command("quit", "&Quit", (StandardKey.Quit, "Ctrl+Q"), "Quit Earmark"),
+            Command(
+                "quit",
+                QT_TRANSLATE_NOOP("Menus", "&Quit"),
+                (StandardKey.Quit, "Ctrl+Q"),
+                QT_TRANSLATE_NOOP("Menus", "Quit Earmark"),
+            ),
         ),
     ),
     (
-        "&Edit",
+        QT_TRANSLATE_NOOP("Menus", "&Edit"),
         (
-            Command("find", "&Find…", (StandardKey.Find,), "Filter the list shown"),
-            Command("remove", "&Remove…", (StandardKey.Delete,), "Remove the selection"),
+            Command(
+                "find",
+                QT_TRANSLATE_NOOP("Menus", "&Find…"),
+                (StandardKey.Find,),
+                QT_TRANSLATE_NOOP("Menus", "Filter the list shown"),
+            ),
+            Command(
+                "remove",
+                QT_TRANSLATE_NOOP("Menus", "&Remove…"),
+                (StandardKey.Delete,),
+                QT_TRANSLATE_NOOP("Menus", "Remove the selection"),
+            ),
             None,
-            Command("settings", "&Preferences…", (StandardKey.Preferences, "Ctrl+,")),
+            Command(
+                "settings",
+                QT_TRANSLATE_NOOP("Menus", "&Preferences…"),
+                (StandardKey.Preferences, "Ctrl+,"),
+            ),
         ),
     ),
     (
-        "&View",
+        QT_TRANSLATE_NOOP("Menus", "&View"),
         (
-            Command("show_wanted", "&Wanted", ("Ctrl+1",)),
-            Command("show_downloads", "&Downloads", ("Ctrl+2",)),
-            Command("show_library", "&Library", ("Ctrl+3",)),
-            Command("show_history", "&History", ("Ctrl+4",)),
+            Command("show_wanted", QT_TRANSLATE_NOOP("Menus", "&Wanted"), ("Ctrl+1",)),
+            Command("show_downloads", QT_TRANSLATE_NOOP("Menus", "&Downloads"), ("Ctrl+2",)),
+            Command("show_library", QT_TRANSLATE_NOOP("Menus", "&Library"), ("Ctrl+3",)),
+            Command("show_history", QT_TRANSLATE_NOOP("Menus", "&History"), ("Ctrl+4",)),
             None,  # then the toolbar's own show/hide action (MainWindow adds it)
         ),
     ),
     (
-        "&Tools",
+        QT_TRANSLATE_NOOP("Menus", "&Tools"),
         (
-            Command("start", "&Start", (), "Start the selected downloads"),
-            Command("stop", "S&top", (), "Stop the selected downloads"),
+            Command(
+                "start",
+                QT_TRANSLATE_NOOP("Menus", "&Start"),
+                (),
+                QT_TRANSLATE_NOOP("Menus", "Start the selected downloads"),
+            ),
+            Command(
+                "stop",
+                QT_TRANSLATE_NOOP("Menus", "S&top"),
+                (),
+                QT_TRANSLATE_NOOP("Menus", "Stop the selected downloads"),
+            ),
             None,
-            Command("search", "&Search indexers…"),
-            Command("doctor", "Connection &doctor…", (), "Find why qBittorrent refuses"),
-            Command("reconnect", "&Reconnect to qBittorrent"),  # a login: no stray key
+            Command("search", QT_TRANSLATE_NOOP("Menus", "&Search indexers…")),
+            Command(
+                "doctor",
+                QT_TRANSLATE_NOOP("Menus", "Connection &doctor…"),
+                (),
+                QT_TRANSLATE_NOOP("Menus", "Find why qBittorrent refuses"),
+            ),
+            Command(
+                "reconnect", QT_TRANSLATE_NOOP("Menus", "&Reconnect to qBittorrent")
+            ),  # a login: no stray key
         ),
     ),
-    ("&Help", (Command("about", "&About Earmark"),)),
+    (
+        QT_TRANSLATE_NOOP("Menus", "&Help"),
+        (Command("about", QT_TRANSLATE_NOOP("Menus", "&About Earmark")),),
+    ),
 )
 
 
@@ -93,21 +145,21 @@ def build_menu_bar(window: QMainWindow) -> tuple[dict[str, QAction], dict[str, Q
     actions: dict[str, QAction] = {}
     menus: dict[str, QMenu] = {}
     for title, commands in MENUS:
-        menu = bar.addMenu(title)
+        menu = bar.addMenu(_tr(title))
         menus[title.replace("&", "").lower()] = menu
         for command in commands:
             if command is None:
                 menu.addSeparator()
                 continue
-            action = QAction(command.text, window)
+            action = QAction(_tr(command.text), window)
             action.setObjectName(f"action-{command.name}")
             keys = shortcuts(command.keys)
             if keys:
                 action.setShortcuts(keys)
                 action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             if command.tip:
-                action.setStatusTip(command.tip)
-                action.setToolTip(command.tip)
+                action.setStatusTip(_tr(command.tip))
+                action.setToolTip(_tr(command.tip))
             menu.addAction(action)
             actions[command.name] = action
     return actions, menus
@@ -122,7 +174,7 @@ def bind_enter(table: QAbstractItemView, action: QAction) -> None:
 
 def enter_action(table: QAbstractItemView, run: Callable[[], object], parent: QObject) -> QAction:
     """An Enter/Return action for a table whose view has no action of its own for it."""
-    action = QAction("Open", parent)
+    action = QAction(QCoreApplication.translate(CONTEXT, "Open"), parent)
     action.triggered.connect(run)
     bind_enter(table, action)
     return action

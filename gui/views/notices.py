@@ -51,6 +51,8 @@ class NoticeBar(QWidget):
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QToolButton(frame)
         close.setText("✕")
+        close.setToolTip(self.tr("Dismiss"))
+        close.setAccessibleName(self.tr("Dismiss"))
         close.setAutoRaise(True)
         close.clicked.connect(lambda: self._remove(frame))
         row.addWidget(label, 1)

@@ -9,7 +9,7 @@ transfer speeds). The panel only shows what it is given (`apply(reading)`,
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -23,10 +23,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMenu,
+    QScrollArea,
     QTableView,
     QTabWidget,
     QTreeView,
@@ -76,6 +78,27 @@ def _table(parent: QWidget, name: str, model: Any) -> QTableView:
     return table
 
 
+def selected_file_ids(files: QTreeView) -> list[int]:
+    """The file ids under the selected rows of a files tree (a folder stands for its files)."""
+    ids: set[int] = set()
+    for index in files.selectionModel().selectedRows(TreeColumn.NAME):
+        ids.update(index.data(IDS_ROLE) or [])
+    return sorted(ids)
+
+
+def priority_menu(
+    parent: QWidget, ids: list[int], choose: Callable[[list[int], int], None]
+) -> QMenu:
+    """A files tree's context menu: Priority > Do not download / Normal / High / Maximum."""
+    menu = QMenu(parent)
+    sub = menu.addMenu(QCoreApplication.translate("PropertiesPanel", "Priority"))
+    for priority, words in PRIORITY_WORDS.items():
+        action = sub.addAction(QCoreApplication.translate("FilesTreeModel", words))
+        action.setEnabled(bool(ids))
+        action.triggered.connect(lambda _=False, p=priority, i=ids: choose(i, p))
+    return menu
+
+
 class SpeedGraph(QWidget):
     """Download and upload speed over the last minutes (qBittorrent's Speed tab).
 
@@ -88,7 +111,7 @@ class SpeedGraph(QWidget):
         super().__init__(parent)
         self.setObjectName("speed-graph")
         self.samples: deque[tuple[int, int]] = deque(maxlen=self.SAMPLES)
-        self.setMinimumHeight(120)
+        self.setMinimumHeight(60)  # still readable; the panel must not hold the window tall
 
     def add_sample(self, down: int, up: int) -> None:
         self.samples.append((max(0, int(down)), max(0, int(up))))
@@ -172,6 +195,13 @@ class PropertiesPanel(QWidget):
         self.status.setTextFormat(Qt.TextFormat.PlainText)
 
         self.general = GeneralPage(self)
+        # Scrolled, so its two forms do not set the panel's (and the window's) minimum
+        # height: the window must fit 1920x1080 at 200 % with a task bar.
+        self.general_scroll = QScrollArea(self)
+        self.general_scroll.setObjectName("properties-general")
+        self.general_scroll.setWidgetResizable(True)
+        self.general_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.general_scroll.setWidget(self.general)
         self.trackers_model = TrackersModel(self)
         self.trackers = _table(self, "properties-trackers", self.trackers_model)
         self.peers_model = PeersModel(self)
@@ -206,7 +236,7 @@ class PropertiesPanel(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.setTabPosition(QTabWidget.TabPosition.South)  # as qBittorrent
         self._pages = {
-            GENERAL: self.general,
+            GENERAL: self.general_scroll,
             TRACKERS: self.trackers,
             PEERS: self.peers,
             FILES: self.files,
@@ -277,10 +307,7 @@ class PropertiesPanel(QWidget):
         self.files.expandToDepth(1)
 
     def selected_file_ids(self) -> list[int]:
-        ids: set[int] = set()
-        for index in self.files.selectionModel().selectedRows(TreeColumn.NAME):
-            ids.update(index.data(IDS_ROLE) or [])
-        return sorted(ids)
+        return selected_file_ids(self.files)
 
     def request_priority(self, file_ids: list[int], priority: int) -> None:
         if self.torrent_hash and file_ids:
@@ -291,14 +318,7 @@ class PropertiesPanel(QWidget):
 
     def priority_menu(self) -> QMenu:
         """The files' context menu: Priority > Do not download / Normal / High / Maximum."""
-        menu = QMenu(self)
-        sub = menu.addMenu(self.tr("Priority"))
-        ids = self.selected_file_ids()
-        for priority, words in PRIORITY_WORDS.items():
-            action = sub.addAction(QCoreApplication.translate("FilesTreeModel", words))
-            action.setEnabled(bool(ids))
-            action.triggered.connect(lambda _=False, p=priority, i=ids: self.request_priority(i, p))
-        return menu
+        return priority_menu(self, self.selected_file_ids(), self.request_priority)
 
     def _files_menu(self, pos: QPoint) -> None:
         index: QModelIndex = self.files.indexAt(pos)

@@ -60,6 +60,7 @@ from gui.clients.service_checks import (
 )
 from gui.core.ranking import RankingPolicy
 from gui.core.redact import REDACTOR
+from gui.i18n import QT_TRANSLATE_NOOP
 from gui.models.themed import on_window
 from gui.settings import (
     SETTING_ENV,
@@ -74,17 +75,21 @@ from gui.settings import (
 from gui.views.doctor_wizard import BAD, GOOD, WARN, DoctorWizard, verdict_words
 from gui.views.owned_details import PROVIDER_NAMES
 
+#: The pages; titles marked for the translator, translated where shown.
 PAGES = (
     ("qbittorrent", "qBittorrent"),
-    ("indexers", "Indexers"),
+    ("indexers", QT_TRANSLATE_NOOP("SettingsDialog", "Indexers")),
     ("audiobookshelf", "Audiobookshelf"),
-    ("library", "Library"),
-    ("import", "Import"),
-    ("window", "Window"),
+    ("library", QT_TRANSLATE_NOOP("SettingsDialog", "Library")),
+    ("import", QT_TRANSLATE_NOOP("SettingsDialog", "Import")),
+    ("window", QT_TRANSLATE_NOOP("SettingsDialog", "Window")),
 )
 #: Providers Audiobookshelf can match an item with after an import (the ones the book
 #: details offer); "" = do not ask.
-ABS_MATCH_CHOICES = (("", "Don't ask Audiobookshelf to match"), *PROVIDER_NAMES.items())
+ABS_MATCH_CHOICES = (
+    ("", QT_TRANSLATE_NOOP("SettingsDialog", "Don't ask Audiobookshelf to match")),
+    *PROVIDER_NAMES.items(),
+)
 
 USE_ENV = "env"
 DONT_REMEMBER = "session"
@@ -114,10 +119,10 @@ class ResultLabel(QLabel):
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.state = "idle"
 
-    def running(self, text: str = "Testing…") -> None:
+    def running(self, text: str = "") -> None:
         self.state = "running"
         self.setStyleSheet("")
-        self.setText(text)
+        self.setText(text or self.tr("Testing…"))
 
     def show_result(self, ok: bool, text: str, *, caveat: bool = False) -> None:
         self.state = "ok" if ok else "failed"
@@ -166,9 +171,14 @@ class SecretField(QWidget):
                 self._original = store.get(secret) or ""
                 self.edit.setText(self._original)
         else:
-            state = "set" if env_set else "not set"
-            self.choice.addItem(f"Use the environment variable {secret.env_var} ({state})", USE_ENV)
-            self.choice.addItem("Don't remember (ask each time)", DONT_REMEMBER)
+            state = self.tr("set") if env_set else self.tr("not set")
+            self.choice.addItem(
+                self.tr("Use the environment variable {var} ({state})").format(
+                    var=secret.env_var, state=state
+                ),
+                USE_ENV,
+            )
+            self.choice.addItem(self.tr("Don't remember (ask each time)"), DONT_REMEMBER)
             self.choice.setCurrentIndex(0 if env_set else 1)
             self.choice.currentIndexChanged.connect(self._refresh)
         self.edit.textChanged.connect(self.changed)
@@ -188,19 +198,25 @@ class SecretField(QWidget):
             self.edit.clear()
             self.edit.setEnabled(False)
             if self.env_is_set():
-                self.edit.setPlaceholderText(f"from {var}")
-                self.note.setText(f"Comes from the environment variable {var}; change it there.")
+                self.edit.setPlaceholderText(self.tr("from {var}").format(var=var))
+                self.note.setText(
+                    self.tr("Comes from the environment variable {var}; change it there.").format(
+                        var=var
+                    )
+                )
             else:
-                self.edit.setPlaceholderText(f"{var} is not set")
-                self.note.setText(f"Set {var} before starting Earmark.")
+                self.edit.setPlaceholderText(self.tr("{var} is not set").format(var=var))
+                self.note.setText(self.tr("Set {var} before starting Earmark.").format(var=var))
         else:
             self.edit.setEnabled(True)
             if self._keyring_ok:
                 self.edit.setPlaceholderText("")
-                self.note.setText("Kept in the system keyring.")
+                self.note.setText(self.tr("Kept in the system keyring."))
             else:
-                self.edit.setPlaceholderText("used until Earmark closes, not saved")
-                self.note.setText("Not saved anywhere: Earmark asks again after a restart.")
+                self.edit.setPlaceholderText(self.tr("used until Earmark closes, not saved"))
+                self.note.setText(
+                    self.tr("Not saved anywhere: Earmark asks again after a restart.")
+                )
         self.changed.emit()
 
     def value(self) -> str:
@@ -252,7 +268,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Earmark settings")
+        self.setWindowTitle(self.tr("Earmark settings"))
         self.setModal(False)
         self.resize(820, 600)
         self._directory = directory
@@ -280,7 +296,9 @@ class SettingsDialog(QDialog):
             stored = load_settings(directory, env=False)
         except SettingsError as exc:
             stored = Settings()
-            load_problem = f"{exc}. Saving will replace it with what this dialog shows."
+            load_problem = self.tr(
+                "{problem}. Saving will replace it with what this dialog shows."
+            ).format(problem=exc)
         self._file_settings = self._without_env(settings, stored)
         notices = [] if self._keyring_ok else [self._store.unavailable_message()]
         if load_problem:
@@ -306,7 +324,8 @@ class SettingsDialog(QDialog):
             "window": self._window_page,
         }
         self.pages.setSpacing(3)
-        for key, title in PAGES:
+        for key, untranslated in PAGES:
+            title = self.tr(untranslated)
             self.pages.addItem(title)
             page = builders[key]()
             page.setObjectName(f"page-{key}")
@@ -397,47 +416,51 @@ class SettingsDialog(QDialog):
         self.qbt_username = self._line("qbt_username")
         self.qbt_password = self._secret(Secret.QBT_PASSWORD)
         self.qbt_fingerprint = self._line(
-            "qbt_tls_fingerprint", "only for a self-signed certificate: its SHA-256"
+            "qbt_tls_fingerprint", self.tr("only for a self-signed certificate: its SHA-256")
         )
         self.qbt_category = self._line("qbt_default_category")
         self.qbt_save_path = self._line(
-            "qbt_default_save_path", "as qBittorrent sees it; empty = qBittorrent's default"
+            "qbt_default_save_path",
+            self.tr("as qBittorrent sees it; empty = qBittorrent's default"),
         )
-        form.addRow("Web UI address", self._with_error("qbt_url", self.qbt_url))
-        form.addRow("User name", self.qbt_username)
-        form.addRow("Password", self.qbt_password)
+        form.addRow(self.tr("Web UI address"), self._with_error("qbt_url", self.qbt_url))
+        form.addRow(self.tr("User name"), self.qbt_username)
+        form.addRow(self.tr("Password"), self.qbt_password)
         form.addRow(
-            "TLS certificate fingerprint",
+            self.tr("TLS certificate fingerprint"),
             self._with_error("qbt_tls_fingerprint", self.qbt_fingerprint),
         )
-        form.addRow("Default category", self.qbt_category)
-        form.addRow("Default save path", self.qbt_save_path)
+        form.addRow(self.tr("Default category"), self.qbt_category)
+        form.addRow(self.tr("Default save path"), self.qbt_save_path)
 
-        advanced = QGroupBox("Advanced")
+        advanced = QGroupBox(self.tr("Advanced"))
         advanced_form = QFormLayout()
         self.qbt_http_username = self._line(
-            "qbt_http_username", "only if a reverse proxy asks for its own login"
+            "qbt_http_username", self.tr("only if a reverse proxy asks for its own login")
         )
         self.qbt_http_password = self._secret(Secret.QBT_HTTP_PASSWORD)
         self.qbt_host_header = self._line(
-            "qbt_host_header", "empty = the address's own (the doctor sets it behind a port remap)"
+            "qbt_host_header",
+            self.tr("empty = the address's own (the doctor sets it behind a port remap)"),
         )
         self.qbt_connect_timeout = self._seconds("qbt_connect_timeout", 1, 120)
         self.qbt_total_timeout = self._seconds("qbt_total_timeout", 1, 600)
-        advanced_form.addRow("Proxy user name", self.qbt_http_username)
-        advanced_form.addRow("Proxy password", self.qbt_http_password)
-        advanced_form.addRow("Host header", self.qbt_host_header)
-        advanced_form.addRow("Connect timeout", self.qbt_connect_timeout)
+        advanced_form.addRow(self.tr("Proxy user name"), self.qbt_http_username)
+        advanced_form.addRow(self.tr("Proxy password"), self.qbt_http_password)
+        advanced_form.addRow(self.tr("Host header"), self.qbt_host_header)
+        advanced_form.addRow(self.tr("Connect timeout"), self.qbt_connect_timeout)
         advanced_form.addRow(
-            "Total timeout", self._with_error("qbt_total_timeout", self.qbt_total_timeout)
+            self.tr("Total timeout"), self._with_error("qbt_total_timeout", self.qbt_total_timeout)
         )
         advanced.setLayout(advanced_form)
 
-        self.qbt_test = QPushButton("Test")
+        self.qbt_test = QPushButton(self.tr("Test"))
         self.qbt_test.setObjectName("test-qbittorrent")
-        self.qbt_test.setToolTip("Runs the connection doctor once (at most one login attempt).")
+        self.qbt_test.setToolTip(
+            self.tr("Runs the connection doctor once (at most one login attempt).")
+        )
         self.qbt_test.clicked.connect(self.test_qbittorrent)
-        self.qbt_doctor = QPushButton("Run connection doctor…")
+        self.qbt_doctor = QPushButton(self.tr("Run connection doctor…"))
         self.qbt_doctor.setObjectName("run-doctor")
         self.qbt_doctor.clicked.connect(self.open_doctor)
         self.qbt_result = ResultLabel()
@@ -457,40 +480,40 @@ class SettingsDialog(QDialog):
         spin.setObjectName(name)
         spin.setRange(low, high)
         spin.setDecimals(1)
-        spin.setSuffix(" s")
+        spin.setSuffix(self.tr(" s"))
         spin.valueChanged.connect(self._validate)
         return spin
 
     def _indexers_page(self) -> QWidget:
         page = QWidget()
-        prowlarr = QGroupBox("Prowlarr")
+        prowlarr = QGroupBox(self.tr("Prowlarr"))
         form = QFormLayout()
         self.prowlarr_url = self._line("prowlarr_url", "http://nas:9696/")
         self.prowlarr_key = self._secret(Secret.PROWLARR_API_KEY)
-        self.prowlarr_test = QPushButton("Test")
+        self.prowlarr_test = QPushButton(self.tr("Test"))
         self.prowlarr_test.setObjectName("test-prowlarr")
         self.prowlarr_test.clicked.connect(self.test_prowlarr)
         self.prowlarr_result = ResultLabel()
         self.prowlarr_result.setObjectName("result-prowlarr")
-        form.addRow("Address", self._with_error("prowlarr_url", self.prowlarr_url))
-        form.addRow("API key", self.prowlarr_key)
+        form.addRow(self.tr("Address"), self._with_error("prowlarr_url", self.prowlarr_url))
+        form.addRow(self.tr("API key"), self.prowlarr_key)
         form.addRow("", self._test_row(self.prowlarr_test))
         form.addRow("", self.prowlarr_result)
         prowlarr.setLayout(form)
 
-        torznab = QGroupBox("Torznab feed (Jackett, or one Prowlarr indexer)")
+        torznab = QGroupBox(self.tr("Torznab feed (Jackett, or one Prowlarr indexer)"))
         form = QFormLayout()
         self.torznab_url = self._line(
             "torznab_url", "http://nas:9117/api/v2.0/indexers/all/results/torznab/"
         )
         self.torznab_key = self._secret(Secret.TORZNAB_API_KEY)
-        self.torznab_test = QPushButton("Test")
+        self.torznab_test = QPushButton(self.tr("Test"))
         self.torznab_test.setObjectName("test-torznab")
         self.torznab_test.clicked.connect(self.test_torznab)
         self.torznab_result = ResultLabel()
         self.torznab_result.setObjectName("result-torznab")
-        form.addRow("Feed address", self._with_error("torznab_url", self.torznab_url))
-        form.addRow("API key", self.torznab_key)
+        form.addRow(self.tr("Feed address"), self._with_error("torznab_url", self.torznab_url))
+        form.addRow(self.tr("API key"), self.torznab_key)
         form.addRow("", self._test_row(self.torznab_test))
         form.addRow("", self.torznab_result)
         torznab.setLayout(form)
@@ -505,19 +528,25 @@ class SettingsDialog(QDialog):
 
     def _ranking_box(self) -> QGroupBox:
         """The ranking policy's words and formats (gui.core.ranking.RankingPolicy)."""
-        box = QGroupBox("Choosing a release")
+        box = QGroupBox(self.tr("Choosing a release"))
         form = QFormLayout()
-        self.format_preference = self._line("format_preference", "m4b, m4a, flac, opus, mp3")
-        self.format_preference.setToolTip("Best first; a release in none of them scores lowest")
-        self.must_contain = self._line("must_contain", "e.g. unabridged")
-        self.must_contain.setToolTip("Every one of these words must be in a release's title")
-        self.must_not_contain = self._line("must_not_contain", "e.g. sample, epub")
-        self.must_not_contain.setToolTip("A title with any of these words is rejected")
-        self.prefer_unabridged = QCheckBox("Prefer unabridged releases")
-        self.reject_abridged = QCheckBox("Reject abridged releases")
-        form.addRow("Formats, best first", self.format_preference)
-        form.addRow("Words required", self.must_contain)
-        form.addRow("Words refused", self.must_not_contain)
+        self.format_preference = self._line(
+            "format_preference", self.tr("m4b, m4a, flac, opus, mp3")
+        )
+        self.format_preference.setToolTip(
+            self.tr("Best first; a release in none of them scores lowest")
+        )
+        self.must_contain = self._line("must_contain", self.tr("e.g. unabridged"))
+        self.must_contain.setToolTip(
+            self.tr("Every one of these words must be in a release's title")
+        )
+        self.must_not_contain = self._line("must_not_contain", self.tr("e.g. sample, epub"))
+        self.must_not_contain.setToolTip(self.tr("A title with any of these words is rejected"))
+        self.prefer_unabridged = QCheckBox(self.tr("Prefer unabridged releases"))
+        self.reject_abridged = QCheckBox(self.tr("Reject abridged releases"))
+        form.addRow(self.tr("Formats, best first"), self.format_preference)
+        form.addRow(self.tr("Words required"), self.must_contain)
+        form.addRow(self.tr("Words refused"), self.must_not_contain)
         form.addRow("", self.prefer_unabridged)
         form.addRow("", self.reject_abridged)
         box.setLayout(form)
@@ -525,16 +554,18 @@ class SettingsDialog(QDialog):
 
     def _window_page(self) -> QWidget:
         page = QWidget()
-        self.minimize_to_tray = QCheckBox("Minimising the window hides it in the tray")
+        self.minimize_to_tray = QCheckBox(self.tr("Minimising the window hides it in the tray"))
         self.minimize_to_tray.setObjectName("minimize_to_tray")
         self.close_to_tray = QCheckBox(
-            "Closing the window keeps Earmark running in the tray (Quit from the tray menu)"
+            self.tr(
+                "Closing the window keeps Earmark running in the tray (Quit from the tray menu)"
+            )
         )
         self.close_to_tray.setObjectName("close_to_tray")
         tray_note = _plain(
             ""
             if QSystemTrayIcon.isSystemTrayAvailable()
-            else "This desktop has no system tray: the window stays as it is."
+            else self.tr("This desktop has no system tray: the window stays as it is.")
         )
         layout = QVBoxLayout()
         layout.addWidget(self.minimize_to_tray)
@@ -579,16 +610,18 @@ class SettingsDialog(QDialog):
         self.abs_library = QComboBox()
         self.abs_library.setObjectName("abs_library")
         self.abs_library.setMinimumContentsLength(24)
-        self.abs_test = QPushButton("Test")
+        self.abs_test = QPushButton(self.tr("Test"))
         self.abs_test.setObjectName("test-audiobookshelf")
-        self.abs_test.setToolTip("Checks the address and the key, and lists the libraries.")
+        self.abs_test.setToolTip(
+            self.tr("Checks the address and the key, and lists the libraries.")
+        )
         self.abs_test.clicked.connect(self.test_audiobookshelf)
         self.abs_result = ResultLabel()
         self.abs_result.setObjectName("result-audiobookshelf")
-        form.addRow("Address", self._with_error("abs_url", self.abs_url))
-        form.addRow("API key", self.abs_token)
-        form.addRow("Library", self.abs_library)
-        form.addRow("", _note("Press Test to list the libraries the key can see."))
+        form.addRow(self.tr("Address"), self._with_error("abs_url", self.abs_url))
+        form.addRow(self.tr("API key"), self.abs_token)
+        form.addRow(self.tr("Library"), self.abs_library)
+        form.addRow("", _note(self.tr("Press Test to list the libraries the key can see.")))
         layout = QVBoxLayout()
         layout.addLayout(form)
         layout.addWidget(self._test_row(self.abs_test))
@@ -600,28 +633,33 @@ class SettingsDialog(QDialog):
     def _library_page(self) -> QWidget:
         page = QWidget()
         form = QFormLayout()
-        self.library_dir = self._line("library_dir", "where Audiobookshelf reads the books")
-        self.library_browse = QPushButton("Browse…")
+        self.library_dir = self._line(
+            "library_dir", self.tr("where Audiobookshelf reads the books")
+        )
+        self.library_browse = QPushButton(self.tr("Browse…"))
         self.library_browse.setObjectName("browse-library")
         self.library_browse.clicked.connect(self.browse_library)
         row = QHBoxLayout()
         row.addWidget(self.library_dir, 1)
         row.addWidget(self.library_browse)
-        form.addRow("Library folder", self._with_error("library_dir", self._wrap_row(row)))
+        form.addRow(self.tr("Library folder"), self._with_error("library_dir", self._wrap_row(row)))
 
         self.mappings = QTableWidget(0, 2)
         self.mappings.setObjectName("path_mappings")
         self.mappings.setHorizontalHeaderLabels(
-            ["Remote path (as qBittorrent sees it)", "Local path (as Earmark sees it)"]
+            [
+                self.tr("Remote path (as qBittorrent sees it)"),
+                self.tr("Local path (as Earmark sees it)"),
+            ]
         )
         self.mappings.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.mappings.verticalHeader().setVisible(False)
         self.mappings.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.mappings.itemChanged.connect(self._validate)
-        self.add_mapping = QPushButton("Add")
+        self.add_mapping = QPushButton(self.tr("Add"))
         self.add_mapping.setObjectName("add-mapping")
         self.add_mapping.clicked.connect(self.add_empty_mapping)
-        self.remove_mapping = QPushButton("Remove")
+        self.remove_mapping = QPushButton(self.tr("Remove"))
         self.remove_mapping.setObjectName("remove-mapping")
         self.remove_mapping.clicked.connect(self.remove_selected_mappings)
         buttons = QHBoxLayout()
@@ -629,13 +667,15 @@ class SettingsDialog(QDialog):
         buttons.addWidget(self.remove_mapping)
         buttons.addStretch(1)
 
-        group = QGroupBox("Remote path mappings")
+        group = QGroupBox(self.tr("Remote path mappings"))
         group_layout = QVBoxLayout()
         group_layout.addWidget(
             _note(
-                "When qBittorrent runs on another machine, its folders have other names "
-                "there: map each folder as qBittorrent names it to the same folder as this "
-                r"computer reaches it (F:\Downloads → /mnt/downloads)."
+                self.tr(
+                    "When qBittorrent runs on another machine, its folders have other names "
+                    "there: map each folder as qBittorrent names it to the same folder as this "
+                    "computer reaches it ({remote} → {local})."
+                ).format(remote="F:\\Downloads", local="/mnt/downloads")
             )
         )
         group_layout.addWidget(self._with_error("path_mappings", self.mappings))
@@ -656,20 +696,23 @@ class SettingsDialog(QDialog):
     def _import_page(self) -> QWidget:
         """What happens to a finished download: tags, metadata, Audiobookshelf, seeding."""
         page = QWidget()
-        self.tag_files = self._option("tag_files", "Write tags and cover art on the library copies")
+        self.tag_files = self._option(
+            "tag_files", self.tr("Write tags and cover art on the library copies")
+        )
         self.id3_version = QComboBox()
         self.id3_version.setObjectName("id3_version")
-        self.id3_version.addItem("ID3v2.3 (Windows Explorer reads it)", 3)
-        self.id3_version.addItem("ID3v2.4", 4)
+        self.id3_version.addItem(self.tr("ID3v2.3 (Windows Explorer reads it)"), 3)
+        self.id3_version.addItem(self.tr("ID3v2.4"), 4)
         self.use_hardlinks = self._option(
             "use_hardlinks_when_not_tagging",
-            "Without tagging, hardlink instead of copying (saves space; same disk only)",
+            self.tr("Without tagging, hardlink instead of copying (saves space; same disk only)"),
         )
         self.allow_upgrades = self._option(
-            "allow_upgrades", "Replace a book already in the library with a better release"
+            "allow_upgrades", self.tr("Replace a book already in the library with a better release")
         )
         self.enhance_metadata = self._option(
-            "enhance_metadata", "Complete the metadata from Audible, Open Library, Google Books"
+            "enhance_metadata",
+            self.tr("Complete the metadata from Audible, Open Library, Google Books"),
         )
         self.auto_apply_threshold = QSpinBox()
         self.auto_apply_threshold.setObjectName("auto_apply_threshold")
@@ -677,18 +720,19 @@ class SettingsDialog(QDialog):
         self.auto_apply_threshold.setSuffix(" %")
         self.review_below_threshold = self._option(
             "review_below_threshold",
-            "Wait for my review when a match is less sure (otherwise leave it out)",
+            self.tr("Wait for my review when a match is less sure (otherwise leave it out)"),
         )
         self.abs_match_provider = QComboBox()
         self.abs_match_provider.setObjectName("abs_match_provider")
         for value, label in ABS_MATCH_CHOICES:
-            self.abs_match_provider.addItem(label, value)
+            self.abs_match_provider.addItem(self.tr(label) if not value else label, value)
         self.remove_after_seeding = self._option(
             "remove_after_seeding",
-            "Remove the torrent once qBittorrent stopped it at its ratio or time limit",
+            self.tr("Remove the torrent once qBittorrent stopped it at its ratio or time limit"),
         )
         self.delete_data_after_seeding = self._option(
-            "delete_data_after_seeding", "…and delete its downloaded files (the library copy stays)"
+            "delete_data_after_seeding",
+            self.tr("…and delete its downloaded files (the library copy stays)"),
         )
         self.tag_files.toggled.connect(self._import_enabled)
         self.enhance_metadata.toggled.connect(self._import_enabled)
@@ -696,25 +740,25 @@ class SettingsDialog(QDialog):
 
         tags = QFormLayout()
         tags.addRow(self.tag_files)
-        tags.addRow("MP3 tags", self.id3_version)
+        tags.addRow(self.tr("MP3 tags"), self.id3_version)
         tags.addRow(self.use_hardlinks)
         tags.addRow(self.allow_upgrades)
         metadata = QFormLayout()
         metadata.addRow(self.enhance_metadata)
-        metadata.addRow("Apply a match without asking from", self.auto_apply_threshold)
+        metadata.addRow(self.tr("Apply a match without asking from"), self.auto_apply_threshold)
         metadata.addRow(self.review_below_threshold)
-        metadata.addRow("After the scan", self.abs_match_provider)
+        metadata.addRow(self.tr("After the scan"), self.abs_match_provider)
         seeding = QFormLayout()
         seeding.addRow(
-            _note("Earmark never changes the downloaded files: the torrent keeps seeding.")
+            _note(self.tr("Earmark never changes the downloaded files: the torrent keeps seeding."))
         )
         seeding.addRow(self.remove_after_seeding)
         seeding.addRow(self.delete_data_after_seeding)
         layout = QVBoxLayout()
         for title, form in (
-            ("Copies and tags", tags),
-            ("Metadata", metadata),
-            ("Seeding", seeding),
+            (self.tr("Copies and tags"), tags),
+            (self.tr("Metadata"), metadata),
+            (self.tr("Seeding"), seeding),
         ):
             group = QGroupBox(title)
             group.setLayout(form)
@@ -768,7 +812,11 @@ class SettingsDialog(QDialog):
                 self._env_fields.add(name)
                 edit.setText(from_env)
                 edit.setEnabled(False)
-                edit.setToolTip(f"Set by the environment variable {variable}; change it there.")
+                edit.setToolTip(
+                    self.tr("Set by the environment variable {var}; change it there.").format(
+                        var=variable
+                    )
+                )
             else:
                 edit.setText(str(getattr(settings, name)))
         self.qbt_connect_timeout.setValue(settings.qbt_connect_timeout)
@@ -776,7 +824,8 @@ class SettingsDialog(QDialog):
         self.abs_library.clear()
         if settings.abs_library_id:
             self.abs_library.addItem(
-                f"saved library {settings.abs_library_id}", settings.abs_library_id
+                self.tr("saved library {id}").format(id=settings.abs_library_id),
+                settings.abs_library_id,
             )
         self.mappings.setRowCount(0)
         for remote, local in settings.path_mappings:
@@ -908,13 +957,17 @@ class SettingsDialog(QDialog):
             except ValueError as exc:
                 errors["qbt_tls_fingerprint"] = str(exc)
         if self.qbt_total_timeout.value() < self.qbt_connect_timeout.value():
-            errors["qbt_total_timeout"] = "the total timeout cannot be shorter than connecting"
+            errors["qbt_total_timeout"] = self.tr(
+                "the total timeout cannot be shorter than connecting"
+            )
         folder = self.library_dir.text().strip()
         if folder and not Path(folder).is_absolute():
-            errors["library_dir"] = "give the full path of the folder"
+            errors["library_dir"] = self.tr("give the full path of the folder")
         for number, (remote, local) in enumerate(self._mapping_rows(), 1):
             if bool(remote) != bool(local):
-                errors["path_mappings"] = f"row {number} needs both a remote and a local path"
+                errors["path_mappings"] = self.tr(
+                    "row {number} needs both a remote and a local path"
+                ).format(number=number)
                 break
         self._errors = errors
         for key, label in self._error_labels.items():
@@ -955,7 +1008,7 @@ class SettingsDialog(QDialog):
 
     def test_qbittorrent(self) -> None:
         self.qbt_test.setEnabled(False)
-        self.qbt_result.running("Running the connection doctor…")
+        self.qbt_result.running(self.tr("Running the connection doctor…"))
         self._start(self._test_qbittorrent(self.qbt_config()))
 
     async def _test_qbittorrent(self, config: QbtConfig) -> None:
@@ -1017,7 +1070,7 @@ class SettingsDialog(QDialog):
         self.abs_library.clear()
         libraries = result.details.get("libraries", [])
         for library in libraries:
-            kind = "books" if library["media_type"] == "book" else library["media_type"]
+            kind = self.tr("books") if library["media_type"] == "book" else library["media_type"]
             self.abs_library.addItem(f"{library['name']} ({kind})", library["id"])
         ids = [library["id"] for library in libraries]
         books = [library["id"] for library in libraries if library["media_type"] == "book"]
@@ -1029,7 +1082,9 @@ class SettingsDialog(QDialog):
 
     def browse_library(self) -> None:
         """A non-modal folder chooser; its `fileSelected` fills the field."""
-        chooser = QFileDialog(self, "Library folder", self.library_dir.text() or str(Path.home()))
+        chooser = QFileDialog(
+            self, self.tr("Library folder"), self.library_dir.text() or str(Path.home())
+        )
         chooser.setFileMode(QFileDialog.FileMode.Directory)
         chooser.setOption(QFileDialog.Option.ShowDirsOnly, True)
         chooser.setModal(False)
@@ -1049,13 +1104,15 @@ class SettingsDialog(QDialog):
             for field in self._secret_fields:
                 field.save()
         except SecretStoreUnavailable as exc:
-            self.save_error.setText(f"Nothing was saved: {exc}")
+            self.save_error.setText(self.tr("Nothing was saved: {reason}").format(reason=exc))
             self.save_error.show()
             return
         try:
             save_settings(settings, self._directory)
         except OSError as exc:
-            self.save_error.setText(f"The settings could not be saved: {exc}")
+            self.save_error.setText(
+                self.tr("The settings could not be saved: {reason}").format(reason=exc)
+            )
             self.save_error.show()
             return
         self._file_settings = settings

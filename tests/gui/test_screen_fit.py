@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+#: Room a real desktop takes: window frame, title bar (~32 px) and a task bar (48 px on
+#: Windows 11, in device-independent pixels at any scale).
+FRAME_ALLOWANCE = (16, 32 + 48)
 
 SCRIPT = r"""
 import json, sys
@@ -29,6 +32,12 @@ from gui.views.secret_prompt import SecretPrompt
 from gui.views.settings_dialog import SettingsDialog
 screen = app.primaryScreen().availableGeometry()
 window = MainWindow()
+from PySide6.QtWidgets import QWidget
+from gui.clients.maindata import MaindataMirror
+from gui.models.downloads import DownloadsModel
+from gui.views.downloads_view import DownloadsView
+# the real Downloads page, with its side panel and properties panel
+window.set_pages(QWidget(), DownloadsView(DownloadsModel(MaindataMirror())))
 window.show()
 settings = Settings(qbt_url="http://127.0.0.1:9/")
 shown = [
@@ -53,6 +62,9 @@ for widget in shown:
 ok = shown[1].buttons.button(QDialogButtonBox.StandardButton.Ok)
 corner = ok.mapToGlobal(ok.rect().bottomRight())
 report["settings_ok"] = [corner.x(), corner.y()]
+hint = window.minimumSizeHint()
+report["window_min"] = [max(hint.width(), window.minimumWidth()),
+                        max(hint.height(), window.minimumHeight())]
 print(json.dumps(report))
 """
 
@@ -100,3 +112,8 @@ def test_windows_fit_the_screen(scale: str, tmp_path: Path) -> None:
         assert x >= 0 and y >= 0 and x + w <= width and y + h <= height, (name, report)
     ok_x, ok_y = report["settings_ok"]
     assert ok_x < width and ok_y < height, report
+    # A real desktop takes a title bar and a task bar off the screen (offscreen has
+    # neither): the main window, with its properties panel, must still fit.
+    min_width, min_height = report["window_min"]
+    assert min_width + FRAME_ALLOWANCE[0] <= width, report
+    assert min_height + FRAME_ALLOWANCE[1] <= height, report

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
 from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -97,3 +98,63 @@ def test_the_translators_template_is_current(tmp_path: Path) -> None:
     )
     assert sources(fresh) == sources(TEMPLATE)
     assert ("FilesTreeModel", "Do not download") in sources(TEMPLATE)
+
+
+GERMAN_WINDOW = """<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de">
+<context><name>MainWindow</name>
+<message><source>Downloads</source><translation>Übertragungen</translation></message>
+<message><source>Connected</source><translation>Verbunden</translation></message>
+<message><source>Not configured</source><translation>Nicht eingerichtet</translation></message>
+<message><source>{dot} qBittorrent: {state}</source>
+<translation>{dot} qBittorrent: {state}</translation></message>
+<message><source>Limits…</source><translation>Grenzen…</translation></message>
+</context>
+<context><name>Menus</name>
+<message><source>&amp;File</source><translation>&amp;Datei</translation></message>
+<message><source>&amp;Quit</source><translation>&amp;Beenden</translation></message>
+</context>
+<context><name>SettingsDialog</name>
+<message><source>Earmark settings</source><translation>Earmark-Einstellungen</translation></message>
+<message><source>Indexers</source><translation>Indexer</translation></message>
+</context>
+<context><name>DoctorWizard</name>
+<message><source>Cannot reach qBittorrent</source>
+<translation>qBittorrent ist nicht erreichbar</translation></message>
+</context>
+</TS>
+"""
+
+
+def test_the_window_menus_settings_and_doctor_are_translated(
+    qapp: QApplication, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: every user string of the window, menus, toolbar, status bar, settings
+    dialog and doctor goes through the translator (they stayed English before)."""
+    from gui.views.doctor_wizard import verdict_words
+    from gui.views.main_window import DOWNLOADS_TAB, MainWindow
+    from gui.views.settings_dialog import SettingsDialog
+
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(tmp_path / "profile"))
+    (tmp_path / "earmark_de.ts").write_text(GERMAN_WINDOW, encoding="utf-8")
+    subprocess.run(
+        [tool("pyside6-lrelease"), str(tmp_path / "earmark_de.ts")], check=True, timeout=60
+    )
+    translator = install_translator(qapp, tmp_path, QLocale(QLocale.Language.German))
+    assert translator is not None
+    try:
+        window = MainWindow()
+        qtbot.addWidget(window)
+        assert window.tabs.tabText(DOWNLOADS_TAB) == "Übertragungen"
+        assert window.menus["file"].title() == "&Datei"  # the key stays the English name
+        assert window.actions_by_name["quit"].text() == "&Beenden"
+        assert "Nicht eingerichtet" in window.link_label.text()
+        assert window.limits_button.text() == "Grenzen…"
+        dialog = SettingsDialog()
+        qtbot.addWidget(dialog)
+        assert dialog.windowTitle() == "Earmark-Einstellungen"
+        assert "Indexer" in [dialog.pages.item(i).text() for i in range(dialog.pages.count())]
+        assert verdict_words("unreachable") == "qBittorrent ist nicht erreichbar"
+    finally:
+        qapp.removeTranslator(translator)

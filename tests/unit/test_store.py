@@ -205,3 +205,18 @@ def test_a_version_3_database_gains_the_running_time(tmp_path: Path) -> None:
         store.close()
     with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+
+
+def test_a_pending_add_keeps_its_file_priorities(tmp_path: Path) -> None:
+    """An add made while qBittorrent is away is sent later with the files the user chose
+    in the add dialog (issue 12): the priorities go through the stored options."""
+    from gui.clients.qbittorrent import AddOptions
+    from gui.services.downloads import options_from_dict, options_to_dict
+
+    options = AddOptions(category="books", tags=("a",), file_priorities=(0, 1, 6))
+    store = Store.open_in(tmp_path)
+    store.add_pending(PendingAdd("magnet:?xt=urn:btih:" + "b" * 40, options_to_dict(options)))
+    [loaded] = store.pending()
+    assert options_from_dict(loaded.options) == options
+    assert options_from_dict({"stopped": True}).file_priorities == ()  # stored before
+    store.close()
