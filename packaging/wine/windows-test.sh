@@ -131,7 +131,7 @@ if [ "${RUN_TESTS:-1}" = 1 ]; then
   # wine: wine passes no QT_* variable of the host to the program (conftest defaults
   # QT_QPA_PLATFORM to offscreen), and Qt's offscreen plugin finds no fonts in a fresh prefix:
   # QT_QPA_FONTDIR names the host's, set inside the Windows process.
-  (cd "$SRC" && wpy -c "import os, sys; os.environ['QT_QPA_FONTDIR'] = r'Z:\usr\share\fonts\truetype\dejavu'; import pytest; sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-m', 'not qbt', '-rfE', 'tests/unit', 'tests/gui', 'tests/packaging']))" \
+  (cd "$SRC" && wpy -c "import os, sys; os.environ['QT_QPA_FONTDIR'] = r'Z:\usr\share\fonts\truetype\dejavu'; import pytest; sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-m', 'not qbt', '-rfEs', 'tests/unit', 'tests/gui', 'tests/packaging']))" \
     | tr -d '\r' > "$WORK/tests.log"); status=$?
   tail -25 "$WORK/tests.log"
   check test "$status" = 0
