@@ -5,11 +5,13 @@
 ;   iscc /DAppVersion=0.1.0 packaging\earmark.iss
 ; which writes dist\Earmark-0.1.0-setup.exe. Relative paths below are relative to this file.
 ;
-; No administrator rights: PrivilegesRequired=lowest installs into {autopf}, which in this
-; non-administrative mode is {userpf} (%LOCALAPPDATA%\Programs\Earmark), and writes only
-; HKEY_CURRENT_USER. The Start-menu shortcut carries the same AppUserModelID the frozen app
-; sets at start (packaging/rthook_windows.py), so Windows attributes the tray's toasts and the
-; taskbar button to "Earmark" with its icon.
+; No administrator rights: PrivilegesRequired=lowest installs per user into
+; {localappdata}\Programs\Earmark (what {userpf} names on Windows) and writes only
+; HKEY_CURRENT_USER. Not {autopf}: wine 8.0 cannot resolve it (FOLDERID_UserProgramFiles is
+; E_INVALIDARG there), so setup aborted at start and could not be tested under wine
+; (packaging/wine/windows-test.sh). The Start-menu shortcut carries the same AppUserModelID
+; the frozen app sets at start (packaging/rthook_windows.py), so Windows attributes the
+; tray's toasts and the taskbar button to "Earmark" with its icon.
 ;
 ; The optional task "Open magnet links with Earmark" writes HKCU\Software\Classes\magnet in
 ; the layout gui/magnet_handler.py's WindowsMagnetRegistrar writes (so the app's settings see
@@ -40,7 +42,7 @@ AppPublisher={#AppName}
 VersionInfoProductName={#AppName}
 VersionInfoDescription={#AppName} setup
 PrivilegesRequired=lowest
-DefaultDirName={autopf}\{#AppName}
+DefaultDirName={localappdata}\Programs\{#AppName}
 DisableProgramGroupPage=yes
 DisableDirPage=auto
 ArchitecturesAllowed=x64compatible

@@ -49,7 +49,14 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int) -> bytes:
     """
     shown = os.fspath(path)
     flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-    fd = os.open(path, flags)
+    try:
+        fd = os.open(path, flags)
+    except PermissionError:
+        # Windows cannot open a folder as a file at all (EACCES, as for an unreadable file):
+        # name the folder as what it is. A stat does not open, so it cannot block.
+        if os.path.isdir(path):
+            raise NotRegularFile(shown, "a folder") from None
+        raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

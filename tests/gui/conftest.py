@@ -59,6 +59,20 @@ def run_until(
     loop.run_until_complete(poll())
 
 
+def call_in_loop(loop: asyncio.AbstractEventLoop, action: Callable[[], object]) -> None:
+    """Do `action` (show a window, press Cancel) from inside the running loop, as the app does.
+
+    Outside it, a window's show() or hide() on Windows dispatches native messages, Qt fires
+    qasync's zero timers among them, and a task the action started takes its first steps with
+    no asyncio loop running ("RuntimeError: no running event loop" in `asyncio.timeout`): a
+    race on the timer, so the doctor-wizard test failed only sometimes, only on Windows."""
+
+    async def act() -> None:
+        action()
+
+    loop.run_until_complete(act())
+
+
 @pytest.fixture(autouse=True)
 def collect_qt_garbage(qapp: QApplication) -> Iterator[None]:
     """Destroy what a test left behind at a known point, not mid-way through the next test.

@@ -36,7 +36,7 @@ from gui.views.doctor_wizard import (
     verdict_words,
 )
 from tests.conftest import QbtFactory
-from tests.gui.conftest import run_until
+from tests.gui.conftest import call_in_loop, run_until
 from tests.gui.test_settings_dialog import python_owned_parts
 from tests.harness.forwarder import PortForwarder
 from tests.harness.qbt import QBT_PASSWORD, QBT_USER, QbtInstance
@@ -53,7 +53,7 @@ def config(url: str, password: str = QBT_PASSWORD) -> QbtConfig:
 def open_wizard(qtbot: QtBot, qloop: asyncio.AbstractEventLoop, cfg: QbtConfig) -> DoctorWizard:
     wizard = DoctorWizard(cfg)
     qtbot.addWidget(wizard)
-    wizard.show()
+    call_in_loop(qloop, wizard.show)
     run_until(qloop, lambda: wizard.diagnosis is not None and not wizard.is_busy(), 30, "diagnosis")
     return wizard
 
@@ -307,10 +307,12 @@ def test_closing_cancels_a_running_diagnosis(
 ) -> None:
     wizard = DoctorWizard(config(f"http://127.0.0.1:{silent_port}/"))
     qtbot.addWidget(wizard)
-    wizard.show()
-    run_until(qloop, lambda: wizard.run_page.steps.count() >= 2, 10, "the first steps")
+    call_in_loop(qloop, wizard.show)
+    run_until(qloop, lambda: wizard.run_page.steps.count() >= 3, 10, "the first steps")
+    # address, name lookup, connect: the silent server accepted, the HTTP step waits
+    assert wizard.run_page.steps.texts()[2].startswith("✔"), wizard.run_page.steps.texts()
     assert wizard.is_busy() and wizard.diagnosis is None
-    wizard.reject()  # Cancel
+    call_in_loop(qloop, wizard.reject)  # Cancel
     run_until(qloop, lambda: not wizard._tasks, 5, "the run to be cancelled")
     assert wizard.diagnosis is None
     assert not wizard.isVisible()

@@ -108,12 +108,15 @@ def test_the_window_checks_due_follows_by_itself(
 
             model.check_due = counted  # type: ignore[method-assign]
             try:
-                await until(lambda: FollowList(tmp_path).load()[0].last_checked > 0, "a check")
+                # the check's own return, not its saved last_checked: that is written before
+                # the check returns, and a tick counted after it was then taken for a later one
+                await until(lambda: any(ticks), "a check")
+                assert FollowList(tmp_path).load()[0].last_checked > 0
                 assert [b.title for b in store.books()] == [NEW_TITLE]  # the new release
                 asked = len(double.received)
                 seen = len(ticks)
                 await until(lambda: len(ticks) >= seen + 3, "three more ticks")
-                assert ticks[-3:] == [0, 0, 0]  # nothing due again for 15 minutes
+                assert ticks[seen:] == [0] * (len(ticks) - seen)  # nothing due for 15 minutes
                 assert len(double.received) == asked  # the catalogue is not asked again
             finally:
                 model.stop()

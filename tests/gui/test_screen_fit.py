@@ -8,6 +8,7 @@ platform is given a 1920x1080 screen through its configuration file.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,14 +95,21 @@ def test_windows_fit_the_screen(scale: str, tmp_path: Path) -> None:
         [sys.executable, "-c", SCRIPT],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        # Qt splits QT_QPA_PLATFORM's options at ":", so a Windows path (C:\...) cannot be
+        # given there: the file is named relative to the working folder, the checkout is
+        # found through PYTHONPATH.
+        cwd=tmp_path,
         timeout=120,
         env={
-            "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
+            "QT_QPA_PLATFORM": f"offscreen:configfile={config.name}",
+            "PYTHONPATH": str(REPO),
             "QT_SCALE_FACTOR": scale,
             "EARMARK_CONFIG_DIR": str(tmp_path / "profile"),
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
             "PATH": "",
+            # Windows needs SYSTEMROOT (sockets, random numbers); a wine prefix has no fonts of
+            # its own for the offscreen platform and names the host's here.
+            **{k: os.environ[k] for k in ("SYSTEMROOT", "QT_QPA_FONTDIR") if k in os.environ},
         },
     )
     assert result.returncode == 0, result.stderr

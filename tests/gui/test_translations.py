@@ -7,9 +7,11 @@ through tr()/translate()).
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -30,9 +32,18 @@ TEMPLATE = resources_dir() / "translations" / "earmark.ts"
 
 
 def tool(name: str) -> str:
-    found = shutil.which(name, path=str(Path(sys.executable).parent))
+    # A venv has its console scripts beside its python; a Windows install without a venv
+    # (CI's setup-python, an embeddable build) keeps them in Scripts\.
+    folders = os.pathsep.join([str(Path(sys.executable).parent), sysconfig.get_path("scripts")])
+    found = shutil.which(name, path=folders)
     assert found, f"{name} is installed with PySide6"
     return found
+
+
+def gui_sources() -> list[str]:
+    """gui/'s Python files as `make translations` lists them: the files themselves, not
+    git's list (CI may test an exported tree, a wine prefix has no git)."""
+    return sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "gui").rglob("*.py"))
 
 
 GERMAN = """<?xml version="1.0" encoding="utf-8"?>
@@ -86,8 +97,7 @@ def sources(ts: Path) -> set[tuple[str, str]]:
 
 def test_the_translators_template_is_current(tmp_path: Path) -> None:
     """`make translations` was run after the last user string changed."""
-    # the source files themselves, not git's list: CI may test an exported tree
-    files = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "gui").rglob("*.py"))
+    files = gui_sources()
     fresh = tmp_path / "fresh.ts"
     subprocess.run(
         [tool("pyside6-lupdate"), "-no-obsolete", *files, "-ts", str(fresh)],

@@ -32,3 +32,23 @@ def test_an_unexpected_error_is_one_line_and_logged(
     )
     logged = log_file.read_text(encoding="utf-8")
     assert "Traceback" in logged and "boom in the queue" in logged
+
+
+def test_an_encoding_error_is_a_fault_not_an_explained_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UnicodeEncodeError is a ValueError: it used to be printed as if it were bad input,
+    with no traceback anywhere (how `doctor --json` on a cp1252 pipe hid its crash)."""
+    monkeypatch.setenv("EARMARK_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+
+    async def unencodable(args: argparse.Namespace, out: cli.Output) -> int:
+        "→".encode("cp1252")
+        return cli.EXIT_OK
+
+    monkeypatch.setitem(cli.COMMANDS, "queue", unencodable)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["queue", "--json"], out=out, err=err) == cli.EXIT_FAILED
+    assert err.getvalue().startswith("earmark: unexpected error (UnicodeEncodeError: ")
+    logged = (tmp_path / "logs" / LOG_FILE).read_text(encoding="utf-8")
+    assert "Traceback" in logged and "UnicodeEncodeError" in logged

@@ -38,6 +38,7 @@ from gui.services.importing import (
 from gui.services.workflow import Workflow, WorkflowSettings, want_book
 from gui.settings import Settings
 from gui.store import Book, Store
+from tests.harness.platforms import posix_special_files
 
 # ---- remote path mappings ------------------------------------------------------------------
 
@@ -330,6 +331,7 @@ async def test_a_conflict_without_upgrades_fails_the_book(store: Store, tmp_path
     assert again is not None and again.state == "downloaded"
 
 
+@posix_special_files
 @pytest.mark.timeout(30)
 def test_source_tags_are_never_read_through_a_link_to_a_fifo_or_device(tmp_path: Path) -> None:
     """Reading tags used to open the link first: a FIFO blocked the thread for good

@@ -401,7 +401,9 @@ def test_unregister_when_nothing_is_registered(tmp_path: Path) -> None:
 def test_applications_dir_follows_xdg_data_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Path.home() reads HOME on POSIX and USERPROFILE on Windows
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     assert mh.xdg_applications_dir() == tmp_path / "data" / "applications"
@@ -425,10 +427,23 @@ def test_registrar_for_platform_on_linux(tmp_path: Path, monkeypatch: pytest.Mon
     ]
 
 
-def test_command_for_current_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert command_for_current_process() == [sys.executable, "-m", "gui"]
+def test_command_for_current_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An interpreter of our own, so the answer does not depend on the one running the tests
+    # (on Windows that is python.exe with a pythonw.exe beside it).
+    python = tmp_path / "python.exe"
+    python.touch()
+    monkeypatch.setattr(sys, "executable", str(python))
+    monkeypatch.setattr(sys, "platform", "linux")
+    (tmp_path / "pythonw.exe").touch()
+    assert command_for_current_process() == [str(python), "-m", "gui"]
+    monkeypatch.setattr(sys, "platform", "win32")
+    # Windows: the windowless pythonw.exe beside it, so no console flashes up per click ...
+    assert command_for_current_process() == [str(tmp_path / "pythonw.exe"), "-m", "gui"]
+    (tmp_path / "pythonw.exe").unlink()
+    # ... and python.exe when there is none (an embeddable or trimmed install).
+    assert command_for_current_process() == [str(python), "-m", "gui"]
     monkeypatch.setattr(sys, "frozen", True, raising=False)
-    assert command_for_current_process() == [sys.executable]
+    assert command_for_current_process() == [str(python)]
 
 
 def test_run_command_reports_status_and_output_and_missing_programs() -> None:

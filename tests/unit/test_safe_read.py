@@ -10,8 +10,10 @@ import pytest
 from gui.core.goodreads import read_csv_file
 from gui.core.safe_read import FileTooLarge, NotRegularFile, read_regular_file
 from gui.core.torrents import TorrentInputError, read_torrent_file
+from tests.harness.platforms import posix_special_files
 
 
+@posix_special_files
 @pytest.mark.timeout(20)
 def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "books.csv"
@@ -22,6 +24,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
         read_csv_file(fifo)  # used to block in read_bytes() for good
 
 
+@posix_special_files
 @pytest.mark.timeout(20)
 def test_a_link_to_dev_zero_is_refused_not_read_forever(tmp_path: Path) -> None:
     for name in ("zero.csv", "zero.torrent"):
