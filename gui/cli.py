@@ -630,6 +630,7 @@ async def _check_follows(store: Store, out: Output) -> None:
     """The follows whose check is due (`gui.services.following`: at most every 15 minutes
     each, backing off after failures); their new releases join the wanted queue."""
     from gui.services import following as follows
+    from gui.services.new_releases import configured_feeds
 
     stored = follows.FollowList(config_dir())
     if not stored.path.exists():
@@ -637,11 +638,13 @@ async def _check_follows(store: Store, out: Output) -> None:
     catalog = follows.catalog_from_env()
     try:
         owned = await store.run(follows.owned_index, store)
-        for report in await follows.check_due(store, stored, catalog, owned=owned):
+        feeds = configured_feeds()
+        for report in await follows.check_due(store, stored, catalog, owned=owned, feeds=feeds):
             if report.error:
                 out.error(f"{report.follow.label}: {report.error}")
+            where = f" (in the {report.feed} feed)" if report.feed else ""
             for item in report.added:
-                out.text(f"new release of {report.follow.label}: {item.entry.meta.title}")
+                out.text(f"new release of {report.follow.label}{where}: {item.entry.meta.title}")
     finally:
         await catalog.close()
 
