@@ -116,6 +116,8 @@ class ProwlarrFeeds:
         base = self.source.client().base
         found: list[ReleaseFeed] = []
         for ix in await self.source.list_indexers():
+            if not ix.supports_rss:
+                continue  # its definition has no feed of latest releases
             feed = self._feeds.get(ix.id)
             if feed is None:
                 feed = RecentFeed(

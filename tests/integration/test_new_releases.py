@@ -72,7 +72,9 @@ async def test_a_second_check_within_15_minutes_asks_no_indexer(
     schedule = FeedSchedule(tmp_path)
     now = [2_000_000.0]
     indexers = [FakeIndexer(1, "AudioBook Bay", releases=[fake_release(NEW)]),
-                FakeIndexer(2, "MyAnonamouse", releases=[fake_release(OTHER)])]  # fmt: skip
+                FakeIndexer(2, "MyAnonamouse", releases=[fake_release(OTHER)]),
+                FakeIndexer(3, "Search Only", releases=[fake_release(NEW)],
+                            supports_rss=False)]  # fmt: skip
     async with ProwlarrDouble(indexers) as prowlarr:
         source = ProwlarrSource(prowlarr.url, prowlarr.api_key)
         checks = await check_feeds(
