@@ -25,6 +25,7 @@ through `following.on_queue`) and only for follows set to add new releases.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -54,6 +55,8 @@ __all__ = [
     "configured_feeds",
     "feeds_of",
 ]
+
+log = logging.getLogger(__name__)
 
 FILE_NAME = "feeds.json"
 #: Release GUIDs remembered per feed, so a release is looked at once, not every 15 minutes.
@@ -136,9 +139,13 @@ def configured_feeds() -> list[ReleaseFeed | ProwlarrFeeds]:
     """The feeds of the indexers in the user's settings (what `earmark run` and the window
     read on each follow check)."""
     from gui.services.search import indexers_from_settings
-    from gui.settings import SecretStore, load_settings
+    from gui.settings import SecretStore, SecretStoreUnavailable, SettingsError, load_settings
 
-    return feeds_of(indexers_from_settings(load_settings(), SecretStore()))
+    try:
+        return feeds_of(indexers_from_settings(load_settings(), SecretStore()))
+    except (SettingsError, SecretStoreUnavailable) as exc:  # the catalogue check still runs
+        log.warning("new releases: the indexers' feeds are not read: %s", exc)
+        return []
 
 
 def feeds_of(indexers: Sequence[Any]) -> list[ReleaseFeed | ProwlarrFeeds]:
