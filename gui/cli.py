@@ -587,6 +587,7 @@ async def cmd_follow(args: argparse.Namespace, out: Output) -> int:
 
 async def cmd_following(args: argparse.Namespace, out: Output) -> int:
     from gui.services import following as follows
+    from gui.services.new_releases import configured_feeds
 
     stored = follows.FollowList(config_dir())
     reports = []
@@ -595,14 +596,19 @@ async def cmd_following(args: argparse.Namespace, out: Output) -> int:
         try:
             with open_store() as store:
                 reports = await follows.check_due(
-                    store, stored, catalog, owned=follows.owned_index(store), force=True
+                    store,
+                    stored,
+                    catalog,
+                    owned=follows.owned_index(store),
+                    force=True,  # the catalogue now; each feed still on its own schedule
+                    feeds=configured_feeds(),
                 )
         finally:
             await catalog.close()
     rows = []
     for follow in stored.load():
-        report = next((r for r in reports if r.follow.name == follow.name), None)
-        added = [item.entry.meta.title for item in report.added] if report else []
+        mine = [r for r in reports if r.follow.name == follow.name]  # catalogue and feeds
+        added = [item.entry.meta.title for r in mine for item in r.added]
         line = f"{follow.label}: next check {_when(follow.next_check)}"
         if follow.last_error:
             line += f" (last check failed: {follow.last_error})"

@@ -129,3 +129,32 @@ async def test_a_failing_feed_backs_off_and_retry_after_is_honoured(
         assert "rate-limited" in failed.error or "Query Limit" in failed.error
         state = schedule.load()[failed.feed]
         assert state.next_check == now[0] + 7200  # Retry-After beats 2 x 15 minutes
+
+
+async def test_cli_following_check_reads_the_configured_feed(tmp_path: Path) -> None:
+    import json
+    import os
+
+    from tests.integration.test_following import _earmark
+
+    profile = tmp_path / "cli-profile"
+    async with JackettDouble([fake_release(NEW)]) as jackett, AudibleDouble(books={}) as audible:
+        env = {
+            **os.environ,
+            "EARMARK_CONFIG_DIR": str(profile),
+            "EARMARK_AUDIBLE_URL": audible.url,
+            "EARMARK_TORZNAB_URL": jackett.feed_url(),
+            "EARMARK_TORZNAB_API_KEY": jackett.api_key,
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        }
+        FollowList(profile).add(Follow("author", AUTHOR, since=follows.today()))
+        code, out, err = await _earmark(env, "following", "--check", "--json")
+        assert code == 0, err
+        (row,) = json.loads(out)
+        assert row["added"] == ["The Third Echo"]
+        assert [s.query for s in jackett.searches] == [""]
+        code, out, err = await _earmark(env, "following", "--check", "--json")
+        assert code == 0, err
+        assert json.loads(out)[0]["added"] == []
+        assert len(jackett.searches) == 1  # within 15 minutes: the feed is not asked again
+    assert json.loads((profile / "feeds.json").read_text())[0]["name"] == "audiobookbay (Jackett)"
