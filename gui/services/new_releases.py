@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gui.clients.errors import ClientError
-from gui.clients.http import HttpOptions
+from gui.clients.http import HttpOptions, ensure_base_url
 from gui.clients.metadata_providers import CatalogEntry
 from gui.clients.torznab import RateLimitedError, TorznabCaps, TorznabClient
 from gui.core.metadata import BookMetadata
@@ -116,7 +116,7 @@ class ProwlarrFeeds:
         return self.source.name
 
     async def feeds(self) -> list[ReleaseFeed]:
-        base = self.source.client().base
+        base = ensure_base_url(self.source.url)
         found: list[ReleaseFeed] = []
         for ix in await self.source.list_indexers():
             if not ix.supports_rss:
