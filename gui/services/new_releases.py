@@ -16,6 +16,8 @@ Politeness, per feed (one indexer) and across every follow:
 * after a failure the wait doubles (capped at `MAX_BACKOFF`), and a ``Retry-After`` the
   indexer sent (`RateLimitedError.retry_after`) is waited out when it is longer.
 
+Only releases that may be new since the follow was made count: uploaded on or after
+that day, and not dated by their title to an earlier year (`_since`).
 A release is read with the one title parser (`parse_release_title`); it is the follow's
 when `following.belongs` says so (the same author/series comparison the catalogue uses),
 and it is wanted only when neither owned nor already on the queue (`matching.judge`
@@ -29,6 +31,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -225,6 +228,19 @@ def _entry(release: Release) -> CatalogEntry | None:
     return CatalogEntry(meta, "")
 
 
+def _since(follow: Follow, release: Release, entry: CatalogEntry) -> bool:
+    """Whether the release may be new since the follow was made: uploaded that day or
+    later, and not a book its title dates to an earlier year (a re-upload of the back
+    catalogue, which is never added unasked)."""
+    if not follow.since:
+        return True
+    uploaded = release.publish_date
+    if uploaded is not None and uploaded.astimezone(UTC).strftime("%Y-%m-%d") < follow.since:
+        return False
+    year = entry.meta.year
+    return year is None or str(year) >= follow.since[:4]
+
+
 def _failed(state: FeedState, exc: ClientError, now: float) -> FeedState:
     failures = state.failures + 1
     wait = min(MIN_INTERVAL * 2**failures, MAX_BACKOFF)
@@ -260,7 +276,9 @@ async def _read(
         entry = _entry(release)
         if entry is None:
             continue
-        follow = next((f for f in adding if follows.belongs(f, entry)), None)
+        follow = next(
+            (f for f in adding if follows.belongs(f, entry) and _since(f, release, entry)), None
+        )
         if follow is None:
             continue
         if owned is not None and owned.find(follows.wanted_of(entry)) is not None:

@@ -124,6 +124,8 @@ def test_the_window_checks_due_follows_by_itself(
 def test_the_model_reads_the_feeds_and_keeps_the_follows_listing(
     store: Store, qloop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
+    from datetime import UTC, datetime
+
     from gui.services import following as follows
     from gui.services.new_releases import feeds_of
     from gui.services.search import TorznabFeed
@@ -134,7 +136,7 @@ def test_the_model_reads_the_feeds_and_keeps_the_follows_listing(
     async def scenario() -> None:
         async with (
             AudibleDouble(books=catalogue()) as double,
-            JackettDouble([fake_release(title)]) as jackett,
+            JackettDouble([fake_release(title, publish_date=datetime.now(UTC))]) as jackett,
         ):
             model = FollowingModel(
                 store,

@@ -4,6 +4,7 @@ once per 15 minutes per indexer, and backed off after a failure."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,13 @@ from tests.integration.test_following import provider
 
 AUTHOR = "Ada Tester"
 NEW = f"{AUTHOR} - The Loopback Saga, Book 3 - The Third Echo (2026) [M4B]"
+OLD = f"{AUTHOR} - The Loopback Saga, Book 1 - The First Echo (2019) [M4B]"
 OTHER = "Somebody Else - Another Book (2020) MP3"
+
+
+def fresh_release(title: str) -> dict[str, Any]:
+    """A release uploaded now, as a feed of latest releases has it."""
+    return fake_release(title, publish_date=datetime.now(UTC))
 
 
 @pytest.fixture
@@ -36,7 +43,15 @@ async def test_a_followed_authors_new_release_in_the_feed_becomes_wanted(
     stored = FollowList(tmp_path)
     stored.add(Follow("author", AUTHOR, since=follows.today()))
     stored.add(Follow("author", "Somebody Else", new_only=False))  # lists only: never adds
-    releases = [fake_release(NEW), fake_release(OTHER)]
+    releases = [
+        fresh_release(NEW),
+        fresh_release(OTHER),
+        fresh_release(OLD),  # the back catalogue, uploaded again: never added unasked
+        fake_release(  # uploaded before the follow was made
+            f"{AUTHOR} - A Forgotten Tale [M4B]",
+            publish_date=datetime.now(UTC) - timedelta(days=400),
+        ),
+    ]
     async with (
         JackettDouble(releases) as jackett,
         AudibleDouble(books={}) as audible,
@@ -71,9 +86,9 @@ async def test_a_second_check_within_15_minutes_asks_no_indexer(
     followed = [Follow("author", AUTHOR, since=follows.today())]
     schedule = FeedSchedule(tmp_path)
     now = [2_000_000.0]
-    indexers = [FakeIndexer(1, "AudioBook Bay", releases=[fake_release(NEW)]),
+    indexers = [FakeIndexer(1, "AudioBook Bay", releases=[fresh_release(NEW)]),
                 FakeIndexer(2, "MyAnonamouse", releases=[fake_release(OTHER)]),
-                FakeIndexer(3, "Search Only", releases=[fake_release(NEW)],
+                FakeIndexer(3, "Search Only", releases=[fresh_release(NEW)],
                             supports_rss=False)]  # fmt: skip
     async with ProwlarrDouble(indexers) as prowlarr:
         source = ProwlarrSource(prowlarr.url, prowlarr.api_key)
@@ -102,7 +117,7 @@ async def test_a_failing_feed_backs_off_and_retry_after_is_honoured(
     followed = [Follow("author", AUTHOR, since=follows.today())]
     schedule = FeedSchedule(tmp_path)
     now = [3_000_000.0]
-    async with JackettDouble([fake_release(NEW)], garbage=True) as jackett:
+    async with JackettDouble([fresh_release(NEW)], garbage=True) as jackett:
         feeds = feeds_of([TorznabFeed(jackett.feed_url(), jackett.api_key)])
         (check,) = await check_feeds(store, followed, feeds, schedule, clock=lambda: now[0])
         assert check.error
@@ -121,7 +136,7 @@ async def test_a_failing_feed_backs_off_and_retry_after_is_honoured(
         await check_feeds(store, followed, feeds, schedule, clock=lambda: now[0])
         assert schedule.load()["audiobookbay (Jackett)"].failures == 0
         assert len(store.books()) == 1
-    limited = FakeIndexer(1, "AudioBook Bay", releases=[fake_release(NEW)], retry_after=7200)
+    limited = FakeIndexer(1, "AudioBook Bay", releases=[fresh_release(NEW)], retry_after=7200)
     async with ProwlarrDouble([limited]) as prowlarr:
         feeds = feeds_of([ProwlarrSource(prowlarr.url, prowlarr.api_key)])
         checks = await check_feeds(store, followed, feeds, schedule, clock=lambda: now[0])
@@ -138,7 +153,7 @@ async def test_cli_following_check_reads_the_configured_feed(tmp_path: Path) -> 
     from tests.integration.test_following import _earmark
 
     profile = tmp_path / "cli-profile"
-    async with JackettDouble([fake_release(NEW)]) as jackett, AudibleDouble(books={}) as audible:
+    async with JackettDouble([fresh_release(NEW)]) as jackett, AudibleDouble(books={}) as audible:
         env = {
             **os.environ,
             "EARMARK_CONFIG_DIR": str(profile),
