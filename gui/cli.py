@@ -587,6 +587,7 @@ async def cmd_follow(args: argparse.Namespace, out: Output) -> int:
 
 async def cmd_following(args: argparse.Namespace, out: Output) -> int:
     from gui.services import following as follows
+    from gui.services.new_releases import configured_feeds
 
     stored = follows.FollowList(config_dir())
     reports = []
@@ -595,14 +596,19 @@ async def cmd_following(args: argparse.Namespace, out: Output) -> int:
         try:
             with open_store() as store:
                 reports = await follows.check_due(
-                    store, stored, catalog, owned=follows.owned_index(store), force=True
+                    store,
+                    stored,
+                    catalog,
+                    owned=follows.owned_index(store),
+                    force=True,  # the catalogue now; each feed still on its own schedule
+                    feeds=configured_feeds(),
                 )
         finally:
             await catalog.close()
     rows = []
     for follow in stored.load():
-        report = next((r for r in reports if r.follow.name == follow.name), None)
-        added = [item.entry.meta.title for item in report.added] if report else []
+        mine = [r for r in reports if r.follow.name == follow.name]  # catalogue and feeds
+        added = [item.entry.meta.title for r in mine for item in r.added]
         line = f"{follow.label}: next check {_when(follow.next_check)}"
         if follow.last_error:
             line += f" (last check failed: {follow.last_error})"
@@ -630,6 +636,7 @@ async def _check_follows(store: Store, out: Output) -> None:
     """The follows whose check is due (`gui.services.following`: at most every 15 minutes
     each, backing off after failures); their new releases join the wanted queue."""
     from gui.services import following as follows
+    from gui.services.new_releases import configured_feeds
 
     stored = follows.FollowList(config_dir())
     if not stored.path.exists():
@@ -637,11 +644,13 @@ async def _check_follows(store: Store, out: Output) -> None:
     catalog = follows.catalog_from_env()
     try:
         owned = await store.run(follows.owned_index, store)
-        for report in await follows.check_due(store, stored, catalog, owned=owned):
+        feeds = configured_feeds()
+        for report in await follows.check_due(store, stored, catalog, owned=owned, feeds=feeds):
             if report.error:
                 out.error(f"{report.follow.label}: {report.error}")
+            where = f" (in the {report.feed} feed)" if report.feed else ""
             for item in report.added:
-                out.text(f"new release of {report.follow.label}: {item.entry.meta.title}")
+                out.text(f"new release of {report.follow.label}{where}: {item.entry.meta.title}")
     finally:
         await catalog.close()
 

@@ -44,6 +44,7 @@ from gui.models.history import HistoryModel
 from gui.models.queue import QueueModel
 from gui.services.downloads import DownloadService, global_speeds
 from gui.services.library import OwnedIndex, wanted_from_book
+from gui.services.new_releases import feeds_of
 from gui.services.properties import PropertiesWatcher, Reading
 from gui.services.search import (
     IndexerGroup,
@@ -165,7 +166,14 @@ class AppController(QObject):
         for table in (self.queue_view.table, self.library.view.table, self.history_view.table):
             offer_column_menu(table)
         # Following authors and series (gui.services.following), a page of its own.
-        self.following_model = FollowingModel(store, config_dir(), parent=self, spawn=self._spawn)
+        self.following_model = FollowingModel(
+            store,
+            config_dir(),
+            parent=self,
+            spawn=self._spawn,
+            # the indexers' feeds of latest releases, from the settings as they are now
+            feeds_factory=lambda: feeds_of(indexers_from_settings(self.settings, self.secrets)),
+        )
         window.add_page(FollowingView(self.following_model, spawn=self._spawn), "Following")
         self.tray = Tray(self._notify_in_window, self)
         self._book_dialogs: dict[int, BookDetailsDialog] = {}

@@ -127,6 +127,8 @@ class ProwlarrIndexer:
     supports_search: bool
     categories: frozenset[int]
     book_search_params: tuple[str, ...]
+    #: `supportsRss`: answers a search without a query with its latest releases.
+    supports_rss: bool = True
 
     @property
     def book_search(self) -> bool:
@@ -262,6 +264,7 @@ def _indexer(resource: Mapping[str, Any]) -> ProwlarrIndexer | None:
         book_search_params=tuple(str(p).lower() for p in book if isinstance(p, str))
         if isinstance(book, list)
         else (),
+        supports_rss=bool(resource.get("supportsRss", True)),
     )
 
 

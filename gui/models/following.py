@@ -9,7 +9,7 @@ and closed after it, so a page left open holds no connection.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +44,15 @@ class FollowingModel(QObject):
         *,
         spawn: Spawn | None = None,
         schedule_ms: int = SCHEDULE_MS,
+        feeds_factory: Callable[[], Sequence[Any]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
         self.list = FollowList(folder)
         self.catalog_factory = catalog_factory
+        #: The indexers' feeds of latest releases (`gui.services.new_releases`), made per
+        #: check; None reads none (tests without indexers).
+        self.feeds_factory = feeds_factory
         self.follows: list[Follow] = []
         self.reports: dict[tuple[str, str], CheckReport] = {}
         self._checking = False
@@ -82,7 +86,10 @@ class FollowingModel(QObject):
         catalog = self.catalog_factory()
         try:
             owned = await self.store.run(follows.owned_index, self.store)
-            reports = await follows.check_due(self.store, self.list, catalog, owned=owned)
+            feeds = self.feeds_factory() if self.feeds_factory is not None else ()
+            reports = await follows.check_due(
+                self.store, self.list, catalog, owned=owned, feeds=feeds
+            )
         except ValueError as exc:  # a broken follows.json
             self.failed.emit(str(exc))
             return 0
@@ -90,7 +97,8 @@ class FollowingModel(QObject):
             self._checking = False
             await catalog.close()
         for report in reports:
-            self.reports[self.key(report.follow)] = report
+            if not report.feed:  # a feed's finds do not replace the follow's listing
+                self.reports[self.key(report.follow)] = report
             if report.error:
                 self.failed.emit(f"{report.follow.label}: {report.error}")
         if reports:

@@ -10,8 +10,11 @@ What every peer's users ask for first after import. The rules that keep it polit
   already on the queue are never added again;
 * checks are scheduled per follow, at most every `MIN_INTERVAL` (15 minutes), with a
   doubling back-off after a failure (capped at a day): a catalogue that is down or rate
-  limited is not hammered. Indexers are not asked here: a book that lands on the wanted
-  queue is searched by the workflow like any other.
+  limited is not hammered. A book that lands on the wanted queue is searched by the
+  workflow like any other;
+* the indexers' own feeds of latest releases (Torznab ``t=search`` without ``q``) are read
+  by `gui.services.new_releases` once per check for every follow, on their own
+  per-indexer schedule (at most every 15 minutes, with the same back-off).
 
 The catalogue is the Audible one through `AudibleProvider.catalog` (author, or keywords
 for a series, newest first). Follows live in ``follows.json`` in the profile folder,
@@ -50,12 +53,17 @@ __all__ = [
     "Follow",
     "FollowList",
     "Listed",
+    "Owned",
+    "belongs",
     "catalog_from_env",
     "check",
     "check_due",
     "due",
+    "on_queue",
     "owned_index",
     "pick",
+    "want",
+    "wanted_of",
 ]
 
 #: Where the Audible catalogue is (tests and mirrors); the real one by default.
@@ -136,6 +144,8 @@ class CheckReport:
     follow: Follow
     listed: tuple[Listed, ...] = ()
     error: str = ""
+    #: The indexer feed that found these releases ("" for a catalogue check).
+    feed: str = ""
 
     @property
     def added(self) -> tuple[Listed, ...]:
@@ -187,7 +197,7 @@ def _same_follow(a: Follow, b: Follow) -> bool:
     return a.kind == b.kind and fold(a.name).strip() == fold(b.name).strip()
 
 
-def _belongs(follow: Follow, entry: CatalogEntry) -> bool:
+def belongs(follow: Follow, entry: CatalogEntry) -> bool:
     """Whether a catalogue entry is the followed author's or in the followed series."""
     meta = entry.meta
     if follow.kind == "series":
@@ -211,7 +221,7 @@ def due(follows: Sequence[Follow], now: float) -> list[Follow]:
     return [f for f in follows if f.next_check <= now]
 
 
-def _wanted(entry: CatalogEntry) -> Wanted:
+def wanted_of(entry: CatalogEntry) -> Wanted:
     meta = entry.meta
     return Wanted(
         title=meta.title,
@@ -224,7 +234,7 @@ def _wanted(entry: CatalogEntry) -> Wanted:
     )
 
 
-def _on_queue(entry: CatalogEntry, books: Sequence[Book]) -> Book | None:
+def on_queue(entry: CatalogEntry, books: Sequence[Book]) -> Book | None:
     from gui.core.matching import BookKey, judge, prepare
 
     key = prepare(
@@ -238,7 +248,7 @@ def _on_queue(entry: CatalogEntry, books: Sequence[Book]) -> Book | None:
     return None
 
 
-def _want(store: Store, entry: CatalogEntry, follow: Follow, why: str) -> Book:
+def want(store: Store, entry: CatalogEntry, follow: Follow, why: str) -> Book:
     from gui.services.workflow import want_book
 
     meta = entry.meta
@@ -282,17 +292,17 @@ async def check(
             follow, failures=failures, last_error=str(exc), last_checked=now, next_check=now + wait
         )
         return CheckReport(failed, error=str(exc))
-    mine = sorted((e for e in entries if _belongs(follow, e)), key=_position_order)
+    mine = sorted((e for e in entries if belongs(follow, e)), key=_position_order)
     books = await store.run(store.books)
     listed: list[Listed] = []
     for entry in mine:
-        on_queue = _on_queue(entry, books)
-        if owned is not None and owned.find(_wanted(entry)) is not None:
+        queued = on_queue(entry, books)
+        if owned is not None and owned.find(wanted_of(entry)) is not None:
             listed.append(Listed(entry, "owned"))
-        elif on_queue is not None:
-            listed.append(Listed(entry, "wanted", on_queue.id))
+        elif queued is not None:
+            listed.append(Listed(entry, "wanted", queued.id))
         elif follow.new_only and entry.released and entry.released > follow.since:
-            book = await store.run(_want, store, entry, follow, "a new release")
+            book = await store.run(want, store, entry, follow, "a new release")
             books.append(book)
             listed.append(Listed(entry, "added", book.id))
         elif entry.meta.asin not in follow.seen and follow.last_checked:
@@ -322,7 +332,7 @@ async def pick(
         if item.status in ("owned", "wanted", "added"):
             continue
         if every or item.entry.meta.asin.upper() in chosen:
-            added.append(await store.run(_want, store, item.entry, follow, "picked from the books"))
+            added.append(await store.run(want, store, item.entry, follow, "picked from the books"))
     return added
 
 
@@ -334,8 +344,14 @@ async def check_due(
     owned: Owned | None = None,
     clock: Callable[[], float] = time.time,
     force: bool = False,
+    feeds: Sequence[Any] = (),
 ) -> list[CheckReport]:
-    """Check every follow whose time has come (all with ``force``), and store each."""
+    """Check every follow whose time has come (all with ``force``), and store each; then
+    read the indexers' feeds of latest releases once for all follows
+    (`gui.services.new_releases`, on its own per-feed schedule, which ``force`` does not
+    override). A feed's finds come back as reports with ``feed`` set."""
+    from gui.services import new_releases
+
     reports: list[CheckReport] = []
     now = clock()
     for follow in follows.load():
@@ -344,6 +360,15 @@ async def check_due(
         report = await check(follow, catalog, store, owned=owned, clock=clock)
         follows.update(report.follow)
         reports.append(report)
+    if feeds:
+        schedule = new_releases.FeedSchedule(follows.path.parent)
+        checks = await new_releases.check_feeds(
+            store, follows.load(), feeds, schedule, owned=owned, clock=clock
+        )
+        for feed_check in checks:
+            for follow, entry, book in feed_check.added:
+                listed = (Listed(entry, "added", book.id),)
+                reports.append(CheckReport(follow, listed, feed=feed_check.feed))
     return reports
 
 

@@ -360,6 +360,7 @@ class FakeIndexer:
     failure: str | None = None
     retry_after: int | None = None
     grab_fails: bool = False
+    supports_rss: bool = True
 
     def release(self, guid: str) -> dict[str, Any] | None:
         return next((r for r in self.releases if r["guid"] == guid), None)
@@ -469,7 +470,7 @@ class ProwlarrDouble(_StatusProwlarrDouble):
             "language": "en-US",
             "enable": ix.enable,
             "redirect": False,
-            "supportsRss": True,
+            "supportsRss": ix.supports_rss,
             "supportsSearch": True,
             "supportsRedirect": False,
             "supportsPagination": False,

@@ -122,3 +122,35 @@ def test_the_window_checks_due_follows_by_itself(
                 model.stop()
 
     qloop.run_until_complete(scenario())
+
+
+def test_the_model_reads_the_feeds_and_keeps_the_follows_listing(
+    store: Store, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from gui.services import following as follows
+    from gui.services.new_releases import feeds_of
+    from gui.services.search import TorznabFeed
+    from tests.doubles.indexers import JackettDouble, fake_release
+
+    title = f"{AUTHOR} - {SAGA}, Book 3 - The Third Echo (2026) [M4B]"
+
+    async def scenario() -> None:
+        async with (
+            AudibleDouble(books=catalogue()) as double,
+            JackettDouble([fake_release(title, publish_date=datetime.now(UTC))]) as jackett,
+        ):
+            model = FollowingModel(
+                store,
+                tmp_path,
+                lambda: AudibleProvider(audible_url=double.url, audnexus_url=double.url),
+                feeds_factory=lambda: feeds_of([TorznabFeed(jackett.feed_url(), jackett.api_key)]),
+            )
+            follow, _ = model.list.add(follows.Follow("author", AUTHOR, since=follows.today()))
+            assert await model.check_due() == 2  # the catalogue's report and the feed's
+            assert [b.title for b in store.books()] == ["The Third Echo"]
+            listing = model.reports[model.key(follow)]
+            assert not listing.feed and len(listing.listed) == 3  # the catalogue's books
+
+    qloop.run_until_complete(scenario())
