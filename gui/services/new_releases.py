@@ -39,7 +39,7 @@ from gui.clients.errors import ClientError
 from gui.clients.http import HttpOptions, ensure_base_url
 from gui.clients.metadata_providers import CatalogEntry
 from gui.clients.torznab import RateLimitedError, TorznabCaps, TorznabClient
-from gui.core.metadata import BookMetadata
+from gui.core.metadata import from_release
 from gui.core.ranking import Release
 from gui.core.release_title import parse_release_title
 from gui.services import following as follows
@@ -216,15 +216,7 @@ def _entry(release: Release) -> CatalogEntry | None:
     parsed = parse_release_title(release.title)
     if not parsed.title or not (parsed.authors or parsed.series):
         return None
-    meta = BookMetadata(
-        title=parsed.title,
-        authors=parsed.authors,
-        narrators=parsed.narrators,
-        series=parsed.series or "",
-        position=parsed.position or "",
-        year=parsed.year,
-        asin=parsed.asin or "",
-    )
+    meta = from_release(parsed)
     return CatalogEntry(meta, "")
 
 
