@@ -41,6 +41,7 @@ from gui.core.matching import (
     title_similarity,
 )
 from gui.core.ranking import Wanted
+from gui.services.workflow import backoff_seconds
 from gui.settings import write_atomically
 from gui.store import Book, Store
 
@@ -59,6 +60,7 @@ __all__ = [
     "check",
     "check_due",
     "due",
+    "failure_wait",
     "on_queue",
     "owned_index",
     "pick",
@@ -84,6 +86,12 @@ def catalog_from_env() -> Any:
 MIN_INTERVAL = 15 * 60
 #: The longest wait after repeated failures.
 MAX_BACKOFF = 24 * 3600
+
+
+def failure_wait(interval: float, failures: int) -> float:
+    """The wait after the `failures`-th failure in a row: twice the interval, then 4x...
+    capped at `MAX_BACKOFF` (the workflow's search back-off rule, in seconds)."""
+    return backoff_seconds(failures + 1, interval / 60, MAX_BACKOFF / 60)
 FILE_NAME = "follows.json"
 #: How close a listed series name must be to the followed one.
 SERIES_MATCH = 0.85
@@ -287,7 +295,7 @@ async def check(
             entries = await catalog.catalog(author=follow.name)
     except ClientError as exc:
         failures = follow.failures + 1
-        wait = min(max(follow.interval, MIN_INTERVAL) * 2**failures, MAX_BACKOFF)
+        wait = failure_wait(max(follow.interval, MIN_INTERVAL), failures)
         failed = replace(
             follow, failures=failures, last_error=str(exc), last_checked=now, next_check=now + wait
         )

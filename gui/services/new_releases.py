@@ -43,7 +43,7 @@ from gui.core.metadata import from_release
 from gui.core.ranking import Release
 from gui.core.release_title import parse_release_title
 from gui.services import following as follows
-from gui.services.following import MAX_BACKOFF, MIN_INTERVAL, Follow, Owned
+from gui.services.following import MIN_INTERVAL, Follow, Owned
 from gui.services.search import CATEGORIES, RESULTS_PER_INDEXER, ProwlarrSource, TorznabFeed
 from gui.settings import write_atomically
 from gui.store import Book, Store
@@ -235,7 +235,7 @@ def _since(follow: Follow, release: Release, entry: CatalogEntry) -> bool:
 
 def _failed(state: FeedState, exc: ClientError, now: float) -> FeedState:
     failures = state.failures + 1
-    wait = min(MIN_INTERVAL * 2**failures, MAX_BACKOFF)
+    wait = follows.failure_wait(MIN_INTERVAL, failures)
     if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
         wait = max(wait, exc.retry_after)
     return replace(
